@@ -1,0 +1,249 @@
+//! Scopes a token carries: `area:access`, parsed once from text and never compared as strings.
+//!
+//! Invariant: `write` grants `read` of the same area and `admin` grants both, so a caseworker
+//! system that moves referrals does not need to list `referrals:read` separately.
+
+use std::{collections::BTreeSet, fmt, str::FromStr};
+
+use crate::error::ApiError;
+
+/// A part of the API that a scope opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Area {
+    Projects,
+    Mothers,
+    Courses,
+    Participants,
+    Visits,
+    Referrals,
+    Stats,
+    Audit,
+    Tokens,
+}
+
+/// How much of an area: `read` < `write` < `admin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Access {
+    Read,
+    Write,
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Scope {
+    pub area: Area,
+    pub access: Access,
+}
+
+impl Area {
+    pub const ALL: [Area; 9] = [
+        Area::Projects,
+        Area::Mothers,
+        Area::Courses,
+        Area::Participants,
+        Area::Visits,
+        Area::Referrals,
+        Area::Stats,
+        Area::Audit,
+        Area::Tokens,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Area::Projects => "projects",
+            Area::Mothers => "mothers",
+            Area::Courses => "courses",
+            Area::Participants => "participants",
+            Area::Visits => "visits",
+            Area::Referrals => "referrals",
+            Area::Stats => "stats",
+            Area::Audit => "audit",
+            Area::Tokens => "tokens",
+        }
+    }
+}
+
+impl Access {
+    fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Admin => "admin",
+        }
+    }
+}
+
+impl Scope {
+    pub const fn read(area: Area) -> Self {
+        Self {
+            area,
+            access: Access::Read,
+        }
+    }
+
+    pub const fn write(area: Area) -> Self {
+        Self {
+            area,
+            access: Access::Write,
+        }
+    }
+
+    /// Whether holding `self` is enough for an operation that needs `needed`.
+    pub fn grants(self, needed: Scope) -> bool {
+        self.area == needed.area && self.access >= needed.access
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.area.as_str(), self.access.as_str())
+    }
+}
+
+impl FromStr for Scope {
+    type Err = ApiError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            ApiError::validation(
+                "scopes",
+                format!(
+                    "unknown scope {s:?}; scopes look like \"referrals:read\" (areas: {}; access: read, write, admin)",
+                    Area::ALL.map(Area::as_str).join(", ")
+                ),
+            )
+        };
+        let (area, access) = s.split_once(':').ok_or_else(bad)?;
+        let area = Area::ALL
+            .into_iter()
+            .find(|a| a.as_str() == area)
+            .ok_or_else(bad)?;
+        let access = [Access::Read, Access::Write, Access::Admin]
+            .into_iter()
+            .find(|a| a.as_str() == access)
+            .ok_or_else(bad)?;
+        Ok(Scope { area, access })
+    }
+}
+
+/// The scopes of one token or client, kept sorted so their text form is canonical.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeSet(BTreeSet<Scope>);
+
+impl ScopeSet {
+    /// Parses a space-separated list (the OAuth `scope` form). Empty input is an empty set.
+    pub fn parse(text: &str) -> Result<Self, ApiError> {
+        text.split_whitespace()
+            .map(Scope::from_str)
+            .collect::<Result<BTreeSet<_>, _>>()
+            .map(Self)
+    }
+
+    /// Every scope of every area at `admin`: what the secretariat's bootstrap token holds.
+    pub fn everything() -> Self {
+        Self(
+            Area::ALL
+                .into_iter()
+                .map(|area| Scope {
+                    area,
+                    access: Access::Admin,
+                })
+                .collect(),
+        )
+    }
+
+    pub fn grants(&self, needed: Scope) -> bool {
+        self.0.iter().any(|held| held.grants(needed))
+    }
+
+    /// True when every scope of `other` is granted by `self`: a token never exceeds its client.
+    pub fn covers(&self, other: &ScopeSet) -> bool {
+        other.0.iter().all(|s| self.grants(*s))
+    }
+
+    pub fn union(&self, other: &ScopeSet) -> ScopeSet {
+        Self(self.0.union(&other.0).copied().collect())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for ScopeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(Scope::to_string).collect();
+        f.write_str(&parts.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What each held access grants, for every needed access (the whole table).
+    #[test]
+    fn access_grant_table() {
+        use Access::*;
+        let table = [
+            (Read, Read, true),
+            (Read, Write, false),
+            (Read, Admin, false),
+            (Write, Read, true),
+            (Write, Write, true),
+            (Write, Admin, false),
+            (Admin, Read, true),
+            (Admin, Write, true),
+            (Admin, Admin, true),
+        ];
+        for (held, needed, expected) in table {
+            let held = Scope {
+                area: Area::Referrals,
+                access: held,
+            };
+            let needed = Scope {
+                area: Area::Referrals,
+                access: needed,
+            };
+            assert_eq!(held.grants(needed), expected, "{held} for {needed}");
+        }
+    }
+
+    #[test]
+    fn a_scope_never_grants_another_area() {
+        for held in Area::ALL {
+            for needed in Area::ALL {
+                let granted = Scope {
+                    area: held,
+                    access: Access::Admin,
+                }
+                .grants(Scope::read(needed));
+                assert_eq!(granted, held == needed);
+            }
+        }
+    }
+
+    #[test]
+    fn parses_and_prints_canonically() {
+        let set = ScopeSet::parse("stats:read  referrals:write").unwrap();
+        assert_eq!(set.to_string(), "referrals:write stats:read");
+        assert!(set.grants(Scope::read(Area::Referrals)));
+        assert!(!set.grants(Scope::read(Area::Participants)));
+    }
+
+    #[test]
+    fn rejects_unknown_scopes_with_the_field_name() {
+        for bad in ["referrals", "referral:read", "referrals:delete", ":read"] {
+            let err = ScopeSet::parse(bad).unwrap_err();
+            assert_eq!(err.code(), "BAD_USER_INPUT", "{bad}");
+        }
+    }
+
+    #[test]
+    fn covers_is_subset_under_grants() {
+        let client = ScopeSet::parse("referrals:write stats:read").unwrap();
+        assert!(client.covers(&ScopeSet::parse("referrals:read").unwrap()));
+        assert!(!client.covers(&ScopeSet::parse("stats:write").unwrap()));
+        assert!(ScopeSet::everything().covers(&client));
+    }
+}

@@ -1,0 +1,310 @@
+//! The `bydel` command line (a contract: partner scripts and operators depend on it).
+//!
+//! Machine-readable output (a token, the SDL) goes to standard output alone; everything for
+//! humans goes to standard error. Bad input exits non-zero with a one-line reason.
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use sea_orm::DatabaseConnection;
+use sea_orm_migration::MigratorTrait;
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+use crate::{
+    auth::ScopeSet,
+    config::{AuthArgs, DatabaseArgs},
+    db, demo,
+    organisations::{self, SECRETARIAT},
+    schema,
+    server::{self, AppState},
+    tokens,
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bydel",
+    version,
+    about = "The Bydel GraphQL API for the Neighbourhood Mothers programme"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    #[command(flatten)]
+    auth: AuthArgs,
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(
+        long,
+        env = "BYDEL_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the API server (migrates the database first).
+    Serve(ServeArgs),
+    /// Apply, roll back or list database migrations.
+    Migrate {
+        #[arg(value_enum, default_value = "up")]
+        action: MigrateAction,
+    },
+    /// Load the demo data set (skipped when it is already there).
+    Demo,
+    /// Issue and revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the GraphQL schema (SDL), or write it to a file.
+    Schema {
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Manage token signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BYDEL_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Load the demo data set and print a ready secretariat token.
+    #[arg(long, env = "BYDEL_DEMO")]
+    demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Roll back the most recent migration.
+    Down,
+    /// List applied and pending migrations.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue a token; prints the token alone on standard output.
+    Issue {
+        /// Organisation id or short name (e.g. `secretariat`, `kommune-101`).
+        #[arg(long)]
+        organisation: String,
+        /// Space-separated scopes, e.g. "referrals:read stats:read".
+        #[arg(long)]
+        scopes: String,
+        /// Lifetime: a number with s, m, h or d.
+        #[arg(long, default_value = "24h")]
+        ttl: String,
+        /// The API client the token belongs to (created when missing).
+        #[arg(long, default_value = "cli")]
+        client: String,
+    },
+    /// Revoke a token by its id (the `jti` claim).
+    Revoke { jti: Uuid },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Write a new Ed25519 signing key (PKCS#8 PEM) to a file readable by its owner only.
+    Generate {
+        #[arg(long)]
+        output: PathBuf,
+    },
+}
+
+/// A one-line reason for the operator; the process exits non-zero with it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CliError(String);
+
+fn fail(err: impl std::fmt::Display) -> CliError {
+    CliError(err.to_string())
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BYDEL_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    init_logging(cli.log_format);
+    let url = cli.database.url();
+    match cli.command {
+        Command::Schema { output } => write_schema(output),
+        Command::Key(KeyCommand::Generate { output }) => {
+            let pem = crate::auth::keys::generate_pem().map_err(fail)?;
+            crate::config::write_private_file(&output, &pem).map_err(fail)?;
+            eprintln!("wrote a new signing key to {}", output.display());
+            Ok(())
+        }
+        Command::Migrate { action } => migrate(&url, action).await,
+        Command::Demo => {
+            let db = open(&url).await?;
+            load_demo(&db).await
+        }
+        Command::Token(TokenCommand::Issue {
+            organisation,
+            scopes,
+            ttl,
+            client,
+        }) => {
+            let scopes = ScopeSet::parse(&scopes).map_err(fail)?;
+            let ttl = tokens::parse_ttl(&ttl).map_err(fail)?;
+            let keys = cli.auth.token_keys(&url).map_err(fail)?;
+            let db = open(&url).await?;
+            let organisation = organisations::find_by_reference(&db, &organisation)
+                .await
+                .map_err(fail)?;
+            let issued = tokens::issue(&db, &keys, &organisation, &client, &scopes, ttl)
+                .await
+                .map_err(fail)?;
+            eprintln!(
+                "token {} for {} (client {client}) expires {}",
+                issued.jti, organisation.short_name, issued.expires_at
+            );
+            println!("{}", issued.token);
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { jti }) => {
+            let db = open(&url).await?;
+            tokens::revoke(&db, jti).await.map_err(fail)?;
+            eprintln!("token {jti} revoked");
+            Ok(())
+        }
+        Command::Serve(args) => serve(&url, &cli.auth, args).await,
+    }
+}
+
+fn write_schema(output: Option<PathBuf>) -> Result<(), CliError> {
+    let sdl = schema::sdl();
+    match output {
+        Some(path) => {
+            std::fs::write(&path, sdl).map_err(fail)?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{sdl}"),
+    }
+    Ok(())
+}
+
+/// Connects, applies pending migrations and makes sure the secretariat exists.
+pub async fn open(url: &str) -> Result<DatabaseConnection, CliError> {
+    let (db, _) = db::connect(url)
+        .await
+        .map_err(|e| fail(format!("cannot open the database: {e}")))?;
+    prepare(&db).await?;
+    Ok(db)
+}
+
+async fn prepare(db: &DatabaseConnection) -> Result<(), CliError> {
+    migration::Migrator::up(db, None)
+        .await
+        .map_err(|e| fail(format!("migrations failed: {e}")))?;
+    organisations::ensure_secretariat(db).await.map_err(fail)?;
+    Ok(())
+}
+
+async fn migrate(url: &str, action: MigrateAction) -> Result<(), CliError> {
+    let (db, _) = db::connect(url).await.map_err(fail)?;
+    match action {
+        MigrateAction::Up => migration::Migrator::up(&db, None).await,
+        MigrateAction::Down => migration::Migrator::down(&db, Some(1)).await,
+        MigrateAction::Status => migration::Migrator::status(&db).await,
+    }
+    .map_err(fail)
+}
+
+async fn load_demo(db: &DatabaseConnection) -> Result<(), CliError> {
+    let summary = demo::load(db).await.map_err(fail)?;
+    eprintln!("{summary}");
+    Ok(())
+}
+
+async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliError> {
+    let keys = Arc::new(auth.token_keys(url).map_err(fail)?);
+    let (db, statements) = db::connect(url)
+        .await
+        .map_err(|e| fail(format!("cannot open the database: {e}")))?;
+    prepare(&db).await?;
+    let listener = TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
+    let address = listener.local_addr().map_err(fail)?;
+    eprintln!("Bydel is listening on http://{address}/graphql (open it in a browser for GraphiQL)");
+    if args.demo {
+        load_demo(&db).await?;
+        let secretariat = organisations::find_by_reference(&db, SECRETARIAT)
+            .await
+            .map_err(fail)?;
+        let ttl = chrono::Duration::hours(24);
+        let issued = tokens::issue(
+            &db,
+            &keys,
+            &secretariat,
+            "demo",
+            &ScopeSet::everything(),
+            ttl,
+        )
+        .await
+        .map_err(fail)?;
+        eprintln!("A secretariat token with every scope, valid for 24 hours:\n");
+        eprintln!("{}\n", issued.token);
+        eprintln!("In GraphiQL, add the header {{\"Authorization\": \"Bearer <token>\"}}.");
+    } else {
+        eprintln!(
+            "Get a token with:  bydel token issue --organisation secretariat --scopes \"projects:read referrals:read\""
+        );
+    }
+    let state = AppState {
+        schema: schema::build(db.clone()),
+        db,
+        keys,
+        statements,
+    };
+    server::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(fail)
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so in-flight requests can finish.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

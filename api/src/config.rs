@@ -1,0 +1,202 @@
+//! Typed configuration: every setting is a flag with an environment variable and a default
+//! that makes the embedded SQLite start work with no setup at all.
+//!
+//! Secrets (the signing key) are read from a file or an environment variable, never printed.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::auth::keys::{self, KeyError, TokenKeys};
+
+/// The default database: an SQLite file in the working directory, created when missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://bydel.db?mode=rwc";
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite://FILE?mode=rwc` (embedded, the default) or `postgres://...`.
+    /// Also read from BYDEL_DATABASE_URL (preferred) or DATABASE_URL.
+    #[arg(long, env = "BYDEL_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// The flag, else BYDEL_DATABASE_URL, else DATABASE_URL, else the embedded SQLite file.
+    pub fn url(&self) -> String {
+        self.database_url
+            .clone()
+            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|s| !s.is_empty()))
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+    }
+}
+
+/// How tokens are signed and what they must say.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// File holding the Ed25519 signing key (PKCS#8 PEM). With the embedded SQLite default and
+    /// no key configured, one is generated beside the database file on first start.
+    #[arg(long, env = "BYDEL_SIGNING_KEY_FILE", global = true)]
+    pub signing_key_file: Option<PathBuf>,
+
+    /// The signing key itself (PKCS#8 PEM), for platforms that inject secrets as variables.
+    #[arg(long, env = "BYDEL_SIGNING_KEY", hide_env_values = true, global = true)]
+    pub signing_key: Option<String>,
+
+    /// The `iss` claim Bydel writes and requires.
+    #[arg(
+        long,
+        env = "BYDEL_TOKEN_ISSUER",
+        default_value = "bydel",
+        global = true
+    )]
+    pub token_issuer: String,
+
+    /// The `aud` claim Bydel writes and requires.
+    #[arg(
+        long,
+        env = "BYDEL_TOKEN_AUDIENCE",
+        default_value = "bydel-api",
+        global = true
+    )]
+    pub token_audience: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "no signing key configured: with PostgreSQL set BYDEL_SIGNING_KEY_FILE (or BYDEL_SIGNING_KEY) \
+         to an Ed25519 private key in PKCS#8 PEM; create one with `bydel key generate --output FILE`"
+    )]
+    NoSigningKey,
+    #[error("could not read the signing key file {path}: {source}")]
+    ReadKey {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("could not write a new signing key to {path}: {source}")]
+    WriteKey {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// The SQLite database file a URL names, if it is a file-backed SQLite URL.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// The key file kept beside an SQLite database: `bydel.db` -> `bydel.db.signing-key.pem`.
+pub fn default_key_file(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".signing-key.pem");
+    PathBuf::from(name)
+}
+
+impl AuthArgs {
+    /// Loads the signing key: configured value, configured file, or (embedded SQLite only)
+    /// the file beside the database, generated on first use.
+    pub fn token_keys(&self, database_url: &str) -> Result<TokenKeys, ConfigError> {
+        let pem = match (&self.signing_key, &self.signing_key_file) {
+            (Some(pem), _) => pem.clone(),
+            (None, Some(path)) => read_key(path)?,
+            (None, None) => {
+                let database = sqlite_file(database_url).ok_or(ConfigError::NoSigningKey)?;
+                load_or_create_key(&default_key_file(&database))?
+            }
+        };
+        Ok(TokenKeys::from_pem(
+            &pem,
+            &self.token_issuer,
+            &self.token_audience,
+        )?)
+    }
+}
+
+fn read_key(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::ReadKey {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn load_or_create_key(path: &Path) -> Result<String, ConfigError> {
+    if path.exists() {
+        return read_key(path);
+    }
+    let pem = keys::generate_pem()?;
+    write_private_file(path, &pem).map_err(|source| ConfigError::WriteKey {
+        path: path.to_owned(),
+        source,
+    })?;
+    tracing::info!(path = %path.display(), "generated a new token signing key");
+    Ok(pem)
+}
+
+/// Writes a secret readable by the owner only (on Unix), refusing to overwrite.
+pub fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_sqlite_file_of_a_url() {
+        assert_eq!(
+            sqlite_file("sqlite://bydel.db?mode=rwc"),
+            Some(PathBuf::from("bydel.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:///var/lib/bydel/x.db"),
+            Some(PathBuf::from("/var/lib/bydel/x.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://postgres@localhost/bydel"), None);
+    }
+
+    #[test]
+    fn postgres_without_a_key_is_a_clear_error() {
+        let args = AuthArgs {
+            signing_key_file: None,
+            signing_key: None,
+            token_issuer: "bydel".into(),
+            token_audience: "bydel-api".into(),
+        };
+        let err = args.token_keys("postgres://localhost/bydel").unwrap_err();
+        assert!(err.to_string().contains("BYDEL_SIGNING_KEY_FILE"));
+    }
+
+    #[test]
+    fn the_generated_key_is_reused() {
+        let dir = std::env::temp_dir().join(format!("bydel-key-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/b.db?mode=rwc", dir.display());
+        let args = AuthArgs {
+            signing_key_file: None,
+            signing_key: None,
+            token_issuer: "bydel".into(),
+            token_audience: "bydel-api".into(),
+        };
+        let first = format!("{:?}", args.token_keys(&url).unwrap());
+        let second = format!("{:?}", args.token_keys(&url).unwrap());
+        assert_eq!(first, second);
+        assert!(dir.join("b.db.signing-key.pem").exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

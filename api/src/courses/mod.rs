@@ -1,0 +1,188 @@
+//! Training: courses (cohorts) of a project, enrolments and module attendance.
+//!
+//! The basic course has 15 modules; a mother signs her contract at module 1 and is certified
+//! (receives her diploma) on completion. "Mothers trained per year" counts certifications.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{course, enrolment, mother, project};
+use sea_orm::{ColumnTrait, QueryFilter, Select};
+
+use crate::{
+    auth::Principal,
+    child_of,
+    error::ApiResult,
+    ids::{self, Kind},
+    loaders::{load_by_id, load_children},
+    mothers::Mother,
+    node::lookup,
+    pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
+    projects::Project,
+    schema::RequestContext,
+    vocabulary::{CourseKind, EnrolmentStatus},
+};
+
+child_of!(EnrolmentsOfCourse: enrolment by CourseId ordered by CreatedAt);
+child_of!(AttendanceOfEnrolment: module_attendance by EnrolmentId ordered by ModuleNumber);
+
+pub struct Course(pub course::Model);
+
+#[Object]
+impl Course {
+    pub async fn id(&self) -> ID {
+        Kind::Course.id(self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> CourseKind {
+        self.0.kind.into()
+    }
+    /// How many modules make the course (15 for the basic course).
+    async fn module_count(&self) -> i32 {
+        self.0.module_count
+    }
+    async fn starts_on(&self) -> NaiveDate {
+        self.0.starts_on
+    }
+    async fn ends_on(&self) -> Option<NaiveDate> {
+        self.0.ends_on
+    }
+    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
+        Ok(load_by_id::<project::Entity>(ctx, self.0.project_id)
+            .await?
+            .map(Project))
+    }
+    async fn enrolments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Enrolment>> {
+        let rows = load_children::<EnrolmentsOfCourse>(ctx, self.0.id).await?;
+        Ok(rows.into_iter().map(Enrolment).collect())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A mother's place on a course.
+pub struct Enrolment(pub enrolment::Model);
+
+#[Object]
+impl Enrolment {
+    pub async fn id(&self) -> ID {
+        Kind::Enrolment.id(self.0.id)
+    }
+    async fn status(&self) -> EnrolmentStatus {
+        self.0.status.into()
+    }
+    /// When she signed her contract (at module 1).
+    async fn contract_signed_on(&self) -> Option<NaiveDate> {
+        self.0.contract_signed_on
+    }
+    /// When she received her diploma.
+    async fn certified_on(&self) -> Option<NaiveDate> {
+        self.0.certified_on
+    }
+    /// The module numbers she attended, ascending.
+    async fn attended_modules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<i32>> {
+        let rows = load_children::<AttendanceOfEnrolment>(ctx, self.0.id).await?;
+        Ok(rows.into_iter().map(|a| a.module_number).collect())
+    }
+    async fn mother(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Mother>> {
+        Ok(load_by_id::<mother::Entity>(ctx, self.0.mother_id)
+            .await?
+            .map(Mother))
+    }
+    async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Course>> {
+        Ok(load_by_id::<course::Entity>(ctx, self.0.course_id)
+            .await?
+            .map(Course))
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct CourseFilter {
+    pub project_id: Option<ID>,
+    pub kind: Option<CourseKind>,
+    /// Courses starting on or after this date.
+    pub starts_from: Option<NaiveDate>,
+    /// Courses starting on or before this date.
+    pub starts_to: Option<NaiveDate>,
+    /// Only courses changed at or after this time (for incremental sync).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List order. UPDATED_AT is oldest change first, for incremental sync.
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum CourseOrder {
+    /// Newest course first.
+    #[default]
+    StartsOn,
+    UpdatedAt,
+}
+
+impl CourseOrder {
+    fn ordering(self) -> Ordering<course::Entity> {
+        let (name, column, descending) = match self {
+            Self::StartsOn => ("starts_on", course::Column::StartsOn, true),
+            Self::UpdatedAt => ("updated_at", course::Column::UpdatedAt, false),
+        };
+        Ordering {
+            name,
+            column,
+            id: course::Column::Id,
+            descending,
+        }
+    }
+}
+
+fn filtered(principal: &Principal, filter: CourseFilter) -> ApiResult<Select<course::Entity>> {
+    let mut query = principal.read::<course::Entity>()?;
+    if let Some(project) = filter.project_id {
+        let project = ids::decode_as(&project, Kind::Project, "filter.projectId")?;
+        query = query.filter(course::Column::ProjectId.eq(project));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(course::Column::Kind.eq(entity::enums::CourseKind::from(kind)));
+    }
+    if let Some(from) = filter.starts_from {
+        query = query.filter(course::Column::StartsOn.gte(from));
+    }
+    if let Some(to) = filter.starts_to {
+        query = query.filter(course::Column::StartsOn.lte(to));
+    }
+    Ok(updated_since(
+        query,
+        course::Column::UpdatedAt,
+        filter.updated_since,
+    ))
+}
+
+#[derive(Default)]
+pub struct CourseQuery;
+
+#[Object]
+impl CourseQuery {
+    /// Training courses, newest first.
+    #[allow(clippy::too_many_arguments)]
+    async fn courses(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CourseFilter>,
+        order_by: Option<CourseOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Course>> {
+        let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
+        let ordering = order_by.unwrap_or_default().ordering();
+        let args = PageArgs::new(first, after, last, before);
+        Ok(connection(ctx.db()?, query, ordering, args, Course).await?)
+    }
+
+    async fn course(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Course>> {
+        Ok(lookup::<course::Entity, _>(ctx, &id, Kind::Course, Course).await?)
+    }
+}

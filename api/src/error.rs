@@ -1,0 +1,141 @@
+//! The one error type of the API crate and its single mapping to GraphQL error codes.
+//!
+//! Every resolver returns [`ApiResult`]; async-graphql's blanket `From<Display>` is switched off
+//! (feature `custom-error-conversion`), so a database error cannot reach a client by accident:
+//! it becomes `INTERNAL` with a generic message, and the detail goes to the log with the request id.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+/// What went wrong, in the terms a partner developer can act on.
+///
+/// `Clone` because DataLoader errors are shared between every field waiting on one batch.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    InvalidTransition(String),
+    #[error("too many requests; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// Detail for the log only; the client sees "internal error".
+    #[error("internal error")]
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::Internal(detail.to_string())
+    }
+
+    /// The `extensions.code` of DESIGN.md's API conventions.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Validation { .. } => "BAD_USER_INPUT",
+            Self::Conflict(_) => "CONFLICT",
+            Self::InvalidTransition(_) => "INVALID_TRANSITION",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<DbErr> for ApiError {
+    /// Constraint violations are the caller's doing and say so; anything else is internal.
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                Self::Conflict("a record with the same unique value already exists".into())
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => Self::validation(
+                "input",
+                "a referenced record does not exist, or the record is still referenced",
+            ),
+            _ => Self::Internal(err.to_string()),
+        }
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        if let ApiError::Internal(detail) = &err {
+            tracing::error!(error = %detail, "internal error");
+        }
+        err.extend()
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            match self {
+                Self::Validation { field, .. } => ext.set("field", field.as_str()),
+                Self::RateLimited { retry_after_secs } => {
+                    ext.set("retryAfterSeconds", *retry_after_secs)
+                }
+                _ => {}
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_detail_never_reaches_the_message() {
+        let err: async_graphql::Error = ApiError::internal("SELECT secret FROM x").into();
+        assert_eq!(err.message, "internal error");
+    }
+
+    #[test]
+    fn every_variant_has_its_design_code() {
+        let cases = [
+            (ApiError::Unauthenticated("x".into()), "UNAUTHENTICATED"),
+            (ApiError::forbidden("x"), "FORBIDDEN"),
+            (ApiError::NotFound("x".into()), "NOT_FOUND"),
+            (ApiError::validation("f", "m"), "BAD_USER_INPUT"),
+            (ApiError::Conflict("x".into()), "CONFLICT"),
+            (
+                ApiError::InvalidTransition("x".into()),
+                "INVALID_TRANSITION",
+            ),
+            (
+                ApiError::RateLimited {
+                    retry_after_secs: 1,
+                },
+                "RATE_LIMITED",
+            ),
+            (ApiError::internal("x"), "INTERNAL"),
+        ];
+        for (err, code) in cases {
+            assert_eq!(err.code(), code);
+        }
+    }
+}

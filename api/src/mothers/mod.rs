@@ -1,0 +1,164 @@
+//! Neighbourhood mothers: the trained volunteers of a project, their languages and courses.
+//!
+//! A mother's name and contact details are personal data of a volunteer; they are read only
+//! through the access rules like every other row.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{mother, mother_language, project};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select};
+
+use crate::{
+    auth::Principal,
+    child_of,
+    courses::Enrolment,
+    error::ApiResult,
+    ids::{self, Kind},
+    loaders::{load_by_id, load_children},
+    node::lookup,
+    pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
+    projects::Project,
+    schema::RequestContext,
+    vocabulary::MotherStatus,
+};
+
+child_of!(LanguagesOfMother: mother_language by MotherId ordered by Language);
+child_of!(EnrolmentsOfMother: enrolment by MotherId ordered by CreatedAt);
+
+pub struct Mother(pub mother::Model);
+
+#[Object]
+impl Mother {
+    pub async fn id(&self) -> ID {
+        Kind::Mother.id(self.0.id)
+    }
+    async fn first_name(&self) -> &str {
+        &self.0.first_name
+    }
+    async fn last_name(&self) -> &str {
+        &self.0.last_name
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn status(&self) -> MotherStatus {
+        self.0.status.into()
+    }
+    async fn joined_on(&self) -> NaiveDate {
+        self.0.joined_on
+    }
+    async fn left_on(&self) -> Option<NaiveDate> {
+        self.0.left_on
+    }
+    /// Languages she speaks, as ISO 639 codes (e.g. `ar`, `so`, `da`).
+    async fn languages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let rows = load_children::<LanguagesOfMother>(ctx, self.0.id).await?;
+        Ok(rows.into_iter().map(|l| l.language).collect())
+    }
+    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
+        Ok(load_by_id::<project::Entity>(ctx, self.0.project_id)
+            .await?
+            .map(Project))
+    }
+    /// Her places on training courses.
+    async fn enrolments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Enrolment>> {
+        let rows = load_children::<EnrolmentsOfMother>(ctx, self.0.id).await?;
+        Ok(rows.into_iter().map(Enrolment).collect())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct MotherFilter {
+    pub project_id: Option<ID>,
+    pub status: Option<Vec<MotherStatus>>,
+    /// ISO 639 code of a language she speaks, e.g. `ar`.
+    pub language: Option<String>,
+    /// Only mothers changed at or after this time (for incremental sync).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List order. UPDATED_AT is oldest change first, for incremental sync.
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum MotherOrder {
+    /// Longest-serving first.
+    #[default]
+    JoinedOn,
+    UpdatedAt,
+}
+
+impl MotherOrder {
+    fn ordering(self) -> Ordering<mother::Entity> {
+        let (name, column) = match self {
+            Self::JoinedOn => ("joined_on", mother::Column::JoinedOn),
+            Self::UpdatedAt => ("updated_at", mother::Column::UpdatedAt),
+        };
+        Ordering {
+            name,
+            column,
+            id: mother::Column::Id,
+            descending: false,
+        }
+    }
+}
+
+fn filtered(principal: &Principal, filter: MotherFilter) -> ApiResult<Select<mother::Entity>> {
+    let mut query = principal.read::<mother::Entity>()?;
+    if let Some(project) = filter.project_id {
+        let project = ids::decode_as(&project, Kind::Project, "filter.projectId")?;
+        query = query.filter(mother::Column::ProjectId.eq(project));
+    }
+    if let Some(status) = filter.status {
+        let status: Vec<entity::enums::MotherStatus> = status.into_iter().map(Into::into).collect();
+        query = query.filter(mother::Column::Status.is_in(status));
+    }
+    if let Some(language) = filter.language {
+        let speakers = mother_language::Entity::find()
+            .select_only()
+            .column(mother_language::Column::MotherId)
+            .filter(mother_language::Column::Language.eq(language.trim().to_lowercase()))
+            .into_query();
+        query = query.filter(mother::Column::Id.in_subquery(speakers));
+    }
+    Ok(updated_since(
+        query,
+        mother::Column::UpdatedAt,
+        filter.updated_since,
+    ))
+}
+
+#[derive(Default)]
+pub struct MotherQuery;
+
+#[Object]
+impl MotherQuery {
+    /// Neighbourhood mothers, longest-serving first.
+    #[allow(clippy::too_many_arguments)]
+    async fn mothers(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MotherFilter>,
+        order_by: Option<MotherOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Mother>> {
+        let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
+        let ordering = order_by.unwrap_or_default().ordering();
+        let args = PageArgs::new(first, after, last, before);
+        Ok(connection(ctx.db()?, query, ordering, args, Mother).await?)
+    }
+
+    async fn mother(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Mother>> {
+        Ok(lookup::<mother::Entity, _>(ctx, &id, Kind::Mother, Mother).await?)
+    }
+}

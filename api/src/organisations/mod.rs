@@ -1,0 +1,230 @@
+//! Organisations (the secretariat, municipalities, NGOs) and the municipalities they sit in.
+//!
+//! A municipality organisation carries its official municipality code; that code is how
+//! projects and inbound referral pools are tied to a municipality.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::{municipality, organisation};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, Select};
+
+use crate::{
+    auth::Principal,
+    error::{ApiError, ApiResult},
+    ids::Kind,
+    node::lookup,
+    pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
+    schema::RequestContext,
+    vocabulary::OrganisationKind,
+};
+
+pub struct Organisation(pub organisation::Model);
+
+#[Object]
+impl Organisation {
+    pub async fn id(&self) -> ID {
+        Kind::Organisation.id(self.0.id)
+    }
+    /// Unique short name, e.g. `secretariat` or `kommune-101`; usable wherever tools take ORG.
+    async fn short_name(&self) -> &str {
+        &self.0.short_name
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn kind(&self) -> OrganisationKind {
+        self.0.kind.into()
+    }
+    /// Set for municipalities only.
+    async fn municipality(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Municipality>> {
+        Ok(municipality_by_code(ctx, self.0.municipality_code).await?)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A Danish municipality, by its official code (e.g. 101 København, 730 Randers).
+pub struct Municipality(pub municipality::Model);
+
+#[Object]
+impl Municipality {
+    async fn code(&self) -> i32 {
+        self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn region(&self) -> &str {
+        &self.0.region
+    }
+}
+
+/// Municipalities are reference data (98 rows at most): read once per request, not batched.
+pub async fn municipality_by_code(
+    ctx: &Context<'_>,
+    code: Option<i32>,
+) -> ApiResult<Option<Municipality>> {
+    let Some(code) = code else { return Ok(None) };
+    let all = ctx
+        .data_unchecked::<MunicipalityCache>()
+        .get_or_load(ctx)
+        .await?;
+    Ok(all
+        .iter()
+        .find(|m| m.code == code)
+        .cloned()
+        .map(Municipality))
+}
+
+/// The municipality list, loaded at most once per request.
+#[derive(Default)]
+pub struct MunicipalityCache(tokio::sync::OnceCell<Vec<municipality::Model>>);
+
+impl MunicipalityCache {
+    async fn get_or_load(&self, ctx: &Context<'_>) -> ApiResult<&Vec<municipality::Model>> {
+        self.0
+            .get_or_try_init(|| async {
+                let rows = ctx
+                    .principal()?
+                    .read::<municipality::Entity>()?
+                    .all(ctx.db()?)
+                    .await?;
+                Ok::<_, ApiError>(rows)
+            })
+            .await
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct OrganisationFilter {
+    pub kind: Option<Vec<OrganisationKind>>,
+    pub municipality_code: Option<i32>,
+    /// Only organisations changed at or after this time (for incremental sync).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List order. UPDATED_AT is oldest change first, for incremental sync.
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum OrganisationOrder {
+    #[default]
+    ShortName,
+    UpdatedAt,
+}
+
+impl OrganisationOrder {
+    fn ordering(self) -> Ordering<organisation::Entity> {
+        let (name, column) = match self {
+            Self::ShortName => ("short_name", organisation::Column::ShortName),
+            Self::UpdatedAt => ("updated_at", organisation::Column::UpdatedAt),
+        };
+        Ordering {
+            name,
+            column,
+            id: organisation::Column::Id,
+            descending: false,
+        }
+    }
+}
+
+fn filtered(
+    principal: &Principal,
+    filter: OrganisationFilter,
+) -> ApiResult<Select<organisation::Entity>> {
+    let mut query = principal.read::<organisation::Entity>()?;
+    if let Some(kinds) = filter.kind {
+        let kinds: Vec<entity::enums::OrganisationKind> =
+            kinds.into_iter().map(Into::into).collect();
+        query = query.filter(organisation::Column::Kind.is_in(kinds));
+    }
+    if let Some(code) = filter.municipality_code {
+        query = query.filter(organisation::Column::MunicipalityCode.eq(code));
+    }
+    Ok(updated_since(
+        query,
+        organisation::Column::UpdatedAt,
+        filter.updated_since,
+    ))
+}
+
+/// Finds an organisation by id or unique short name (the `ORG` of the command line).
+pub async fn find_by_reference(
+    db: &impl ConnectionTrait,
+    reference: &str,
+) -> ApiResult<organisation::Model> {
+    let by_id = uuid::Uuid::parse_str(reference)
+        .ok()
+        .map(|id| organisation::Column::Id.eq(id));
+    let condition = match by_id {
+        Some(by_id) => by_id.or(organisation::Column::ShortName.eq(reference)),
+        None => organisation::Column::ShortName.eq(reference),
+    };
+    organisation::Entity::find()
+        .filter(condition)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("organisation {reference:?}")))
+}
+
+#[derive(Default)]
+pub struct OrganisationQuery;
+
+#[Object]
+impl OrganisationQuery {
+    /// Organisations: the secretariat, municipalities and partner NGOs.
+    #[allow(clippy::too_many_arguments)]
+    async fn organisations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OrganisationFilter>,
+        order_by: Option<OrganisationOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Organisation>> {
+        let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
+        let ordering = order_by.unwrap_or_default().ordering();
+        let args = PageArgs::new(first, after, last, before);
+        Ok(connection(ctx.db()?, query, ordering, args, Organisation).await?)
+    }
+
+    async fn organisation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Organisation>> {
+        Ok(lookup::<organisation::Entity, _>(ctx, &id, Kind::Organisation, Organisation).await?)
+    }
+}
+
+/// The short name of the one secretariat every deployment has.
+pub const SECRETARIAT: &str = "secretariat";
+
+/// Makes sure the national secretariat exists, so the first token can be issued for it on a
+/// fresh database. Idempotent.
+pub async fn ensure_secretariat(db: &impl ConnectionTrait) -> ApiResult<organisation::Model> {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    if let Some(existing) = organisation::Entity::find()
+        .filter(organisation::Column::ShortName.eq(SECRETARIAT))
+        .one(db)
+        .await?
+    {
+        return Ok(existing);
+    }
+    let now = Utc::now();
+    Ok(organisation::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        short_name: Set(SECRETARIAT.to_owned()),
+        name: Set("Bydelsmødre – landssekretariatet".to_owned()),
+        kind: Set(entity::enums::OrganisationKind::Secretariat),
+        municipality_code: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}

@@ -1,0 +1,224 @@
+//! Participants (the women the mothers support) and their consents.
+//!
+//! Pseudonymous by design: a generated pseudonym, never a CPR number. Name, birth year,
+//! contact details and notes are special-category personal data; they are read only through
+//! the access rules. A consent is specific (purpose, receiver) and revocable.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::{consent, mother, organisation, participant, project};
+use sea_orm::{ColumnTrait, QueryFilter, Select};
+
+use crate::{
+    auth::Principal,
+    child_of,
+    error::ApiResult,
+    ids::{self, Kind},
+    loaders::{load_by_id, load_children},
+    mothers::Mother,
+    node::lookup,
+    organisations::Organisation,
+    pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
+    projects::Project,
+    schema::RequestContext,
+    vocabulary::{ConsentPurpose, ContactMethod},
+};
+
+child_of!(LanguagesOfParticipant: participant_language by ParticipantId ordered by Language);
+child_of!(ConsentsOfParticipant: consent by ParticipantId ordered by GivenAt);
+
+pub struct Participant(pub participant::Model);
+
+#[Object]
+impl Participant {
+    pub async fn id(&self) -> ID {
+        Kind::Participant.id(self.0.id)
+    }
+    /// The generated pseudonym code by which the programme and partners refer to her.
+    async fn pseudonym(&self) -> &str {
+        &self.0.pseudonym
+    }
+    async fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+    async fn birth_year(&self) -> Option<i32> {
+        self.0.birth_year
+    }
+    async fn preferred_contact(&self) -> Option<ContactMethod> {
+        self.0.preferred_contact.map(Into::into)
+    }
+    /// ISO 639 code of the language she prefers to be contacted in.
+    async fn preferred_language(&self) -> Option<&str> {
+        self.0.preferred_language.as_deref()
+    }
+    async fn languages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let rows = load_children::<LanguagesOfParticipant>(ctx, self.0.id).await?;
+        Ok(rows.into_iter().map(|l| l.language).collect())
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn district(&self) -> Option<&str> {
+        self.0.district.as_deref()
+    }
+    /// The receiving municipality's own case reference (never a CPR number).
+    async fn municipality_case_ref(&self) -> Option<&str> {
+        self.0.municipality_case_ref.as_deref()
+    }
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    /// The project that works with her; `null` while she waits in a municipality's pool.
+    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
+        let Some(project) = self.0.project_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<project::Entity>(ctx, project)
+            .await?
+            .map(Project))
+    }
+    async fn registered_by(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Organisation>> {
+        let by = load_by_id::<organisation::Entity>(ctx, self.0.registered_by_organisation_id);
+        Ok(by.await?.map(Organisation))
+    }
+    /// What she agreed to, oldest first, including withdrawn consents.
+    async fn consents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Consent>> {
+        let rows = load_children::<ConsentsOfParticipant>(ctx, self.0.id).await?;
+        Ok(rows.into_iter().map(Consent).collect())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// One consent: a purpose, for sharing also the receiving organisation; live until withdrawn.
+pub struct Consent(pub consent::Model);
+
+#[Object]
+impl Consent {
+    pub async fn id(&self) -> ID {
+        Kind::Consent.id(self.0.id)
+    }
+    async fn purpose(&self) -> ConsentPurpose {
+        self.0.purpose.into()
+    }
+    /// For SHARE_WITH_RECEIVER: the organisation she agreed to share her data with.
+    async fn receiver(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        let Some(receiver) = self.0.receiver_organisation_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<organisation::Entity>(ctx, receiver)
+            .await?
+            .map(Organisation))
+    }
+    async fn given_at(&self) -> DateTime<Utc> {
+        self.0.given_at
+    }
+    async fn withdrawn_at(&self) -> Option<DateTime<Utc>> {
+        self.0.withdrawn_at
+    }
+    /// True until the consent is withdrawn.
+    async fn is_live(&self) -> bool {
+        self.0.withdrawn_at.is_none()
+    }
+    /// The mother who recorded it, when recorded by one.
+    async fn recorded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Mother>> {
+        let Some(mother) = self.0.recorded_by_mother_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<mother::Entity>(ctx, mother).await?.map(Mother))
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ParticipantFilter {
+    pub project_id: Option<ID>,
+    /// Exact pseudonym code.
+    pub pseudonym: Option<String>,
+    /// Only participants changed at or after this time (for incremental sync).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List order. UPDATED_AT is oldest change first, for incremental sync.
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum ParticipantOrder {
+    /// Most recently registered first.
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl ParticipantOrder {
+    fn ordering(self) -> Ordering<participant::Entity> {
+        let (name, column, descending) = match self {
+            Self::CreatedAt => ("created_at", participant::Column::CreatedAt, true),
+            Self::UpdatedAt => ("updated_at", participant::Column::UpdatedAt, false),
+        };
+        Ordering {
+            name,
+            column,
+            id: participant::Column::Id,
+            descending,
+        }
+    }
+}
+
+fn filtered(
+    principal: &Principal,
+    filter: ParticipantFilter,
+) -> ApiResult<Select<participant::Entity>> {
+    let mut query = principal.read::<participant::Entity>()?;
+    if let Some(project) = filter.project_id {
+        let project = ids::decode_as(&project, Kind::Project, "filter.projectId")?;
+        query = query.filter(participant::Column::ProjectId.eq(project));
+    }
+    if let Some(pseudonym) = filter.pseudonym {
+        query = query.filter(participant::Column::Pseudonym.eq(pseudonym.trim().to_uppercase()));
+    }
+    Ok(updated_since(
+        query,
+        participant::Column::UpdatedAt,
+        filter.updated_since,
+    ))
+}
+
+#[derive(Default)]
+pub struct ParticipantQuery;
+
+#[Object]
+impl ParticipantQuery {
+    /// Participants, most recently registered first.
+    #[allow(clippy::too_many_arguments)]
+    async fn participants(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ParticipantFilter>,
+        order_by: Option<ParticipantOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Participant>> {
+        let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
+        let ordering = order_by.unwrap_or_default().ordering();
+        let args = PageArgs::new(first, after, last, before);
+        Ok(connection(ctx.db()?, query, ordering, args, Participant).await?)
+    }
+
+    async fn participant(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Participant>> {
+        Ok(lookup::<participant::Entity, _>(ctx, &id, Kind::Participant, Participant).await?)
+    }
+}

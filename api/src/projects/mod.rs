@@ -1,0 +1,182 @@
+//! Local neighbourhood-mothers projects: where they run, who operates and funds them, and the
+//! mothers and courses under them.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{mother, organisation, project, project_partner};
+use sea_orm::{ColumnTrait, QueryFilter, Select};
+
+use crate::{
+    auth::Principal,
+    child_of,
+    courses::Course,
+    error::ApiResult,
+    ids::{self, Kind},
+    loaders::{load_by_id, load_children},
+    mothers::Mother,
+    node::lookup,
+    organisations::{Municipality, Organisation, municipality_by_code},
+    pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
+    schema::RequestContext,
+    vocabulary::{MotherStatus, PartnerRole, ProjectStatus},
+};
+
+child_of!(PartnersOfProject: project_partner by ProjectId ordered by CreatedAt);
+child_of!(MothersOfProject: mother by ProjectId ordered by JoinedOn);
+child_of!(CoursesOfProject: course by ProjectId ordered by StartsOn);
+
+pub struct Project(pub project::Model);
+
+#[Object]
+impl Project {
+    pub async fn id(&self) -> ID {
+        Kind::Project.id(self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn status(&self) -> ProjectStatus {
+        self.0.status.into()
+    }
+    async fn started_on(&self) -> NaiveDate {
+        self.0.started_on
+    }
+    async fn ended_on(&self) -> Option<NaiveDate> {
+        self.0.ended_on
+    }
+    /// The municipality the project works in.
+    async fn municipality(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Municipality>> {
+        Ok(municipality_by_code(ctx, Some(self.0.municipality_code)).await?)
+    }
+    /// The organisation that runs the project.
+    async fn operator(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        let operator = load_by_id::<organisation::Entity>(ctx, self.0.operator_organisation_id);
+        Ok(operator.await?.map(Organisation))
+    }
+    /// Partner and funder organisations.
+    async fn partners(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectPartner>> {
+        let rows = load_children::<PartnersOfProject>(ctx, self.0.id).await?;
+        Ok(rows.into_iter().map(ProjectPartner).collect())
+    }
+    /// The project's mothers, longest-serving first; optionally only some statuses.
+    async fn mothers(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<Vec<MotherStatus>>,
+    ) -> async_graphql::Result<Vec<Mother>> {
+        let rows = load_children::<MothersOfProject>(ctx, self.0.id).await?;
+        let wanted = |m: &mother::Model| {
+            status
+                .as_ref()
+                .is_none_or(|s| s.contains(&MotherStatus::from(m.status)))
+        };
+        Ok(rows.into_iter().filter(wanted).map(Mother).collect())
+    }
+    /// Training courses, oldest first.
+    async fn courses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Course>> {
+        let rows = load_children::<CoursesOfProject>(ctx, self.0.id).await?;
+        Ok(rows.into_iter().map(Course).collect())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// An organisation that partners in or funds a project.
+pub struct ProjectPartner(pub project_partner::Model);
+
+#[Object]
+impl ProjectPartner {
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        let partner = load_by_id::<organisation::Entity>(ctx, self.0.organisation_id);
+        Ok(partner.await?.map(Organisation))
+    }
+    async fn role(&self) -> PartnerRole {
+        self.0.role.into()
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ProjectFilter {
+    /// Official municipality code, e.g. 101 for København.
+    pub municipality_code: Option<i32>,
+    pub status: Option<Vec<ProjectStatus>>,
+    pub operator_id: Option<ID>,
+    /// Only projects changed at or after this time (for incremental sync).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List order. UPDATED_AT is oldest change first, for incremental sync.
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum ProjectOrder {
+    #[default]
+    Name,
+    UpdatedAt,
+}
+
+impl ProjectOrder {
+    fn ordering(self) -> Ordering<project::Entity> {
+        let (name, column) = match self {
+            Self::Name => ("name", project::Column::Name),
+            Self::UpdatedAt => ("updated_at", project::Column::UpdatedAt),
+        };
+        Ordering {
+            name,
+            column,
+            id: project::Column::Id,
+            descending: false,
+        }
+    }
+}
+
+fn filtered(principal: &Principal, filter: ProjectFilter) -> ApiResult<Select<project::Entity>> {
+    let mut query = principal.read::<project::Entity>()?;
+    if let Some(code) = filter.municipality_code {
+        query = query.filter(project::Column::MunicipalityCode.eq(code));
+    }
+    if let Some(status) = filter.status {
+        let status: Vec<entity::enums::ProjectStatus> =
+            status.into_iter().map(Into::into).collect();
+        query = query.filter(project::Column::Status.is_in(status));
+    }
+    if let Some(operator) = filter.operator_id {
+        let operator = ids::decode_as(&operator, Kind::Organisation, "filter.operatorId")?;
+        query = query.filter(project::Column::OperatorOrganisationId.eq(operator));
+    }
+    Ok(updated_since(
+        query,
+        project::Column::UpdatedAt,
+        filter.updated_since,
+    ))
+}
+
+#[derive(Default)]
+pub struct ProjectQuery;
+
+#[Object]
+impl ProjectQuery {
+    /// Local projects, by name.
+    #[allow(clippy::too_many_arguments)]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ProjectFilter>,
+        order_by: Option<ProjectOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Project>> {
+        let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
+        let ordering = order_by.unwrap_or_default().ordering();
+        let args = PageArgs::new(first, after, last, before);
+        Ok(connection(ctx.db()?, query, ordering, args, Project).await?)
+    }
+
+    async fn project(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Project>> {
+        Ok(lookup::<project::Entity, _>(ctx, &id, Kind::Project, Project).await?)
+    }
+}

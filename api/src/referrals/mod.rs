@@ -1,0 +1,276 @@
+//! Referrals: bridge building between a project and a receiving organisation, both ways,
+//! with their timeline of events.
+//!
+//! The lifecycle follows the HL7 SDOH referral Task statuses; every transition is a
+//! `ReferralEvent` (who, when, from, to, reason, note). `version` guards concurrent edits.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::{mother, organisation, participant, project, referral, referral_event, visit};
+use sea_orm::{ColumnTrait, QueryFilter, Select};
+
+use crate::{
+    auth::Principal,
+    child_of,
+    error::ApiResult,
+    ids::{self, Kind},
+    loaders::{load_by_id, load_children},
+    mothers::Mother,
+    node::lookup,
+    organisations::{Municipality, Organisation, municipality_by_code},
+    pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
+    participants::Participant,
+    projects::Project,
+    schema::RequestContext,
+    visits::Visit,
+    vocabulary::{
+        ReferralDirection, ReferralOutcome, ReferralReason, ReferralStatus, ServiceCategory,
+    },
+};
+
+child_of!(EventsOfReferral: referral_event by ReferralId ordered by Sequence);
+
+pub struct Referral(pub referral::Model);
+
+async fn organisation(
+    ctx: &Context<'_>,
+    id: Option<uuid::Uuid>,
+) -> ApiResult<Option<Organisation>> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(load_by_id::<organisation::Entity>(ctx, id)
+        .await?
+        .map(Organisation))
+}
+
+#[Object]
+impl Referral {
+    pub async fn id(&self) -> ID {
+        Kind::Referral.id(self.0.id)
+    }
+    async fn direction(&self) -> ReferralDirection {
+        self.0.direction.into()
+    }
+    async fn status(&self) -> ReferralStatus {
+        self.0.status.into()
+    }
+    /// Why it was rejected, failed or cancelled.
+    async fn status_reason(&self) -> Option<ReferralReason> {
+        self.0.status_reason.map(Into::into)
+    }
+    /// What came of it, once completed.
+    async fn outcome(&self) -> Option<ReferralOutcome> {
+        self.0.outcome.map(Into::into)
+    }
+    async fn service_category(&self) -> ServiceCategory {
+        self.0.service_category.into()
+    }
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    /// Optimistic-concurrency version: send it back with a transition.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn requested_at(&self) -> Option<DateTime<Utc>> {
+        self.0.requested_at
+    }
+    async fn accepted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.accepted_at
+    }
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+    /// The organisation that made the referral.
+    async fn requester(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        Ok(organisation(ctx, Some(self.0.requester_organisation_id)).await?)
+    }
+    /// The organisation asked to act; `null` while an inbound referral waits in a pool.
+    async fn receiver(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        Ok(organisation(ctx, self.0.receiver_organisation_id).await?)
+    }
+    /// For an inbound referral into a municipality-wide pool: that municipality.
+    async fn pool_municipality(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Municipality>> {
+        Ok(municipality_by_code(ctx, self.0.pool_municipality_code).await?)
+    }
+    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
+        let Some(project) = self.0.project_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<project::Entity>(ctx, project)
+            .await?
+            .map(Project))
+    }
+    async fn participant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Participant>> {
+        let participant = load_by_id::<participant::Entity>(ctx, self.0.participant_id);
+        Ok(participant.await?.map(Participant))
+    }
+    /// The mother who made or handles the referral.
+    async fn mother(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Mother>> {
+        let Some(mother) = self.0.mother_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<mother::Entity>(ctx, mother).await?.map(Mother))
+    }
+    /// The visit the referral came out of.
+    async fn visit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Visit>> {
+        let Some(visit) = self.0.visit_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<visit::Entity>(ctx, visit).await?.map(Visit))
+    }
+    /// The timeline, oldest event first.
+    async fn events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ReferralEvent>> {
+        let rows = load_children::<EventsOfReferral>(ctx, self.0.id).await?;
+        Ok(rows.into_iter().map(ReferralEvent).collect())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// One step on a referral's timeline.
+pub struct ReferralEvent(pub referral_event::Model);
+
+#[Object]
+impl ReferralEvent {
+    pub async fn id(&self) -> ID {
+        Kind::ReferralEvent.id(self.0.id)
+    }
+    /// Position on the timeline, from 1.
+    async fn sequence(&self) -> i32 {
+        self.0.sequence
+    }
+    /// `null` for the event that created the referral.
+    async fn from_status(&self) -> Option<ReferralStatus> {
+        self.0.from_status.map(Into::into)
+    }
+    async fn to_status(&self) -> ReferralStatus {
+        self.0.to_status.into()
+    }
+    async fn reason(&self) -> Option<ReferralReason> {
+        self.0.reason.map(Into::into)
+    }
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+    /// The organisation whose system made the move.
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        Ok(organisation(ctx, Some(self.0.actor_organisation_id)).await?)
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ReferralFilter {
+    pub status: Option<Vec<ReferralStatus>>,
+    pub direction: Option<ReferralDirection>,
+    pub receiver_organisation_id: Option<ID>,
+    pub requester_organisation_id: Option<ID>,
+    pub project_id: Option<ID>,
+    pub service_category: Option<Vec<ServiceCategory>>,
+    /// Only referrals changed at or after this time (for incremental sync).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List order. UPDATED_AT is oldest change first, for incremental sync.
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum ReferralOrder {
+    /// Newest referral first.
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl ReferralOrder {
+    fn ordering(self) -> Ordering<referral::Entity> {
+        let (name, column, descending) = match self {
+            Self::CreatedAt => ("created_at", referral::Column::CreatedAt, true),
+            Self::UpdatedAt => ("updated_at", referral::Column::UpdatedAt, false),
+        };
+        Ordering {
+            name,
+            column,
+            id: referral::Column::Id,
+            descending,
+        }
+    }
+}
+
+fn filtered(principal: &Principal, filter: ReferralFilter) -> ApiResult<Select<referral::Entity>> {
+    let mut query = principal.read::<referral::Entity>()?;
+    if let Some(status) = filter.status {
+        let status: Vec<entity::enums::ReferralStatus> =
+            status.into_iter().map(Into::into).collect();
+        query = query.filter(referral::Column::Status.is_in(status));
+    }
+    if let Some(direction) = filter.direction {
+        let direction = entity::enums::ReferralDirection::from(direction);
+        query = query.filter(referral::Column::Direction.eq(direction));
+    }
+    if let Some(receiver) = filter.receiver_organisation_id {
+        let receiver = ids::decode_as(
+            &receiver,
+            Kind::Organisation,
+            "filter.receiverOrganisationId",
+        )?;
+        query = query.filter(referral::Column::ReceiverOrganisationId.eq(receiver));
+    }
+    if let Some(requester) = filter.requester_organisation_id {
+        let requester = ids::decode_as(
+            &requester,
+            Kind::Organisation,
+            "filter.requesterOrganisationId",
+        )?;
+        query = query.filter(referral::Column::RequesterOrganisationId.eq(requester));
+    }
+    if let Some(project) = filter.project_id {
+        let project = ids::decode_as(&project, Kind::Project, "filter.projectId")?;
+        query = query.filter(referral::Column::ProjectId.eq(project));
+    }
+    if let Some(categories) = filter.service_category {
+        let categories: Vec<entity::enums::ServiceCategory> =
+            categories.into_iter().map(Into::into).collect();
+        query = query.filter(referral::Column::ServiceCategory.is_in(categories));
+    }
+    Ok(updated_since(
+        query,
+        referral::Column::UpdatedAt,
+        filter.updated_since,
+    ))
+}
+
+#[derive(Default)]
+pub struct ReferralQuery;
+
+#[Object]
+impl ReferralQuery {
+    /// Referrals, newest first.
+    #[allow(clippy::too_many_arguments)]
+    async fn referrals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ReferralFilter>,
+        order_by: Option<ReferralOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Referral>> {
+        let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
+        let ordering = order_by.unwrap_or_default().ordering();
+        let args = PageArgs::new(first, after, last, before);
+        Ok(connection(ctx.db()?, query, ordering, args, Referral).await?)
+    }
+
+    async fn referral(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Referral>> {
+        Ok(lookup::<referral::Entity, _>(ctx, &id, Kind::Referral, Referral).await?)
+    }
+}

@@ -1,0 +1,319 @@
+//! The HTTP surface: `/graphql` (POST, GET, GraphiQL for browsers), health, readiness, metrics.
+//!
+//! Authentication happens in a layer before the GraphQL request is parsed, so any request
+//! without a valid token is `401 UNAUTHENTICATED` with no data. Logs carry the request id,
+//! client and organisation ids and the operation name, never query text, variables or tokens.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::GraphQLRequest;
+use axum::{
+    Extension, Router,
+    body::Body,
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_http::{
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{
+    auth::{Principal, TokenKeys, authenticate},
+    db::StatementCounter,
+    error::ApiError,
+    loaders::Loaders,
+    organisations::MunicipalityCache,
+    schema::BydelSchema,
+};
+
+/// Largest accepted request body; GraphQL documents are small, uploads are not supported.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+const REQUEST_ID: &str = "x-request-id";
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// What every request handler shares. Cheap to clone; holds no per-caller state.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: BydelSchema,
+    pub db: DatabaseConnection,
+    pub keys: Arc<TokenKeys>,
+    pub statements: StatementCounter,
+}
+
+pub fn router(state: AppState) -> Router {
+    let graphql = Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_principal,
+        ));
+    Router::new()
+        .merge(graphql)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let request_id = req
+                .headers()
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            // Path only: a GET query string can carry variables with personal data.
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = %req.uri().path(),
+                request_id,
+                client = tracing::field::Empty,
+                organisation = tracing::field::Empty,
+                operation = tracing::field::Empty,
+            )
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Serves on an already bound listener (tests bind port 0) until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A GraphQL-shaped error body with its code, for failures outside the executor.
+fn error_response(status: StatusCode, err: &ApiError) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }]
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::Unauthenticated("the Authorization header must be `Bearer <token>`".into())
+        })
+}
+
+/// A browser asking for the IDE: GET without a query, accepting HTML.
+fn wants_graphiql(req: &Request) -> bool {
+    req.method() == Method::GET
+        && !req.uri().query().unwrap_or_default().contains("query=")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+}
+
+async fn require_principal(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if wants_graphiql(&req) {
+        return next.run(req).await;
+    }
+    let principal = match bearer_token(req.headers()) {
+        Ok(token) => authenticate(&state.db, &state.keys, token).await,
+        Err(err) => Err(err),
+    };
+    match principal {
+        Ok(principal) => {
+            let span = tracing::Span::current();
+            span.record("client", tracing::field::display(principal.client_id));
+            span.record(
+                "organisation",
+                tracing::field::display(principal.organisation.id),
+            );
+            req.extensions_mut().insert(Arc::new(principal));
+            next.run(req).await
+        }
+        Err(err @ ApiError::Unauthenticated(_)) => {
+            tracing::info!(reason = %err, "request refused");
+            error_response(StatusCode::UNAUTHORIZED, &err)
+        }
+        Err(err) => {
+            tracing::error!(error = ?err, "authentication failed");
+            error_response(StatusCode::SERVICE_UNAVAILABLE, &ApiError::internal(""))
+        }
+    }
+}
+
+/// Rejection for bodies that are not a GraphQL request: a GraphQL-shaped 400, not a debug dump.
+pub struct BadRequest(async_graphql::ParseRequestError);
+
+impl From<async_graphql::ParseRequestError> for BadRequest {
+    fn from(err: async_graphql::ParseRequestError) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        use async_graphql::ParseRequestError::*;
+        let (status, message) = match self.0 {
+            PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large",
+            ),
+            UnsupportedBatch => (
+                StatusCode::BAD_REQUEST,
+                "batched requests are not supported",
+            ),
+            InvalidRequest(_) | Io(_) => (
+                StatusCode::BAD_REQUEST,
+                "the body is not a GraphQL request: send JSON {\"query\": \"...\", \"variables\": {...}}",
+            ),
+            _ => (
+                StatusCode::BAD_REQUEST,
+                "the request could not be read as GraphQL",
+            ),
+        };
+        error_response(status, &ApiError::validation("request", message))
+    }
+}
+
+async fn graphql_get(
+    state: State<AppState>,
+    principal: Option<Extension<Arc<Principal>>>,
+    headers: HeaderMap,
+    request: Result<GraphQLRequest<BadRequest>, BadRequest>,
+) -> Response {
+    let Some(principal) = principal else {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql")
+                .title("Bydel GraphiQL")
+                .finish(),
+        )
+        .into_response();
+    };
+    match request {
+        Ok(request) => execute(state, principal, headers, request).await,
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn graphql_post(
+    state: State<AppState>,
+    principal: Option<Extension<Arc<Principal>>>,
+    headers: HeaderMap,
+    request: Result<GraphQLRequest<BadRequest>, BadRequest>,
+) -> Response {
+    let Some(principal) = principal else {
+        let err = ApiError::Unauthenticated("a bearer token is required".into());
+        return error_response(StatusCode::UNAUTHORIZED, &err);
+    };
+    match request {
+        Ok(request) => execute(state, principal, headers, request).await,
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+async fn execute(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
+    headers: HeaderMap,
+    request: GraphQLRequest<BadRequest>,
+) -> Response {
+    let request = request.into_inner();
+    if let Some(name) = &request.operation_name {
+        tracing::Span::current().record("operation", name.as_str());
+    }
+    let request_id = headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| RequestIdValue(v.to_owned()));
+    let mut request = request
+        .data(Loaders::new(state.db.clone(), principal.clone()))
+        .data(MunicipalityCache::default())
+        .data(principal);
+    if let Some(request_id) = request_id {
+        request = request.data(request_id);
+    }
+    let response = state.schema.execute(request).await;
+    respond(&headers, response)
+}
+
+/// The request id of the current request, for audit records.
+#[derive(Debug, Clone)]
+pub struct RequestIdValue(pub String);
+
+/// Serialises a GraphQL response with the media type the client accepts. Under
+/// `application/graphql-response+json` a request error (no data at all) is a 400, as the
+/// GraphQL-over-HTTP spec asks; under `application/json` every executed request is 200.
+fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Response {
+    let accepts_graphql_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains(GRAPHQL_RESPONSE_JSON));
+    let request_error = response.data == async_graphql::Value::Null && response.is_err();
+    let (status, content_type) = match (accepts_graphql_json, request_error) {
+        (true, true) => (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE_JSON),
+        (true, false) => (StatusCode::OK, GRAPHQL_RESPONSE_JSON),
+        (false, _) => (StatusCode::OK, "application/json"),
+    };
+    match serde_json::to_vec(&response) {
+        Ok(body) => Response::builder()
+            .status(status)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+        Err(err) => {
+            tracing::error!(error = %err, "could not serialise a response");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, &ApiError::internal(""))
+        }
+    }
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let ping = tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await;
+    match ping {
+        Ok(Ok(())) => "ready".into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    }
+}
+
+/// Prometheus text format. Counts only; nothing here identifies a person.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let body = format!(
+        "# HELP bydel_db_statements_total SQL statements executed by this process.\n\
+         # TYPE bydel_db_statements_total counter\n\
+         bydel_db_statements_total {}\n",
+        state.statements.get()
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}

@@ -1,0 +1,198 @@
+//! Visits: a mother's activities (home visits, calls, group events, accompaniment).
+//!
+//! Anonymous by default, as the programme's own conversation form is: a visit names a
+//! participant only when there is a reason (a referral came out of it).
+
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{mother, participant, project, visit, visit_topic};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select};
+
+use crate::{
+    auth::Principal,
+    child_of,
+    error::{ApiError, ApiResult},
+    ids::{self, Kind},
+    loaders::{load_by_id, load_children},
+    mothers::Mother,
+    node::lookup,
+    pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
+    participants::Participant,
+    projects::Project,
+    schema::RequestContext,
+    vocabulary::{ContactOrigin, NextStep, VisitChannel, VisitTopic},
+};
+
+child_of!(TopicsOfVisit: visit_topic by VisitId ordered by Topic);
+
+pub struct Visit(pub visit::Model);
+
+#[Object]
+impl Visit {
+    pub async fn id(&self) -> ID {
+        Kind::Visit.id(self.0.id)
+    }
+    async fn channel(&self) -> VisitChannel {
+        self.0.channel.into()
+    }
+    async fn visited_on(&self) -> NaiveDate {
+        self.0.visited_on
+    }
+    async fn duration_minutes(&self) -> i32 {
+        self.0.duration_minutes
+    }
+    /// Topics discussed.
+    async fn topics(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<VisitTopic>> {
+        let rows = load_children::<TopicsOfVisit>(ctx, self.0.id).await?;
+        Ok(rows.into_iter().map(|t| t.topic.into()).collect())
+    }
+    /// How the contact came about.
+    async fn contact_origin(&self) -> ContactOrigin {
+        self.0.contact_origin.into()
+    }
+    /// The next step agreed.
+    async fn next_step(&self) -> NextStep {
+        self.0.next_step.into()
+    }
+    /// For group events: how many women took part.
+    async fn attendee_count(&self) -> Option<i32> {
+        self.0.attendee_count
+    }
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
+        Ok(load_by_id::<project::Entity>(ctx, self.0.project_id)
+            .await?
+            .map(Project))
+    }
+    async fn mother(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Mother>> {
+        Ok(load_by_id::<mother::Entity>(ctx, self.0.mother_id)
+            .await?
+            .map(Mother))
+    }
+    /// `null` for an anonymous visit (the default).
+    async fn participant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Participant>> {
+        let Some(participant) = self.0.participant_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<participant::Entity>(ctx, participant)
+            .await?
+            .map(Participant))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct VisitFilter {
+    pub project_id: Option<ID>,
+    pub mother_id: Option<ID>,
+    /// The kind of visit.
+    pub channel: Option<Vec<VisitChannel>>,
+    /// Visits where this topic was discussed.
+    pub topic: Option<VisitTopic>,
+    /// Visits on or after this date.
+    pub from: Option<NaiveDate>,
+    /// Visits on or before this date.
+    pub to: Option<NaiveDate>,
+    /// Only visits changed at or after this time (for incremental sync).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List order. UPDATED_AT is oldest change first, for incremental sync.
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum VisitOrder {
+    /// Most recent visit first.
+    #[default]
+    VisitedOn,
+    UpdatedAt,
+}
+
+impl VisitOrder {
+    fn ordering(self) -> Ordering<visit::Entity> {
+        let (name, column, descending) = match self {
+            Self::VisitedOn => ("visited_on", visit::Column::VisitedOn, true),
+            Self::UpdatedAt => ("updated_at", visit::Column::UpdatedAt, false),
+        };
+        Ordering {
+            name,
+            column,
+            id: visit::Column::Id,
+            descending,
+        }
+    }
+}
+
+fn filtered(principal: &Principal, filter: VisitFilter) -> ApiResult<Select<visit::Entity>> {
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && from > to
+    {
+        return Err(ApiError::validation("filter.to", "`to` is before `from`"));
+    }
+    let mut query = principal.read::<visit::Entity>()?;
+    if let Some(project) = filter.project_id {
+        let project = ids::decode_as(&project, Kind::Project, "filter.projectId")?;
+        query = query.filter(visit::Column::ProjectId.eq(project));
+    }
+    if let Some(mother) = filter.mother_id {
+        let mother = ids::decode_as(&mother, Kind::Mother, "filter.motherId")?;
+        query = query.filter(visit::Column::MotherId.eq(mother));
+    }
+    if let Some(channels) = filter.channel {
+        let channels: Vec<entity::enums::VisitChannel> =
+            channels.into_iter().map(Into::into).collect();
+        query = query.filter(visit::Column::Channel.is_in(channels));
+    }
+    if let Some(topic) = filter.topic {
+        let with_topic = visit_topic::Entity::find()
+            .select_only()
+            .column(visit_topic::Column::VisitId)
+            .filter(visit_topic::Column::Topic.eq(entity::enums::VisitTopic::from(topic)))
+            .into_query();
+        query = query.filter(visit::Column::Id.in_subquery(with_topic));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(visit::Column::VisitedOn.gte(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(visit::Column::VisitedOn.lte(to));
+    }
+    Ok(updated_since(
+        query,
+        visit::Column::UpdatedAt,
+        filter.updated_since,
+    ))
+}
+
+#[derive(Default)]
+pub struct VisitQuery;
+
+#[Object]
+impl VisitQuery {
+    /// Visits, most recent first.
+    #[allow(clippy::too_many_arguments)]
+    async fn visits(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<VisitFilter>,
+        order_by: Option<VisitOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Visit>> {
+        let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
+        let ordering = order_by.unwrap_or_default().ordering();
+        let args = PageArgs::new(first, after, last, before);
+        Ok(connection(ctx.db()?, query, ordering, args, Visit).await?)
+    }
+
+    async fn visit(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Visit>> {
+        Ok(lookup::<visit::Entity, _>(ctx, &id, Kind::Visit, Visit).await?)
+    }
+}

@@ -1,0 +1,63 @@
+//! The domain's closed vocabularies as GraphQL enums, mirrored from the entity enums.
+//!
+//! The API and the database change for different reasons, so the GraphQL enums are their own
+//! types; the macro writes both conversions, and a missing variant is a compile error.
+
+macro_rules! vocabulary {
+    ($($(#[$meta:meta])* $name:ident { $($variant:ident),+ $(,)? })+) => {
+        $(
+            $(#[$meta])*
+            #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+            pub enum $name { $($variant),+ }
+
+            impl From<entity::enums::$name> for $name {
+                fn from(value: entity::enums::$name) -> Self {
+                    match value { $(entity::enums::$name::$variant => Self::$variant),+ }
+                }
+            }
+
+            impl From<$name> for entity::enums::$name {
+                fn from(value: $name) -> Self {
+                    match value { $($name::$variant => Self::$variant),+ }
+                }
+            }
+        )+
+    };
+}
+
+vocabulary! {
+    /// What kind of body an organisation is.
+    OrganisationKind { Secretariat, Municipality, Ngo }
+    /// Lifecycle of a local project.
+    ProjectStatus { Planned, Active, Paused, Closed }
+    /// How an organisation takes part in a project it does not operate.
+    PartnerRole { Partner, Funder }
+    /// Where a neighbourhood mother stands: in training, certified, active, inactive, or left.
+    MotherStatus { InTraining, Certified, Active, Inactive, Left }
+    /// The basic 15-module course, or a supplementary one.
+    CourseKind { Basic, Supplementary }
+    /// A mother's place on a course; COMPLETED means she received her diploma.
+    EnrolmentStatus { Enrolled, Completed, Withdrawn }
+    /// How a participant prefers to be contacted.
+    ContactMethod { Phone, Sms, Email, InPerson, ViaMother }
+    /// What a consent covers.
+    ConsentPurpose { ShareWithReceiver, Contact, Statistics }
+    /// The form a visit took.
+    VisitChannel { HomeVisit, PhoneCall, GroupEvent, Accompaniment }
+    /// A topic discussed on a visit (the evaluation's topics).
+    VisitTopic { Children, Health, MunicipalityContact, School, Economy, Loneliness, EducationWork, Language, Housing, Other }
+    /// How the contact behind a visit came about.
+    ContactOrigin { MotherNetwork, Outreach, Event, SelfReferred, MunicipalityReferral, OtherOrganisation }
+    /// The next step agreed at a visit.
+    NextStep { None, FollowUpVisit, Referral, Accompaniment, GroupActivity, Other }
+    /// OUTBOUND: a project refers a woman to a service; INBOUND: a municipality refers a woman to the programme.
+    ReferralDirection { Outbound, Inbound }
+    /// The service a referral asks for.
+    ServiceCategory { HealthVisitor, JobCentre, School, DayCare, LanguageSchool, FamilyCounselling, Housing, DebtCounselling, CitizenService, Health, NeighbourhoodMother, Other }
+    /// Referral lifecycle (the statuses HL7 SDOH Clinical Care allows for referral Tasks).
+    ReferralStatus { Draft, Requested, Accepted, Rejected, InProgress, OnHold, Failed, Completed, Cancelled, EnteredInError }
+    /// Why a referral was rejected, failed or cancelled.
+    ReferralReason { CouldNotContact, NotEligible, NoCapacity, NoLongerInterested, ReferredElsewhere, ConsentWithdrawn, Duplicate, Other }
+    /// What came of a completed referral.
+    ReferralOutcome { ServiceProvided, PartiallyProvided, DeclinedByParticipant, Other }
+}
