@@ -264,8 +264,20 @@ async fn execute(
     if let Some(request_id) = request_id {
         request = request.data(request_id);
     }
-    let response = state.schema.execute(request).await;
+    let response = with_codes(state.schema.execute(request).await);
     respond(&headers, response)
+}
+
+/// Every error leaves with an `extensions.code`. Bydel's own errors carry theirs; the rest come
+/// from async-graphql's parsing, validation and input coercion, so they are the caller's input.
+fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
+    response
 }
 
 /// The request id of the current request, for audit records.

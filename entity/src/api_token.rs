@@ -1,0 +1,23 @@
+//! An issued JWT, keyed by its `jti`, so a single token can be revoked before it expires.
+//! The token text itself is never stored; `expires_at` is after `issued_at`.
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "api_token")]
+pub struct Model {
+    /// The token's `jti` claim.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub client_id: Uuid,
+    /// The scopes granted at issue time, which may be fewer than the client's.
+    #[sea_orm(column_type = "Text")]
+    pub scopes: String,
+    pub issued_at: DateTimeUtc,
+    pub expires_at: DateTimeUtc,
+    pub revoked_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,52 @@
+//! sea-orm entities for Bydel: one module per table, closed vocabularies in [`enums`].
+//! Entities carry no relations; foreign keys, CHECKs and indexes live in the `migration`
+//! crate, which is the source of truth for the schema.
+
+pub mod enums;
+
+pub mod api_client;
+pub mod api_token;
+pub mod audit_event;
+pub mod consent;
+pub mod course;
+pub mod enrolment;
+pub mod module_attendance;
+pub mod mother;
+pub mod mother_language;
+pub mod municipality;
+pub mod organisation;
+pub mod participant;
+pub mod participant_language;
+pub mod project;
+pub mod project_partner;
+pub mod referral;
+pub mod referral_event;
+pub mod visit;
+pub mod visit_topic;
+pub mod volunteer_hours;
+
+pub use enums::*;
+
+/// `use entity::prelude::*` brings every entity in as its table's CamelCase name.
+pub mod prelude {
+    pub use crate::api_client::Entity as ApiClient;
+    pub use crate::api_token::Entity as ApiToken;
+    pub use crate::audit_event::Entity as AuditEvent;
+    pub use crate::consent::Entity as Consent;
+    pub use crate::course::Entity as Course;
+    pub use crate::enrolment::Entity as Enrolment;
+    pub use crate::module_attendance::Entity as ModuleAttendance;
+    pub use crate::mother::Entity as Mother;
+    pub use crate::mother_language::Entity as MotherLanguage;
+    pub use crate::municipality::Entity as Municipality;
+    pub use crate::organisation::Entity as Organisation;
+    pub use crate::participant::Entity as Participant;
+    pub use crate::participant_language::Entity as ParticipantLanguage;
+    pub use crate::project::Entity as Project;
+    pub use crate::project_partner::Entity as ProjectPartner;
+    pub use crate::referral::Entity as Referral;
+    pub use crate::referral_event::Entity as ReferralEvent;
+    pub use crate::visit::Entity as Visit;
+    pub use crate::visit_topic::Entity as VisitTopic;
+    pub use crate::volunteer_hours::Entity as VolunteerHours;
+}

@@ -1,0 +1,34 @@
+//! Bydel's schema history: one sea-orm migration per change, run unchanged on SQLite and
+//! PostgreSQL. Migrations never import the entity crate, so history does not move when
+//! entities do; enum values are repeated here as literal CHECK lists.
+
+pub use sea_orm_migration::prelude::*;
+
+mod helpers;
+mod m20261124_000001_municipalities_and_organisations;
+mod m20261124_000002_projects;
+mod m20261124_000003_mothers_and_training;
+mod m20261124_000004_participants_and_consent;
+mod m20261124_000005_visits;
+mod m20261124_000006_referrals;
+mod m20261124_000007_api_clients;
+mod m20261124_000008_audit;
+
+/// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_municipalities_and_organisations::Migration),
+            Box::new(m20261124_000002_projects::Migration),
+            Box::new(m20261124_000003_mothers_and_training::Migration),
+            Box::new(m20261124_000004_participants_and_consent::Migration),
+            Box::new(m20261124_000005_visits::Migration),
+            Box::new(m20261124_000006_referrals::Migration),
+            Box::new(m20261124_000007_api_clients::Migration),
+            Box::new(m20261124_000008_audit::Migration),
+        ]
+    }
+}
