@@ -134,9 +134,10 @@ fn fail(err: impl std::fmt::Display) -> CliError {
     CliError(err.to_string())
 }
 
-fn init_logging(format: LogFormat) {
+/// `serve` logs at info; one-shot commands only warn, so their output stays what they print.
+fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BYDEL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -147,7 +148,12 @@ fn init_logging(format: LogFormat) {
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    init_logging(cli.log_format);
+    let level = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.log_format, level);
     let url = cli.database.url();
     match cli.command {
         Command::Schema { output } => write_schema(output),
@@ -168,13 +174,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             ttl,
             client,
         }) => {
-            let scopes = ScopeSet::parse(&scopes).map_err(fail)?;
+            // Input first: a refused command leaves nothing behind.
+            let scopes = tokens::parse_scopes(&scopes).map_err(fail)?;
             let ttl = tokens::parse_ttl(&ttl).map_err(fail)?;
-            let keys = cli.auth.token_keys(&url).map_err(fail)?;
             let db = open(&url).await?;
             let organisation = organisations::find_by_reference(&db, &organisation)
                 .await
                 .map_err(fail)?;
+            let keys = cli.auth.token_keys(&url).map_err(fail)?;
             let issued = tokens::issue(&db, &keys, &organisation, &client, &scopes, ttl)
                 .await
                 .map_err(fail)?;
@@ -225,13 +232,46 @@ async fn prepare(db: &DatabaseConnection) -> Result<(), CliError> {
 }
 
 async fn migrate(url: &str, action: MigrateAction) -> Result<(), CliError> {
+    use sea_orm_migration::MigrationStatus;
     let (db, _) = db::connect(url).await.map_err(fail)?;
     match action {
-        MigrateAction::Up => migration::Migrator::up(&db, None).await,
-        MigrateAction::Down => migration::Migrator::down(&db, Some(1)).await,
-        MigrateAction::Status => migration::Migrator::status(&db).await,
+        MigrateAction::Up => migration::Migrator::up(&db, None).await.map_err(fail)?,
+        MigrateAction::Down => migration::Migrator::down(&db, Some(1))
+            .await
+            .map_err(fail)?,
+        MigrateAction::Status => {
+            let migrations = migration::Migrator::get_migration_with_status(&db)
+                .await
+                .map_err(fail)?;
+            for m in migrations {
+                let status = match m.status() {
+                    MigrationStatus::Applied => "applied",
+                    MigrationStatus::Pending => "pending",
+                };
+                println!("{status}\t{}", m.name());
+            }
+            return Ok(());
+        }
     }
-    .map_err(fail)
+    let pending = migration::Migrator::get_pending_migrations(&db)
+        .await
+        .map_err(fail)?;
+    eprintln!(
+        "database is at migration {} ({} pending)",
+        last_applied(&db).await?,
+        pending.len()
+    );
+    Ok(())
+}
+
+async fn last_applied(db: &DatabaseConnection) -> Result<String, CliError> {
+    let applied = migration::Migrator::get_applied_migrations(db)
+        .await
+        .map_err(fail)?;
+    Ok(applied
+        .last()
+        .map(|m| m.name().to_owned())
+        .unwrap_or_else(|| "none".into()))
 }
 
 async fn load_demo(db: &DatabaseConnection) -> Result<(), CliError> {

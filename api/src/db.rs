@@ -47,6 +47,16 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, StatementCounter)
     Ok((db, counter))
 }
 
+/// The current time at the precision both backends store (microseconds). SQLite would keep
+/// nanoseconds and PostgreSQL microseconds; without this a row read back, or a cursor made
+/// from it, would differ between the two.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::DurationRound;
+    let now = chrono::Utc::now();
+    now.duration_trunc(chrono::TimeDelta::microseconds(1))
+        .unwrap_or(now)
+}
+
 pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }

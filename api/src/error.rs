@@ -5,7 +5,7 @@
 //! it becomes `INTERNAL` with a generic message, and the detail goes to the log with the request id.
 
 use async_graphql::ErrorExtensions;
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 /// What went wrong, in the terms a partner developer can act on.
 ///
@@ -64,6 +64,39 @@ impl ApiError {
     }
 }
 
+/// A CHECK or RESTRICT violation, which sea-orm does not classify: PostgreSQL 23514 / SQLite 275
+/// for CHECK (with the constraint's name), SQLite 1811 for ON DELETE RESTRICT.
+fn unclassified_violation(err: &DbErr) -> Option<ApiError> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx))) =
+        err
+    else {
+        return None;
+    };
+    let db = sqlx.as_database_error()?;
+    match db.code()?.as_ref() {
+        "23514" | "275" => {
+            let name = db
+                .constraint()
+                .map(str::to_owned)
+                .or_else(|| {
+                    db.message()
+                        .split("CHECK constraint failed: ")
+                        .nth(1)
+                        .map(str::to_owned)
+                })
+                .unwrap_or_default();
+            Some(ApiError::validation(
+                "input",
+                format!("the values break the rule {name:?}"),
+            ))
+        }
+        "1811" => Some(ApiError::Conflict(
+            "the record is still referenced by other records".into(),
+        )),
+        _ => None,
+    }
+}
+
 impl From<DbErr> for ApiError {
     /// Constraint violations are the caller's doing and say so; anything else is internal.
     fn from(err: DbErr) -> Self {
@@ -75,7 +108,7 @@ impl From<DbErr> for ApiError {
                 "input",
                 "a referenced record does not exist, or the record is still referenced",
             ),
-            _ => Self::Internal(err.to_string()),
+            _ => unclassified_violation(&err).unwrap_or_else(|| Self::Internal(err.to_string())),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
 //! pagination, ids, node, vocabulary, schema, server, cli, demo.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

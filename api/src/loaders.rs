@@ -1,23 +1,34 @@
-//! DataLoaders: nested fields are answered in one query per level, whatever the page size.
+//! Batch loading: nested fields are answered in one query per level, whatever the page size.
 //!
 //! Loaders are created per request for its principal and start from `principal.read::<E>()`,
 //! so a nested field can never show a row that a top-level query would hide. A row the
 //! caller may not see is simply absent from the batch (the field resolves to `null`).
+//!
+//! Batching is deterministic: the first field that asks for a key leads the batch and yields
+//! once inside the request's own task, so every sibling polled in the same pass joins it; then
+//! the leader runs one query for all of them. No timer decides what goes into a batch (unlike a
+//! delay-based DataLoader, whose batches split when polling a level outlasts the delay).
 
 use std::{
     any::{Any, TypeId},
-    collections::HashMap,
+    collections::{HashMap, HashSet},
+    future::Future,
+    hash::Hash,
     marker::PhantomData,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, MutexGuard},
 };
 
-use async_graphql::dataloader::{DataLoader, Loader};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Value,
 };
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use crate::{auth::Principal, auth::Scoped, error::ApiError};
+use crate::{
+    auth::{Principal, Scoped},
+    error::{ApiError, ApiResult},
+    schema::RequestContext,
+};
 
 /// A table keyed by a UUID column (`id` for main tables).
 pub trait Keyed: Scoped {
@@ -32,9 +43,17 @@ pub trait ChildOf: Send + Sync + 'static {
     fn order_column() -> <Self::Entity as EntityTrait>::Column;
 }
 
-/// Something a request can build for itself; the registry below makes each one at most once.
-pub trait RequestLoader: Send + Sync + 'static {
+/// One query for many keys; what a key does not map to is absent.
+pub trait BatchLoad: Send + Sync + 'static {
+    type Key: Copy + Eq + Hash + Send + Sync + 'static;
+    type Value: Clone + Send + Sync + 'static;
+
     fn new(db: DatabaseConnection, principal: Arc<Principal>) -> Self;
+
+    fn load(
+        &self,
+        keys: Vec<Self::Key>,
+    ) -> impl Future<Output = ApiResult<HashMap<Self::Key, Self::Value>>> + Send;
 }
 
 fn uuid_of<M: ModelTrait>(model: &M, column: <M::Entity as EntityTrait>::Column) -> Option<Uuid> {
@@ -51,7 +70,14 @@ pub struct ById<E> {
     entity: PhantomData<fn() -> E>,
 }
 
-impl<E: Keyed> RequestLoader for ById<E> {
+impl<E> BatchLoad for ById<E>
+where
+    E: Keyed,
+    E::Model: Sync,
+{
+    type Key = Uuid;
+    type Value = E::Model;
+
     fn new(db: DatabaseConnection, principal: Arc<Principal>) -> Self {
         Self {
             db,
@@ -59,21 +85,12 @@ impl<E: Keyed> RequestLoader for ById<E> {
             entity: PhantomData,
         }
     }
-}
 
-impl<E> Loader<Uuid> for ById<E>
-where
-    E: Keyed,
-    E::Model: Sync,
-{
-    type Value = E::Model;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, E::Model>, ApiError> {
+    async fn load(&self, keys: Vec<Uuid>) -> ApiResult<HashMap<Uuid, E::Model>> {
         let rows = self
             .principal
             .read::<E>()?
-            .filter(E::id_column().is_in(keys.iter().copied()))
+            .filter(E::id_column().is_in(keys))
             .all(&self.db)
             .await?;
         Ok(rows
@@ -90,7 +107,14 @@ pub struct Children<C> {
     relation: PhantomData<fn() -> C>,
 }
 
-impl<C: ChildOf> RequestLoader for Children<C> {
+impl<C> BatchLoad for Children<C>
+where
+    C: ChildOf,
+    <C::Entity as EntityTrait>::Model: Sync,
+{
+    type Key = Uuid;
+    type Value = Vec<<C::Entity as EntityTrait>::Model>;
+
     fn new(db: DatabaseConnection, principal: Arc<Principal>) -> Self {
         Self {
             db,
@@ -98,21 +122,12 @@ impl<C: ChildOf> RequestLoader for Children<C> {
             relation: PhantomData,
         }
     }
-}
 
-impl<C> Loader<Uuid> for Children<C>
-where
-    C: ChildOf,
-    <C::Entity as EntityTrait>::Model: Sync,
-{
-    type Value = Vec<<C::Entity as EntityTrait>::Model>;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, ApiError> {
+    async fn load(&self, keys: Vec<Uuid>) -> ApiResult<HashMap<Uuid, Self::Value>> {
         let rows = self
             .principal
             .read::<C::Entity>()?
-            .filter(C::parent_column().is_in(keys.iter().copied()))
+            .filter(C::parent_column().is_in(keys))
             .order_by_asc(C::order_column())
             .all(&self.db)
             .await?;
@@ -126,7 +141,105 @@ where
     }
 }
 
-/// The loaders of one request, made on first use.
+struct OpenBatch<K> {
+    keys: HashSet<K>,
+    waiters: Vec<oneshot::Sender<ApiResult<()>>>,
+}
+
+struct BatchState<K, V> {
+    /// Settled keys of this request; `None` = no such (visible) row.
+    settled: HashMap<K, Option<V>>,
+    open: Option<OpenBatch<K>>,
+}
+
+/// Per-request batching and caching around one [`BatchLoad`].
+pub struct Batcher<L: BatchLoad> {
+    loader: L,
+    state: Mutex<BatchState<L::Key, L::Value>>,
+}
+
+enum Role<V> {
+    Settled(Option<V>),
+    Leader,
+    Follower(oneshot::Receiver<ApiResult<()>>),
+}
+
+impl<L: BatchLoad> Batcher<L> {
+    fn new(loader: L) -> Self {
+        Self {
+            loader,
+            state: Mutex::new(BatchState {
+                settled: HashMap::new(),
+                open: None,
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, BatchState<L::Key, L::Value>> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn settled(&self, key: &L::Key) -> Option<L::Value> {
+        self.state().settled.get(key).cloned().flatten()
+    }
+
+    pub async fn load_one(&self, key: L::Key) -> ApiResult<Option<L::Value>> {
+        let role = {
+            let mut state = self.state();
+            if let Some(value) = state.settled.get(&key) {
+                Role::Settled(value.clone())
+            } else if let Some(open) = state.open.as_mut() {
+                open.keys.insert(key);
+                let (tx, rx) = oneshot::channel();
+                open.waiters.push(tx);
+                Role::Follower(rx)
+            } else {
+                state.open = Some(OpenBatch {
+                    keys: HashSet::from([key]),
+                    waiters: Vec::new(),
+                });
+                Role::Leader
+            }
+        };
+        match role {
+            Role::Settled(value) => Ok(value),
+            Role::Follower(rx) => {
+                rx.await
+                    .map_err(|_| ApiError::internal("a batch was abandoned"))??;
+                Ok(self.settled(&key))
+            }
+            Role::Leader => {
+                // Let every sibling polled in this pass join the batch before it closes.
+                tokio::task::yield_now().await;
+                self.run_batch().await?;
+                Ok(self.settled(&key))
+            }
+        }
+    }
+
+    async fn run_batch(&self) -> ApiResult<()> {
+        let Some(batch) = self.state().open.take() else {
+            return Ok(());
+        };
+        let keys: Vec<L::Key> = batch.keys.into_iter().collect();
+        let outcome = self.loader.load(keys.clone()).await;
+        let result = outcome.map(|mut found| {
+            let mut state = self.state();
+            for key in keys {
+                let value = found.remove(&key);
+                state.settled.insert(key, value);
+            }
+        });
+        for waiter in batch.waiters {
+            let _ = waiter.send(result.clone());
+        }
+        result
+    }
+}
+
+/// The batchers of one request, made on first use.
 pub struct Loaders {
     db: DatabaseConnection,
     principal: Arc<Principal>,
@@ -142,24 +255,26 @@ impl Loaders {
         }
     }
 
-    pub fn get<T: RequestLoader>(&self) -> Arc<DataLoader<T>> {
+    pub fn get<L: BatchLoad>(&self) -> Arc<Batcher<L>> {
+        let make = || {
+            Arc::new(Batcher::new(L::new(
+                self.db.clone(),
+                self.principal.clone(),
+            )))
+        };
         let mut made = self
             .made
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = made.entry(TypeId::of::<T>()).or_insert_with(|| {
-            let loader = T::new(self.db.clone(), self.principal.clone());
-            Arc::new(DataLoader::new(loader, tokio::spawn))
-        });
-        // The map is keyed by the loader's own TypeId, so the downcast cannot fail; should it
-        // ever, an unbatched loader still answers correctly.
+        let entry = made
+            .entry(TypeId::of::<L>())
+            .or_insert_with(|| make() as Arc<dyn Any + Send + Sync>);
+        // Keyed by the loader's own TypeId, so the downcast cannot fail; should it ever, an
+        // uncached batcher still answers correctly.
         entry
             .clone()
-            .downcast::<DataLoader<T>>()
-            .unwrap_or_else(|_| {
-                let loader = T::new(self.db.clone(), self.principal.clone());
-                Arc::new(DataLoader::new(loader, tokio::spawn))
-            })
+            .downcast::<Batcher<L>>()
+            .unwrap_or_else(|_| make())
     }
 }
 
@@ -208,11 +323,10 @@ macro_rules! child_of {
 pub async fn load_by_id<E: Keyed>(
     ctx: &async_graphql::Context<'_>,
     id: Uuid,
-) -> crate::error::ApiResult<Option<E::Model>>
+) -> ApiResult<Option<E::Model>>
 where
     E::Model: Sync,
 {
-    use crate::schema::RequestContext;
     ctx.loader::<ById<E>>()?.load_one(id).await
 }
 
@@ -220,11 +334,10 @@ where
 pub async fn load_children<C: ChildOf>(
     ctx: &async_graphql::Context<'_>,
     parent: Uuid,
-) -> crate::error::ApiResult<Vec<<C::Entity as EntityTrait>::Model>>
+) -> ApiResult<Vec<<C::Entity as EntityTrait>::Model>>
 where
     <C::Entity as EntityTrait>::Model: Sync,
 {
-    use crate::schema::RequestContext;
     Ok(ctx
         .loader::<Children<C>>()?
         .load_one(parent)

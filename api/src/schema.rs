@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use async_graphql::{
     Context, EmptyMutation, EmptySubscription, MergedObject, SDLExportOptions, Schema,
-    dataloader::DataLoader,
 };
 use sea_orm::DatabaseConnection;
 
@@ -13,7 +12,7 @@ use crate::{
     auth::Principal,
     courses::CourseQuery,
     error::{ApiError, ApiResult},
-    loaders::{Loaders, RequestLoader},
+    loaders::{BatchLoad, Batcher, Loaders},
     mothers::MotherQuery,
     node::NodeQuery,
     organisations::OrganisationQuery,
@@ -63,7 +62,7 @@ pub fn sdl() -> String {
 pub trait RequestContext {
     fn principal(&self) -> ApiResult<&Principal>;
     fn db(&self) -> ApiResult<&DatabaseConnection>;
-    fn loader<T: RequestLoader>(&self) -> ApiResult<Arc<DataLoader<T>>>;
+    fn loader<L: BatchLoad>(&self) -> ApiResult<Arc<Batcher<L>>>;
 }
 
 impl RequestContext for Context<'_> {
@@ -78,9 +77,9 @@ impl RequestContext for Context<'_> {
             .ok_or_else(|| ApiError::internal("schema built without a database"))
     }
 
-    fn loader<T: RequestLoader>(&self) -> ApiResult<Arc<DataLoader<T>>> {
+    fn loader<L: BatchLoad>(&self) -> ApiResult<Arc<Batcher<L>>> {
         self.data_opt::<Loaders>()
-            .map(Loaders::get::<T>)
+            .map(Loaders::get::<L>)
             .ok_or_else(|| ApiError::internal("request without loaders"))
     }
 }

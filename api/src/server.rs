@@ -6,7 +6,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use async_graphql::http::GraphiQLSource;
+use async_graphql::{PathSegment, http::GraphiQLSource};
 use async_graphql_axum::GraphQLRequest;
 use axum::{
     Extension, Router,
@@ -270,6 +270,8 @@ async fn execute(
 
 /// Every error leaves with an `extensions.code`. Bydel's own errors carry theirs; the rest come
 /// from async-graphql's parsing, validation and input coercion, so they are the caller's input.
+/// A field that failed is present as `null` in `data`, as the GraphQL spec requires
+/// (async-graphql 7 leaves it out); fields that can fail are nullable in the schema.
 fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
@@ -277,7 +279,43 @@ fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response 
             extensions.set("code", "BAD_USER_INPUT");
         }
     }
+    let failed: Vec<Vec<PathSegment>> = response
+        .errors
+        .iter()
+        .filter(|e| !e.path.is_empty())
+        .map(|e| e.path.clone())
+        .collect();
+    if !failed.is_empty() && response.data == async_graphql::Value::Null {
+        response.data = async_graphql::Value::Object(Default::default());
+    }
+    for path in failed {
+        null_at(&mut response.data, &path);
+    }
     response
+}
+
+/// Sets the field at `path` to `null` when it is missing; a missing parent means the failure
+/// already nulled something above it, so nothing is added.
+fn null_at(data: &mut async_graphql::Value, path: &[PathSegment]) {
+    use async_graphql::{Name, Value};
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut node = data;
+    for segment in parents {
+        let next = match (segment, node) {
+            (PathSegment::Field(name), Value::Object(map)) => map.get_mut(name.as_str()),
+            (PathSegment::Index(i), Value::List(items)) => items.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(next) => node = next,
+            None => return,
+        }
+    }
+    if let (PathSegment::Field(name), Value::Object(map)) = (last, node) {
+        map.entry(Name::new(name)).or_insert(Value::Null);
+    }
 }
 
 /// The request id of the current request, for audit records.

@@ -53,9 +53,9 @@ impl Course {
             .await?
             .map(Project))
     }
-    async fn enrolments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Enrolment>> {
+    async fn enrolments(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Enrolment>>> {
         let rows = load_children::<EnrolmentsOfCourse>(ctx, self.0.id).await?;
-        Ok(rows.into_iter().map(Enrolment).collect())
+        Ok(Some(rows.into_iter().map(Enrolment).collect()))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -85,9 +85,9 @@ impl Enrolment {
         self.0.certified_on
     }
     /// The module numbers she attended, ascending.
-    async fn attended_modules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<i32>> {
+    async fn attended_modules(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<i32>>> {
         let rows = load_children::<AttendanceOfEnrolment>(ctx, self.0.id).await?;
-        Ok(rows.into_iter().map(|a| a.module_number).collect())
+        Ok(Some(rows.into_iter().map(|a| a.module_number).collect()))
     }
     async fn mother(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Mother>> {
         Ok(load_by_id::<mother::Entity>(ctx, self.0.mother_id)
@@ -175,11 +175,13 @@ impl CourseQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<ListConnection<Course>> {
+    ) -> async_graphql::Result<Option<ListConnection<Course>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(ctx.db()?, query, ordering, args, Course).await?)
+        Ok(Some(
+            connection(ctx.db()?, query, ordering, args, Course).await?,
+        ))
     }
 
     async fn course(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Course>> {

@@ -54,9 +54,9 @@ impl Mother {
         self.0.left_on
     }
     /// Languages she speaks, as ISO 639 codes (e.g. `ar`, `so`, `da`).
-    async fn languages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+    async fn languages(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<String>>> {
         let rows = load_children::<LanguagesOfMother>(ctx, self.0.id).await?;
-        Ok(rows.into_iter().map(|l| l.language).collect())
+        Ok(Some(rows.into_iter().map(|l| l.language).collect()))
     }
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         Ok(load_by_id::<project::Entity>(ctx, self.0.project_id)
@@ -64,9 +64,9 @@ impl Mother {
             .map(Project))
     }
     /// Her places on training courses.
-    async fn enrolments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Enrolment>> {
+    async fn enrolments(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Enrolment>>> {
         let rows = load_children::<EnrolmentsOfMother>(ctx, self.0.id).await?;
-        Ok(rows.into_iter().map(Enrolment).collect())
+        Ok(Some(rows.into_iter().map(Enrolment).collect()))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -151,11 +151,13 @@ impl MotherQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<ListConnection<Mother>> {
+    ) -> async_graphql::Result<Option<ListConnection<Mother>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(ctx.db()?, query, ordering, args, Mother).await?)
+        Ok(Some(
+            connection(ctx.db()?, query, ordering, args, Mother).await?,
+        ))
     }
 
     async fn mother(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Mother>> {

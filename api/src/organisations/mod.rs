@@ -185,11 +185,13 @@ impl OrganisationQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<ListConnection<Organisation>> {
+    ) -> async_graphql::Result<Option<ListConnection<Organisation>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(ctx.db()?, query, ordering, args, Organisation).await?)
+        Ok(Some(
+            connection(ctx.db()?, query, ordering, args, Organisation).await?,
+        ))
     }
 
     async fn organisation(
@@ -215,7 +217,7 @@ pub async fn ensure_secretariat(db: &impl ConnectionTrait) -> ApiResult<organisa
     {
         return Ok(existing);
     }
-    let now = Utc::now();
+    let now = crate::db::now();
     Ok(organisation::ActiveModel {
         id: Set(uuid::Uuid::now_v7()),
         short_name: Set(SECRETARIAT.to_owned()),

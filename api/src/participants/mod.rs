@@ -51,9 +51,9 @@ impl Participant {
     async fn preferred_language(&self) -> Option<&str> {
         self.0.preferred_language.as_deref()
     }
-    async fn languages(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+    async fn languages(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<String>>> {
         let rows = load_children::<LanguagesOfParticipant>(ctx, self.0.id).await?;
-        Ok(rows.into_iter().map(|l| l.language).collect())
+        Ok(Some(rows.into_iter().map(|l| l.language).collect()))
     }
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
@@ -88,9 +88,9 @@ impl Participant {
         Ok(by.await?.map(Organisation))
     }
     /// What she agreed to, oldest first, including withdrawn consents.
-    async fn consents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Consent>> {
+    async fn consents(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Consent>>> {
         let rows = load_children::<ConsentsOfParticipant>(ctx, self.0.id).await?;
-        Ok(rows.into_iter().map(Consent).collect())
+        Ok(Some(rows.into_iter().map(Consent).collect()))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -207,11 +207,13 @@ impl ParticipantQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<ListConnection<Participant>> {
+    ) -> async_graphql::Result<Option<ListConnection<Participant>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(ctx.db()?, query, ordering, args, Participant).await?)
+        Ok(Some(
+            connection(ctx.db()?, query, ordering, args, Participant).await?,
+        ))
     }
 
     async fn participant(

@@ -54,28 +54,31 @@ impl Project {
         Ok(operator.await?.map(Organisation))
     }
     /// Partner and funder organisations.
-    async fn partners(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ProjectPartner>> {
+    async fn partners(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<ProjectPartner>>> {
         let rows = load_children::<PartnersOfProject>(ctx, self.0.id).await?;
-        Ok(rows.into_iter().map(ProjectPartner).collect())
+        Ok(Some(rows.into_iter().map(ProjectPartner).collect()))
     }
     /// The project's mothers, longest-serving first; optionally only some statuses.
     async fn mothers(
         &self,
         ctx: &Context<'_>,
         status: Option<Vec<MotherStatus>>,
-    ) -> async_graphql::Result<Vec<Mother>> {
+    ) -> async_graphql::Result<Option<Vec<Mother>>> {
         let rows = load_children::<MothersOfProject>(ctx, self.0.id).await?;
         let wanted = |m: &mother::Model| {
             status
                 .as_ref()
                 .is_none_or(|s| s.contains(&MotherStatus::from(m.status)))
         };
-        Ok(rows.into_iter().filter(wanted).map(Mother).collect())
+        Ok(Some(rows.into_iter().filter(wanted).map(Mother).collect()))
     }
     /// Training courses, oldest first.
-    async fn courses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Course>> {
+    async fn courses(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Course>>> {
         let rows = load_children::<CoursesOfProject>(ctx, self.0.id).await?;
-        Ok(rows.into_iter().map(Course).collect())
+        Ok(Some(rows.into_iter().map(Course).collect()))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -169,11 +172,13 @@ impl ProjectQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<ListConnection<Project>> {
+    ) -> async_graphql::Result<Option<ListConnection<Project>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(ctx.db()?, query, ordering, args, Project).await?)
+        Ok(Some(
+            connection(ctx.db()?, query, ordering, args, Project).await?,
+        ))
     }
 
     async fn project(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Project>> {

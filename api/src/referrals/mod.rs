@@ -122,9 +122,9 @@ impl Referral {
         Ok(load_by_id::<visit::Entity>(ctx, visit).await?.map(Visit))
     }
     /// The timeline, oldest event first.
-    async fn events(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ReferralEvent>> {
+    async fn events(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<ReferralEvent>>> {
         let rows = load_children::<EventsOfReferral>(ctx, self.0.id).await?;
-        Ok(rows.into_iter().map(ReferralEvent).collect())
+        Ok(Some(rows.into_iter().map(ReferralEvent).collect()))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -263,11 +263,13 @@ impl ReferralQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<ListConnection<Referral>> {
+    ) -> async_graphql::Result<Option<ListConnection<Referral>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(ctx.db()?, query, ordering, args, Referral).await?)
+        Ok(Some(
+            connection(ctx.db()?, query, ordering, args, Referral).await?,
+        ))
     }
 
     async fn referral(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Referral>> {

@@ -29,6 +29,23 @@ pub struct IssuedToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Parses the space-separated scopes a token is asked for; at least one is required.
+pub fn parse_scopes(text: &str) -> ApiResult<ScopeSet> {
+    let scopes = ScopeSet::parse(text)?;
+    ensure_some(&scopes)?;
+    Ok(scopes)
+}
+
+fn ensure_some(scopes: &ScopeSet) -> ApiResult<()> {
+    if scopes.is_empty() {
+        return Err(ApiError::validation(
+            "scopes",
+            "give at least one scope, e.g. \"referrals:read\"",
+        ));
+    }
+    Ok(())
+}
+
 /// Parses a lifetime like `90s`, `30m`, `24h`, `7d`.
 pub fn parse_ttl(text: &str) -> ApiResult<Duration> {
     let bad = || {
@@ -110,14 +127,9 @@ pub async fn issue(
     scopes: &ScopeSet,
     ttl: Duration,
 ) -> ApiResult<IssuedToken> {
-    if scopes.is_empty() {
-        return Err(ApiError::validation(
-            "scopes",
-            "give at least one scope, e.g. \"referrals:read\"",
-        ));
-    }
+    ensure_some(scopes)?;
     let txn = db.begin().await?;
-    let now = Utc::now();
+    let now = crate::db::now();
     let client = client_for(&txn, organisation, client_name, scopes, now).await?;
     let jti = Uuid::now_v7();
     let expires_at = now + ttl;
@@ -163,7 +175,7 @@ pub async fn revoke(db: &impl ConnectionTrait, jti: Uuid) -> ApiResult<()> {
         return Ok(());
     }
     let mut active: api_token::ActiveModel = token.into();
-    active.revoked_at = Set(Some(Utc::now()));
+    active.revoked_at = Set(Some(crate::db::now()));
     active.update(db).await?;
     Ok(())
 }

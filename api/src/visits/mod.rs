@@ -42,9 +42,9 @@ impl Visit {
         self.0.duration_minutes
     }
     /// Topics discussed.
-    async fn topics(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<VisitTopic>> {
+    async fn topics(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<VisitTopic>>> {
         let rows = load_children::<TopicsOfVisit>(ctx, self.0.id).await?;
-        Ok(rows.into_iter().map(|t| t.topic.into()).collect())
+        Ok(Some(rows.into_iter().map(|t| t.topic.into()).collect()))
     }
     /// How the contact came about.
     async fn contact_origin(&self) -> ContactOrigin {
@@ -185,11 +185,13 @@ impl VisitQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<ListConnection<Visit>> {
+    ) -> async_graphql::Result<Option<ListConnection<Visit>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
         let args = PageArgs::new(first, after, last, before);
-        Ok(connection(ctx.db()?, query, ordering, args, Visit).await?)
+        Ok(Some(
+            connection(ctx.db()?, query, ordering, args, Visit).await?,
+        ))
     }
 
     async fn visit(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Visit>> {

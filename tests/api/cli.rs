@@ -1,0 +1,316 @@
+//! The `bydel` command line as operators and partner scripts use it: the real binary in a
+//! temporary working directory over its own SQLite file.
+//!
+//! Contract (DESIGN.md "Command line"): machine output alone on stdout, human output on
+//! stderr, and bad input exits non-zero with a one-line reason.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use migration::{Migrator, MigratorTrait};
+use serde_json::json;
+use tempfile::TempDir;
+
+use crate::{
+    harness::{TestApp, claims_of, postgres_admin_url, total_count, with_database_name},
+    queries,
+};
+
+/// Settings the binary reads from the environment; cleared so the developer's or CI's own
+/// configuration cannot leak into these tests.
+const BYDEL_ENV: [&str; 11] = [
+    "DATABASE_URL",
+    "BYDEL_DATABASE_URL",
+    "BYDEL_SIGNING_KEY_FILE",
+    "BYDEL_SIGNING_KEY",
+    "BYDEL_TOKEN_ISSUER",
+    "BYDEL_TOKEN_AUDIENCE",
+    "BYDEL_LISTEN",
+    "BYDEL_DEMO",
+    "BYDEL_LOG",
+    "BYDEL_LOG_FORMAT",
+    "RUST_LOG",
+];
+
+/// A working directory with an SQLite database file named in `url`.
+struct Workspace {
+    dir: TempDir,
+    url: String,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        let dir = tempfile::Builder::new()
+            .prefix("bydel-cli-")
+            .tempdir()
+            .expect("a temporary working directory");
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bydel.db").display()
+        );
+        Workspace { dir, url }
+    }
+
+    fn database(&self) -> PathBuf {
+        self.dir.path().join("bydel.db")
+    }
+
+    /// Runs `bydel <args>` here and waits for it.
+    fn run(&self, args: &[&str]) -> Run {
+        run_in(self.dir.path(), args)
+    }
+
+    /// Runs `bydel <args> --database-url <this workspace's database>`.
+    fn run_db(&self, args: &[&str]) -> Run {
+        let mut all = args.to_vec();
+        all.extend(["--database-url", &self.url]);
+        self.run(&all)
+    }
+}
+
+struct Run {
+    args: String,
+    output: Output,
+}
+
+impl Run {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    #[track_caller]
+    fn succeeded(&self) -> &Self {
+        assert!(
+            self.output.status.success(),
+            "`bydel {}` failed ({}):\n{}",
+            self.args,
+            self.output.status,
+            self.stderr()
+        );
+        self
+    }
+
+    /// Checks the bad-input contract: non-zero, nothing on stdout, one line on stderr.
+    #[track_caller]
+    fn refused(&self) -> String {
+        assert!(
+            !self.output.status.success(),
+            "`bydel {}` should fail; stdout: {}",
+            self.args,
+            self.stdout()
+        );
+        assert_eq!(self.stdout(), "", "`bydel {}` wrote to stdout", self.args);
+        let stderr = self.stderr();
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "`bydel {}` should give a one-line reason on stderr, got:\n{stderr}",
+            self.args
+        );
+        lines[0].to_owned()
+    }
+}
+
+fn run_in(dir: &Path, args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bydel"));
+    command.args(args).current_dir(dir).env("NO_COLOR", "1");
+    for variable in BYDEL_ENV {
+        command.env_remove(variable);
+    }
+    Run {
+        args: args.join(" "),
+        output: command.output().expect("the bydel binary runs"),
+    }
+}
+
+/// True for a compact JWS: three non-empty base64url parts.
+fn is_jwt(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('.').collect();
+    parts.len() == 3
+        && parts.iter().all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+#[test]
+fn migrate_then_status_lists_every_migration_as_applied() {
+    let here = Workspace::new();
+
+    here.run_db(&["migrate"]).succeeded();
+    let status = here.run_db(&["migrate", "status"]);
+    status.succeeded();
+
+    // The status is machine-readable on stdout: `applied<TAB>name` or `pending<TAB>name`.
+    let report = status.stdout();
+    let migrations = Migrator::migrations();
+    assert_eq!(migrations.len(), 8);
+    for migration in &migrations {
+        let line = report
+            .lines()
+            .find(|line| line.contains(migration.name()))
+            .unwrap_or_else(|| panic!("status does not list {}:\n{report}", migration.name()));
+        assert_eq!(line, format!("applied\t{}", migration.name()), "{report}");
+    }
+}
+
+#[test]
+fn token_issue_refuses_bad_input_with_a_one_line_reason() {
+    let here = Workspace::new();
+    here.run_db(&["migrate"]).succeeded();
+
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "token",
+                "issue",
+                "--organisation",
+                "secretariat",
+                "--scopes",
+                "projects:destroy",
+            ],
+            "projects:destroy",
+        ),
+        (
+            &[
+                "token",
+                "issue",
+                "--organisation",
+                "secretariat",
+                "--scopes",
+                "",
+            ],
+            "scope",
+        ),
+        (
+            &[
+                "token",
+                "issue",
+                "--organisation",
+                "nowhere",
+                "--scopes",
+                "projects:read",
+            ],
+            "nowhere",
+        ),
+        (
+            &[
+                "token",
+                "issue",
+                "--organisation",
+                "secretariat",
+                "--scopes",
+                "projects:read",
+                "--ttl",
+                "forever",
+            ],
+            "forever",
+        ),
+    ];
+    for (args, hint) in cases {
+        let reason = here.run_db(args).refused();
+        assert!(
+            reason.contains(hint),
+            "`bydel {}`: the reason {reason:?} does not mention {hint:?}",
+            args.join(" ")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issued_token_works_on_the_server_until_revoked() {
+    let here = Workspace::new();
+    let url = here.url.clone();
+    let issue = tokio::task::spawn_blocking(move || {
+        let here = here;
+        here.run_db(&["migrate"]).succeeded();
+        let issue = here.run_db(&[
+            "token",
+            "issue",
+            "--organisation",
+            "secretariat",
+            "--scopes",
+            "projects:read",
+        ]);
+        (here, issue)
+    });
+    let (here, issue) = issue.await.expect("the CLI runs");
+    issue.succeeded();
+    let stdout = issue.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "stdout should hold the token alone: {stdout:?}"
+    );
+    let token = lines[0].to_owned();
+    assert!(is_jwt(&token), "not a JWT: {token:?}");
+
+    let key_file = bydel::config::default_key_file(&here.database());
+    let pem = std::fs::read_to_string(&key_file).unwrap_or_else(|err| {
+        panic!(
+            "no signing key beside the database at {}: {err}",
+            key_file.display()
+        )
+    });
+    let app = TestApp::serve_existing(&url, &pem).await;
+    let response = app
+        .graphql(Some(&token), queries::PROJECT_NAMES, json!({}))
+        .await;
+    assert_eq!(total_count(response.data(), "projects"), 0);
+
+    let jti = claims_of(&token).jti;
+    let revoke = tokio::task::spawn_blocking(move || {
+        let revoke = here.run_db(&["token", "revoke", &jti]);
+        (here, revoke)
+    });
+    let (_here, revoke) = revoke.await.expect("the CLI runs");
+    revoke.succeeded();
+    assert_eq!(revoke.stdout(), "", "revoke prints nothing on stdout");
+
+    let response = app
+        .graphql(Some(&token), queries::PROJECT_NAMES, json!({}))
+        .await;
+    assert_eq!(response.status, 401, "{}", response.body);
+    response.expect_error("UNAUTHENTICATED");
+}
+
+#[test]
+fn schema_prints_the_committed_sdl() {
+    let here = Workspace::new();
+    let run = here.run(&["schema"]);
+    run.succeeded();
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema.graphql");
+    let committed = std::fs::read_to_string(&path).expect("schema.graphql is readable");
+    assert!(
+        run.stdout() == committed,
+        "`bydel schema` does not print schema.graphql; regenerate it with \
+         `cargo run -p bydel -- schema --output schema.graphql`"
+    );
+}
+
+#[test]
+fn serve_on_postgres_without_a_signing_key_says_how_to_configure_one() {
+    let here = Workspace::new();
+    // A database that does not exist on the test server: the key check must come first, and
+    // nothing may be created or served should it not.
+    let url = with_database_name(&postgres_admin_url(), "bydel_test_never_created");
+
+    let run = here.run(&["serve", "--listen", "127.0.0.1:0", "--database-url", &url]);
+
+    let reason = run.refused();
+    assert!(
+        reason.contains("BYDEL_SIGNING_KEY_FILE"),
+        "the reason should say how to configure a key: {reason}"
+    );
+}

@@ -1,0 +1,341 @@
+//! `TestApp`: the real Bydel server on 127.0.0.1:0 over a fresh database of its own, with
+//! typed helpers to mint tokens, send GraphQL and read the statement counter.
+//!
+//! Every test builds its own `TestApp`; nothing is shared between tests, so they run in
+//! parallel. Dropping the app stops its server first, then removes its database.
+
+mod database;
+pub mod fixtures;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use bydel::{
+    auth::{Claims, ScopeSet, TokenKeys},
+    server::AppState,
+    tokens::IssuedToken,
+};
+use migration::{Migrator, MigratorTrait};
+use reqwest::header::{self, HeaderMap};
+use sea_orm::DatabaseConnection;
+use serde_json::{Value, json};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+pub use database::{Backend, TestDatabase, postgres_admin_url, with_database_name};
+pub use fixtures::Fixtures;
+
+/// The `iss` and `aud` every Bydel deployment uses by default (see `bydel::config`).
+pub const ISSUER: &str = "bydel";
+pub const AUDIENCE: &str = "bydel-api";
+
+/// Read access to every data area: what the secretariat's scripts usually hold.
+pub const ALL_READ: &str =
+    "projects:read mothers:read courses:read participants:read visits:read referrals:read";
+
+/// The API client name tests issue their tokens under.
+const CLIENT: &str = "integration-tests";
+
+/// A running server and the handles a test needs to drive and inspect it.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub db: DatabaseConnection,
+    pub keys: Arc<TokenKeys>,
+    client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    /// Declared last so it is dropped after the server and the pool above.
+    _database: Option<TestDatabase>,
+}
+
+impl TestApp {
+    /// A server over a fresh, migrated database holding only the secretariat.
+    pub async fn spawn() -> TestApp {
+        let database = TestDatabase::create().await;
+        let pem = bydel::auth::keys::generate_pem().expect("an Ed25519 key can be generated");
+        let url = database.url().to_owned();
+        Self::start(&url, &pem, Some(database)).await
+    }
+
+    /// A server over a database prepared elsewhere (e.g. by the `bydel` binary), signing and
+    /// verifying with `pem`. The caller keeps the database alive.
+    pub async fn serve_existing(url: &str, pem: &str) -> TestApp {
+        Self::start(url, pem, None).await
+    }
+
+    async fn start(url: &str, pem: &str, database: Option<TestDatabase>) -> TestApp {
+        let (db, statements) = bydel::db::connect(url)
+            .await
+            .unwrap_or_else(|err| panic!("cannot connect to the test database {url}: {err}"));
+        Migrator::up(&db, None)
+            .await
+            .expect("the migrations apply to the test database");
+        bydel::organisations::ensure_secretariat(&db)
+            .await
+            .expect("the secretariat organisation can be created");
+        let keys = Arc::new(
+            TokenKeys::from_pem(pem, ISSUER, AUDIENCE).expect("the test signing key is usable"),
+        );
+        let state = AppState {
+            schema: bydel::schema::build(db.clone()),
+            db: db.clone(),
+            keys: keys.clone(),
+            statements,
+        };
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a test port on 127.0.0.1 can be bound");
+        let address = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let server = tokio::spawn(bydel::server::serve(listener, state, async move {
+            let _ = stop.await;
+        }));
+        TestApp {
+            address,
+            db,
+            keys,
+            client: reqwest::Client::new(),
+            shutdown: Some(shutdown),
+            server: Some(server),
+            _database: database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Typed builders that insert rows straight through the entities.
+    pub fn fixtures(&self) -> Fixtures<'_> {
+        Fixtures::new(&self.db)
+    }
+
+    /// Issues a token for the organisation `organisation` (id or short name) with `scopes`,
+    /// valid for an hour, exactly as `bydel token issue` does.
+    pub async fn issue(&self, organisation: &str, scopes: &str) -> IssuedToken {
+        let org = bydel::organisations::find_by_reference(&self.db, organisation)
+            .await
+            .unwrap_or_else(|err| panic!("no organisation {organisation:?} to issue for: {err}"));
+        let scopes = ScopeSet::parse(scopes)
+            .unwrap_or_else(|err| panic!("test scopes {scopes:?} do not parse: {err}"));
+        bydel::tokens::issue(
+            &self.db,
+            &self.keys,
+            &org,
+            CLIENT,
+            &scopes,
+            chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("cannot issue a token for {organisation:?}: {err}"))
+    }
+
+    /// The text of a fresh token for `organisation` with `scopes`.
+    pub async fn token(&self, organisation: &str, scopes: &str) -> String {
+        self.issue(organisation, scopes).await.token
+    }
+
+    /// Signs arbitrary claims with this server's key (for expired, misaddressed, ... tokens).
+    pub fn sign(&self, claims: &Claims) -> String {
+        self.keys.sign(claims).expect("claims can be signed")
+    }
+
+    /// POSTs a GraphQL request with `Authorization: Bearer <token>` (or no header at all).
+    pub async fn graphql(&self, token: Option<&str>, query: &str, variables: Value) -> GqlResponse {
+        let authorization = token.map(|t| format!("Bearer {t}"));
+        self.graphql_with_authorization(authorization.as_deref(), query, variables)
+            .await
+    }
+
+    /// POSTs a GraphQL request with a raw `Authorization` header value (or none).
+    pub async fn graphql_with_authorization(
+        &self,
+        authorization: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> GqlResponse {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .header(header::ACCEPT, "application/json")
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(authorization) = authorization {
+            request = request.header(header::AUTHORIZATION, authorization);
+        }
+        GqlResponse::read(request.send().await.expect("the server answers")).await
+    }
+
+    /// GETs `/graphql?query=...` (the GraphQL-over-HTTP GET form for queries).
+    pub async fn graphql_get(&self, token: Option<&str>, query: &str) -> GqlResponse {
+        let mut request = self
+            .client
+            .get(self.url("/graphql"))
+            .header(header::ACCEPT, "application/json")
+            .query(&[("query", query)]);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        GqlResponse::read(request.send().await.expect("the server answers")).await
+    }
+
+    /// `bydel_db_statements_total` from `GET /metrics`.
+    pub async fn statements(&self) -> u64 {
+        let body = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("the server answers /metrics")
+            .error_for_status()
+            .expect("/metrics succeeds")
+            .text()
+            .await
+            .expect("/metrics has a text body");
+        body.lines()
+            .find_map(|line| line.strip_prefix("bydel_db_statements_total "))
+            .unwrap_or_else(|| panic!("no bydel_db_statements_total in /metrics:\n{body}"))
+            .trim()
+            .parse()
+            .expect("the statement counter is an integer")
+    }
+
+    /// Loads the demo data set into this app's database.
+    pub async fn load_demo(&self) -> String {
+        bydel::demo::load(&self.db)
+            .await
+            .unwrap_or_else(|err| panic!("the demo data set does not load: {err}"))
+            .to_string()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop the server before the database goes away (see TestDatabase's Drop).
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// The claims inside a token Bydel issued, to craft variants of it.
+pub fn claims_of(token: &str) -> Claims {
+    let payload = token
+        .split('.')
+        .nth(1)
+        .unwrap_or_else(|| panic!("{token:?} is not a JWT"));
+    let json = URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("a JWT payload is base64url");
+    serde_json::from_slice(&json).expect("a Bydel token carries Bydel claims")
+}
+
+/// What the server answered to a GraphQL request.
+#[derive(Debug)]
+pub struct GqlResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl GqlResponse {
+    async fn read(response: reqwest::Response) -> GqlResponse {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("the response has a body");
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|err| panic!("HTTP {status}: the body is not JSON ({err}): {text}"));
+        GqlResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// `data`, after checking the request succeeded completely (200, no errors).
+    #[track_caller]
+    pub fn data(&self) -> &Value {
+        assert_eq!(self.status, 200, "HTTP status; body: {:#}", self.body);
+        assert!(
+            self.errors().is_empty(),
+            "unexpected errors: {:#}",
+            self.body
+        );
+        &self.body["data"]
+    }
+
+    pub fn errors(&self) -> &[Value] {
+        self.body["errors"].as_array().map_or(&[], Vec::as_slice)
+    }
+
+    /// `errors[0].extensions.code`.
+    pub fn code(&self) -> Option<&str> {
+        self.errors().first()?["extensions"]["code"].as_str()
+    }
+
+    /// `errors[0].message`.
+    pub fn message(&self) -> &str {
+        self.errors()
+            .first()
+            .and_then(|e| e["message"].as_str())
+            .unwrap_or_default()
+    }
+
+    /// Checks that the first error has `code` and returns its message.
+    #[track_caller]
+    pub fn expect_error(&self, code: &str) -> &str {
+        assert_eq!(
+            self.code(),
+            Some(code),
+            "expected a {code} error; got: {:#}",
+            self.body
+        );
+        assert!(
+            !self.message().is_empty(),
+            "the {code} error has no message: {:#}",
+            self.body
+        );
+        self.message()
+    }
+
+    /// True when the response carries no data at all (`data` absent or null).
+    pub fn has_no_data(&self) -> bool {
+        self.body.get("data").is_none_or(Value::is_null)
+    }
+}
+
+/// The nodes of the connection `data[list]`, in order.
+#[track_caller]
+pub fn nodes<'a>(data: &'a Value, list: &str) -> Vec<&'a Value> {
+    data[list]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {list}.edges in {data:#}"))
+        .iter()
+        .map(|edge| &edge["node"])
+        .collect()
+}
+
+/// `field` of every node of `data[list]`, as strings.
+#[track_caller]
+pub fn strings(data: &Value, list: &str, field: &str) -> Vec<String> {
+    nodes(data, list)
+        .into_iter()
+        .map(|node| {
+            node[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("{list} node without string {field}: {node:#}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+/// `data[list].totalCount`.
+#[track_caller]
+pub fn total_count(data: &Value, list: &str) -> u64 {
+    data[list]["totalCount"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {list}.totalCount in {data:#}"))
+}

@@ -1,0 +1,18 @@
+//! Integration tests: the real Bydel server over HTTP against a real database.
+//!
+//! One binary, one fresh database per test (SQLite by default, PostgreSQL with
+//! `BYDEL_TEST_DATABASE=postgres`), no shared state, so every test runs in parallel.
+//! The GraphQL documents the tests send live in `queries/`, written as a partner would.
+
+mod harness;
+mod queries;
+
+mod auth;
+mod cli;
+mod demo;
+mod lists;
+mod loaders;
+mod migrations;
+mod node;
+mod pagination;
+mod schema;
