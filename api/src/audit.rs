@@ -1,19 +1,38 @@
-//! The audit trail: who read or changed personal data, when, through which request.
+//! The audit trail: who read or changed personal data, when, through which request; and the
+//! `auditEvents` query the secretariat reads it with (`audit:read`).
 //!
 //! Changes are recorded by the data function that makes them, inside its transaction, so a
 //! change and its audit event commit or roll back together. Reads of personal data are
 //! collected while a request resolves and written once when it finishes (one insert).
+//! Events are append-only and name records by raw UUID, so they outlive what they describe.
 
 use std::{
     collections::BTreeSet,
     sync::{Arc, Mutex},
 };
 
-use entity::{audit_event, enums::AuditAction};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::{api_client, audit_event, enums::AuditAction, organisation, participant};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
-use crate::{auth::Principal, error::ApiResult};
+use crate::{
+    auth::Principal,
+    error::{ApiError, ApiResult},
+    ids::{self, Kind},
+    loaders::load_by_id,
+    organisations::Organisation,
+    pagination::{ListConnection, Ordering, PageArgs, connection},
+    participants::Participant,
+    schema::RequestContext,
+    tokens::ApiClient,
+    vocabulary,
+};
+
+/// The width of `audit_event.request_id`; a longer `X-Request-Id` is cut, never refused,
+/// so a partner's long correlation id cannot make a change fail.
+const REQUEST_ID_CHARS: usize = 64;
 
 /// Who acted: the API client and organisation of a request, or an operator at the command line.
 #[derive(Debug, Clone, Default)]
@@ -74,7 +93,10 @@ fn row(actor: &Actor, event: Event, at: chrono::DateTime<chrono::Utc>) -> audit_
     audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         occurred_at: Set(at),
-        request_id: Set(actor.request_id.clone()),
+        request_id: Set(actor
+            .request_id
+            .as_deref()
+            .map(|id| id.chars().take(REQUEST_ID_CHARS).collect())),
         client_id: Set(actor.client_id),
         organisation_id: Set(actor.organisation_id),
         action: Set(event.action),
@@ -122,5 +144,168 @@ impl ReadLog {
             Event::new(AuditAction::Read, "participant", participant).about_participant(participant)
         });
         record(db, actor, events).await
+    }
+}
+
+/// One entry of the audit trail.
+pub struct AuditEvent(pub audit_event::Model);
+
+#[Object]
+impl AuditEvent {
+    pub async fn id(&self) -> ID {
+        Kind::AuditEvent.id(self.0.id)
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+    async fn action(&self) -> vocabulary::AuditAction {
+        self.0.action.into()
+    }
+    /// The kind of record, by its table name, e.g. `participant` or `api_client`.
+    async fn entity_type(&self) -> &str {
+        &self.0.entity_type
+    }
+    /// The record's UUID (not a global id: the record may no longer exist).
+    async fn entity_id(&self) -> Option<String> {
+        self.0.entity_id.map(|id| id.to_string())
+    }
+    /// The participant the event concerns, while she exists and this token may see her.
+    async fn participant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Participant>> {
+        let Some(participant) = self.0.participant_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<participant::Entity>(ctx, participant)
+            .await?
+            .map(Participant))
+    }
+    /// The participant's UUID, kept after her record is gone.
+    async fn participant_id(&self) -> Option<String> {
+        self.0.participant_id.map(|id| id.to_string())
+    }
+    /// The API client that acted; `null` for the operator at the command line, or once the
+    /// client is deleted (`clientId` still names it).
+    async fn client(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiClient>> {
+        let Some(client) = self.0.client_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<api_client::Entity>(ctx, client)
+            .await?
+            .map(ApiClient))
+    }
+    /// The acting client's UUID, kept after the client is deleted.
+    async fn client_id(&self) -> Option<String> {
+        self.0.client_id.map(|id| id.to_string())
+    }
+    /// The organisation the acting client belongs to.
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        let Some(organisation) = self.0.organisation_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<organisation::Entity>(ctx, organisation)
+            .await?
+            .map(Organisation))
+    }
+    /// The `X-Request-Id` of the request that acted (its first 64 characters).
+    async fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+    /// What changed, in words; never personal data.
+    async fn detail(&self) -> Option<&str> {
+        self.0.detail.as_deref()
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct AuditEventFilter {
+    /// Events about this participant (a data-subject access request).
+    pub participant_id: Option<ID>,
+    /// Events caused by this API client.
+    pub client_id: Option<ID>,
+    /// Events at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Events before this time.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Newest first; the (participant, time) and (client, time) indexes serve both filters.
+fn newest_first() -> Ordering<audit_event::Entity> {
+    Ordering {
+        name: "occurred_at_desc",
+        column: audit_event::Column::OccurredAt,
+        id: audit_event::Column::Id,
+        descending: true,
+    }
+}
+
+fn filtered(
+    principal: &Principal,
+    filter: AuditEventFilter,
+) -> ApiResult<Select<audit_event::Entity>> {
+    let mut query = principal.read::<audit_event::Entity>()?;
+    if let Some(participant) = filter.participant_id {
+        let participant = ids::decode_as(&participant, Kind::Participant, "filter.participantId")?;
+        query = query.filter(audit_event::Column::ParticipantId.eq(participant));
+    }
+    if let Some(client) = filter.client_id {
+        let client = ids::decode_as(&client, Kind::ApiClient, "filter.clientId")?;
+        query = query.filter(audit_event::Column::ClientId.eq(client));
+    }
+    if let (Some(from), Some(to)) = (filter.from, filter.to)
+        && to < from
+    {
+        return Err(ApiError::validation(
+            "filter.to",
+            "the end of the period is before its start",
+        ));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_event::Column::OccurredAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_event::Column::OccurredAt.lt(to));
+    }
+    Ok(query)
+}
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// The audit trail, newest first (needs `audit:read`; the secretariat's only). Filter by
+    /// participant for a data-subject access request, or by client.
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<AuditEventFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Option<ListConnection<AuditEvent>>> {
+        let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
+        let args = PageArgs::new(first, after, last, before);
+        Ok(Some(
+            connection(ctx.db()?, query, newest_first(), args, AuditEvent).await?,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_request_ids_are_cut_to_the_column() {
+        let actor = Actor {
+            request_id: Some("ø".repeat(100)),
+            ..Actor::default()
+        };
+        let event = Event::new(AuditAction::Read, "participant", Uuid::now_v7());
+        let row = row(&actor, event, crate::db::now());
+        let sea_orm::ActiveValue::Set(Some(id)) = row.request_id else {
+            panic!("the request id is set");
+        };
+        assert_eq!(id.chars().count(), REQUEST_ID_CHARS);
     }
 }

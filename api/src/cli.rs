@@ -3,7 +3,11 @@
 //! Machine-readable output (a token, the SDL) goes to standard output alone; everything for
 //! humans goes to standard error. Bad input exits non-zero with a one-line reason.
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sea_orm::DatabaseConnection;
@@ -12,7 +16,7 @@ use tokio::net::TcpListener;
 use uuid::Uuid;
 
 use crate::{
-    auth::ScopeSet,
+    auth::{ScopeSet, key_store, keys},
     config::{AuthArgs, DatabaseArgs},
     db, demo,
     organisations::{self, SECRETARIAT},
@@ -123,6 +127,20 @@ enum KeyCommand {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Generate a signing key, write it to FILE (owner only) and register its public key, so
+    /// every replica accepts its tokens; prints the key id alone on standard output.
+    Add {
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// List the signing keys: `kid<TAB>active|retired<TAB>created_at` per line.
+    List,
+    /// Retire a signing key: every replica refuses the tokens it signed, at once.
+    Retire {
+        /// A key id is base64url, so it may begin with `-`.
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
 }
 
 /// A one-line reason for the operator; the process exits non-zero with it.
@@ -157,12 +175,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     let url = cli.database.url();
     match cli.command {
         Command::Schema { output } => write_schema(output),
-        Command::Key(KeyCommand::Generate { output }) => {
-            let pem = crate::auth::keys::generate_pem().map_err(fail)?;
-            crate::config::write_private_file(&output, &pem).map_err(fail)?;
-            eprintln!("wrote a new signing key to {}", output.display());
-            Ok(())
-        }
+        Command::Key(command) => key(&url, command).await,
         Command::Migrate { action } => migrate(&url, action).await,
         Command::Demo => {
             let db = open(&url).await?;
@@ -182,6 +195,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .await
                 .map_err(fail)?;
             let keys = cli.auth.token_keys(&url).map_err(fail)?;
+            keys.register(&db).await.map_err(fail)?;
             let issued = tokens::issue(&db, &keys, &organisation, &client, &scopes, ttl)
                 .await
                 .map_err(fail)?;
@@ -199,6 +213,62 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Serve(args) => serve(&url, &cli.auth, args).await,
+    }
+}
+
+/// Writes a new private key to `output` (owner only, never overwriting) and returns its PEM.
+fn generate_key_file(output: &Path) -> Result<String, CliError> {
+    let pem = keys::generate_pem().map_err(fail)?;
+    crate::config::write_private_file(output, &pem)
+        .map_err(|e| fail(format!("cannot write {}: {e}", output.display())))?;
+    eprintln!("wrote a new signing key to {}", output.display());
+    Ok(pem)
+}
+
+/// `bydel key add|list|retire`: the rotation steps an operator runs against the database.
+async fn key(url: &str, command: KeyCommand) -> Result<(), CliError> {
+    match command {
+        KeyCommand::Generate { output } => generate_key_file(&output).map(drop),
+        KeyCommand::Add { output } => {
+            // Database, file, row: a failure leaves at most a file nobody registered, never a
+            // registered key whose private half was not saved.
+            let db = open(url).await?;
+            let pem = generate_key_file(&output)?;
+            let public = keys::PublicKey::of_pem(&pem).map_err(fail)?;
+            key_store::add(&db, &public).await.map_err(fail)?;
+            eprintln!(
+                "registered key {}; set BYDEL_SIGNING_KEY_FILE={} and restart the replicas one by one",
+                public.kid,
+                output.display()
+            );
+            println!("{}", public.kid);
+            Ok(())
+        }
+        KeyCommand::List => {
+            let db = open(url).await?;
+            for key in key_store::all(&db).await.map_err(fail)? {
+                let state = if key.retired_at.is_some() {
+                    "retired"
+                } else {
+                    "active"
+                };
+                let created = key
+                    .created_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                println!("{}\t{state}\t{created}", key.kid);
+            }
+            Ok(())
+        }
+        KeyCommand::Retire { kid } => {
+            let db = open(url).await?;
+            match key_store::retire(&db, &kid).await.map_err(fail)? {
+                key_store::Retirement::Retired => eprintln!("signing key {kid} retired"),
+                key_store::Retirement::AlreadyRetired => {
+                    eprintln!("signing key {kid} was already retired")
+                }
+            }
+            Ok(())
+        }
     }
 }
 
@@ -286,6 +356,7 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
         .await
         .map_err(|e| fail(format!("cannot open the database: {e}")))?;
     prepare(&db).await?;
+    keys.register(&db).await.map_err(fail)?;
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -316,7 +387,7 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
         );
     }
     let state = AppState {
-        schema: schema::build(db.clone()),
+        schema: schema::build(db.clone(), keys.clone()),
         db,
         keys,
         statements,
@@ -347,4 +418,22 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command, KeyCommand};
+
+    #[test]
+    fn a_key_id_may_begin_with_a_hyphen() {
+        let cli = Cli::try_parse_from(["bydel", "key", "retire", "-x9Qa", "--database-url", "u"])
+            .expect("the key id parses as a value");
+        assert!(
+            matches!(&cli.command, Command::Key(KeyCommand::Retire { kid }) if kid == "-x9Qa"),
+            "{cli:?}"
+        );
+        assert_eq!(cli.database.database_url.as_deref(), Some("u"));
+    }
 }

@@ -10,9 +10,11 @@ use std::{
 };
 
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DbErr,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
+
+use crate::error::ApiResult;
 
 /// How many SQL statements this process has executed; monotonic, shared with `/metrics`.
 #[derive(Debug, Clone, Default)]
@@ -59,4 +61,16 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 
 pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
+}
+
+/// Runs `work` in one transaction: committed when it returns `Ok`, rolled back (on drop)
+/// when it fails, so a change and its audit events land together or not at all.
+pub async fn transaction<T>(
+    db: &DatabaseConnection,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
+) -> ApiResult<T> {
+    let txn = db.begin().await?;
+    let out = work(&txn).await?;
+    txn.commit().await?;
+    Ok(out)
 }

@@ -41,6 +41,15 @@ impl ApiError {
         }
     }
 
+    /// The same error with a validation's `field` renamed: shared parsers name a bare field
+    /// (`ttl`), while a GraphQL input names its path (`input.ttl`).
+    pub fn at(self, field: &str) -> Self {
+        match self {
+            Self::Validation { message, .. } => Self::validation(field, message),
+            other => other,
+        }
+    }
+
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::Forbidden(message.into())
     }

@@ -22,10 +22,13 @@ pub enum Kind {
     Visit,
     Referral,
     ReferralEvent,
+    ApiClient,
+    ApiToken,
+    AuditEvent,
 }
 
 impl Kind {
-    const ALL: [Kind; 10] = [
+    const ALL: [Kind; 13] = [
         Kind::Organisation,
         Kind::Project,
         Kind::Mother,
@@ -36,6 +39,9 @@ impl Kind {
         Kind::Visit,
         Kind::Referral,
         Kind::ReferralEvent,
+        Kind::ApiClient,
+        Kind::ApiToken,
+        Kind::AuditEvent,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +56,9 @@ impl Kind {
             Kind::Visit => "Visit",
             Kind::Referral => "Referral",
             Kind::ReferralEvent => "ReferralEvent",
+            Kind::ApiClient => "ApiClient",
+            Kind::ApiToken => "ApiToken",
+            Kind::AuditEvent => "AuditEvent",
         }
     }
 

@@ -300,6 +300,9 @@ keyed_by_id!(
     visit,
     referral,
     referral_event,
+    api_client,
+    api_token,
+    audit_event,
 );
 
 /// Declares a parent→children relation for the [`Children`] loader.

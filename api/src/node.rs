@@ -3,11 +3,12 @@
 
 use async_graphql::{Context, ID, Interface, Object};
 use entity::{
-    consent, course, enrolment, mother, organisation, participant, project, referral,
-    referral_event, visit,
+    api_client, api_token, audit_event, consent, course, enrolment, mother, organisation,
+    participant, project, referral, referral_event, visit,
 };
 
 use crate::{
+    audit::AuditEvent,
     courses::{Course, Enrolment},
     error::ApiResult,
     ids::{self, Kind},
@@ -17,6 +18,7 @@ use crate::{
     participants::{Consent, Participant},
     projects::Project,
     referrals::{Referral, ReferralEvent},
+    tokens::{ApiClient, ApiToken},
     visits::Visit,
 };
 
@@ -34,6 +36,9 @@ pub enum Node {
     Visit(Visit),
     Referral(Referral),
     ReferralEvent(ReferralEvent),
+    ApiClient(ApiClient),
+    ApiToken(ApiToken),
+    AuditEvent(AuditEvent),
 }
 
 /// One object of a known type by its global id, through the batch loader and access rules.
@@ -90,6 +95,15 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         Kind::ReferralEvent => {
             fetch::<referral_event::Entity, _>(ctx, uuid, |m| Node::ReferralEvent(ReferralEvent(m)))
                 .await
+        }
+        Kind::ApiClient => {
+            fetch::<api_client::Entity, _>(ctx, uuid, |m| Node::ApiClient(ApiClient(m))).await
+        }
+        Kind::ApiToken => {
+            fetch::<api_token::Entity, _>(ctx, uuid, |m| Node::ApiToken(ApiToken(m))).await
+        }
+        Kind::AuditEvent => {
+            fetch::<audit_event::Entity, _>(ctx, uuid, |m| Node::AuditEvent(AuditEvent(m))).await
         }
     }
 }

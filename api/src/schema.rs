@@ -1,15 +1,14 @@
-//! The GraphQL schema: the query root merged from the domain areas, its limits, and the
-//! per-request context every resolver reads (principal, database, loaders).
+//! The GraphQL schema: the query and mutation roots merged from the domain areas, its limits,
+//! and the per-request context every resolver reads (principal, database, loaders, keys).
 
 use std::sync::Arc;
 
-use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, MergedObject, SDLExportOptions, Schema,
-};
+use async_graphql::{Context, EmptySubscription, MergedObject, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    auth::Principal,
+    audit::AuditQuery,
+    auth::{Principal, TokenKeys},
     courses::CourseQuery,
     error::{ApiError, ApiResult},
     loaders::{BatchLoad, Batcher, Loaders},
@@ -19,6 +18,8 @@ use crate::{
     participants::ParticipantQuery,
     projects::ProjectQuery,
     referrals::ReferralQuery,
+    server::RequestIdValue,
+    tokens::{TokenMutation, TokenQuery},
     visits::VisitQuery,
 };
 
@@ -37,15 +38,23 @@ pub struct Query(
     ParticipantQuery,
     VisitQuery,
     ReferralQuery,
+    TokenQuery,
+    AuditQuery,
 );
 
-pub type BydelSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+/// The mutation root: one object per domain area that changes data.
+#[derive(MergedObject, Default)]
+pub struct Mutation(TokenMutation);
 
-/// Builds the schema with the shared database handle. Per-request data (principal, loaders,
-/// request id) is attached to each request by the HTTP layer.
-pub fn build(db: DatabaseConnection) -> BydelSchema {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+pub type BydelSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Builds the schema with the shared database handle and the token keys (`issueToken` signs
+/// with them). Per-request data (principal, loaders, request id, read log) is attached to
+/// each request by the HTTP layer.
+pub fn build(db: DatabaseConnection, keys: Arc<TokenKeys>) -> BydelSchema {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(db)
+        .data(keys)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
@@ -53,7 +62,7 @@ pub fn build(db: DatabaseConnection) -> BydelSchema {
 
 /// The SDL that `bydel schema` writes to `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .finish()
         .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
 }
@@ -63,6 +72,9 @@ pub trait RequestContext {
     fn principal(&self) -> ApiResult<&Principal>;
     fn db(&self) -> ApiResult<&DatabaseConnection>;
     fn loader<L: BatchLoad>(&self) -> ApiResult<Arc<Batcher<L>>>;
+    fn keys(&self) -> ApiResult<&TokenKeys>;
+    /// The `X-Request-Id` of the request, for audit events.
+    fn request_id(&self) -> Option<String>;
 }
 
 impl RequestContext for Context<'_> {
@@ -81,5 +93,15 @@ impl RequestContext for Context<'_> {
         self.data_opt::<Loaders>()
             .map(Loaders::get::<L>)
             .ok_or_else(|| ApiError::internal("request without loaders"))
+    }
+
+    fn keys(&self) -> ApiResult<&TokenKeys> {
+        self.data_opt::<Arc<TokenKeys>>()
+            .map(Arc::as_ref)
+            .ok_or_else(|| ApiError::internal("schema built without token keys"))
+    }
+
+    fn request_id(&self) -> Option<String> {
+        self.data_opt::<RequestIdValue>().map(|id| id.0.clone())
     }
 }

@@ -1,4 +1,5 @@
-//! The HTTP surface: `/graphql` (POST, GET, GraphiQL for browsers), health, readiness, metrics.
+//! The HTTP surface: `/graphql` (POST, GET, GraphiQL for browsers), health, readiness, metrics,
+//! and the token verification keys at `/.well-known/jwks.json`.
 //!
 //! Authentication happens in a layer before the GraphQL request is parsed, so any request
 //! without a valid token is `401 UNAUTHENTICATED` with no data. Logs carry the request id,
@@ -26,6 +27,7 @@ use tower_http::{
 };
 
 use crate::{
+    audit::{Actor, ReadLog},
     auth::{Principal, TokenKeys, authenticate},
     db::StatementCounter,
     error::ApiError,
@@ -60,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/.well-known/jwks.json", get(jwks))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let request_id = req
@@ -221,10 +224,36 @@ async fn graphql_get(
         )
         .into_response();
     };
-    match request {
-        Ok(request) => execute(state, principal, headers, request).await,
-        Err(rejection) => rejection.into_response(),
+    let mut request = match request {
+        Ok(request) => request,
+        Err(rejection) => return rejection.into_response(),
+    };
+    if runs_mutation(&mut request.0) {
+        let err = ApiError::validation("request", "send mutations with POST");
+        let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, &err);
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
     }
+    execute(state, principal, headers, request).await
+}
+
+/// Whether the operation a request would run is a mutation, which GraphQL over HTTP forbids
+/// on GET (a link or a prefetch must never change data). A document that does not parse is
+/// left to the executor, which reports it.
+fn runs_mutation(request: &mut async_graphql::Request) -> bool {
+    use async_graphql::parser::types::OperationType;
+    let wanted = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
+        return false;
+    };
+    document.operations.iter().any(|(name, operation)| {
+        operation.node.ty == OperationType::Mutation
+            && wanted
+                .as_deref()
+                .is_none_or(|wanted| name.is_some_and(|name| name.as_str() == wanted))
+    })
 }
 
 async fn graphql_post(
@@ -257,14 +286,27 @@ async fn execute(
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(|v| RequestIdValue(v.to_owned()));
+    // Personal-data reads collected while resolving, written once the response is ready.
+    let read_log = ReadLog::default();
+    let actor = Actor::of(&principal, request_id.as_ref().map(|id| id.0.clone()));
     let mut request = request
         .data(Loaders::new(state.db.clone(), principal.clone()))
         .data(MunicipalityCache::default())
+        .data(read_log.clone())
         .data(principal);
     if let Some(request_id) = request_id {
         request = request.data(request_id);
     }
     let response = with_codes(state.schema.execute(request).await);
+    if let Err(err) = read_log.flush(&state.db, &actor).await {
+        // Personal data never leaves unaudited: without its audit record the response is
+        // withheld (nothing has been sent yet), and the caller may simply retry.
+        tracing::error!(error = ?err, "could not record the personal-data reads of a request");
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &ApiError::internal("audit write failed"),
+        );
+    }
     respond(&headers, response)
 }
 
@@ -354,6 +396,19 @@ async fn readyz(State(state): State<AppState>) -> Response {
     match ping {
         Ok(Ok(())) => "ready".into_response(),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    }
+}
+
+/// The public keys that verify Bydel tokens (RFC 7517), for partners and gateways; no token
+/// needed. Cacheable for a minute: a key is listed from `bydel key add` on, and operators wait
+/// that minute before a replica signs with it (README, "Rotating the signing key").
+async fn jwks(State(state): State<AppState>) -> Response {
+    match crate::auth::key_store::jwks(&state.db).await {
+        Ok(set) => ([(header::CACHE_CONTROL, "max-age=60")], axum::Json(set)).into_response(),
+        Err(err) => {
+            tracing::error!(error = ?err, "could not read the signing keys");
+            error_response(StatusCode::SERVICE_UNAVAILABLE, &ApiError::internal(""))
+        }
     }
 }
 

@@ -60,4 +60,6 @@ vocabulary! {
     ReferralReason { CouldNotContact, NotEligible, NoCapacity, NoLongerInterested, ReferredElsewhere, ConsentWithdrawn, Duplicate, Other }
     /// What came of a completed referral.
     ReferralOutcome { ServiceProvided, PartiallyProvided, DeclinedByParticipant, Other }
+    /// What an audit event records: a read of personal data, or a change to a record.
+    AuditAction { Read, Create, Update, Delete, Transition, Revoke }
 }

@@ -1,5 +1,7 @@
 //! A caller of the API, acting for one organisation with a fixed set of scopes.
-//! Names are unique within an organisation; a client is revoked, never deleted.
+//! Names are unique within an organisation (revoked clients keep theirs). A client is
+//! revoked to refuse its tokens; deleting it takes its token rows along, while the audit
+//! trail keeps its id.
 
 use sea_orm::entity::prelude::*;
 

@@ -1,5 +1,6 @@
 //! An issued JWT, keyed by its `jti`, so a single token can be revoked before it expires.
-//! The token text itself is never stored; `expires_at` is after `issued_at`.
+//! The token text itself is never stored; `expires_at` is after `issued_at`; `kid` names the
+//! signing key, whose retirement refuses the token.
 
 use sea_orm::entity::prelude::*;
 
@@ -18,6 +19,10 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub revoked_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The `kid` of the key that signed the token, so retiring that key refuses the token.
+    /// `None` only for tokens issued before keys were recorded (see migration 9).
+    #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
+    pub kid: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -21,6 +21,7 @@ pub mod project;
 pub mod project_partner;
 pub mod referral;
 pub mod referral_event;
+pub mod signing_key;
 pub mod visit;
 pub mod visit_topic;
 pub mod volunteer_hours;
@@ -46,6 +47,7 @@ pub mod prelude {
     pub use crate::project_partner::Entity as ProjectPartner;
     pub use crate::referral::Entity as Referral;
     pub use crate::referral_event::Entity as ReferralEvent;
+    pub use crate::signing_key::Entity as SigningKey;
     pub use crate::visit::Entity as Visit;
     pub use crate::visit_topic::Entity as VisitTopic;
     pub use crate::volunteer_hours::Entity as VolunteerHours;

@@ -13,6 +13,7 @@ mod m20261124_000005_visits;
 mod m20261124_000006_referrals;
 mod m20261124_000007_api_clients;
 mod m20261124_000008_audit;
+mod m20261124_000009_signing_keys;
 
 /// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_referrals::Migration),
             Box::new(m20261124_000007_api_clients::Migration),
             Box::new(m20261124_000008_audit::Migration),
+            Box::new(m20261124_000009_signing_keys::Migration),
         ]
     }
 }

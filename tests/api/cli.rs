@@ -35,13 +35,13 @@ const BYDEL_ENV: [&str; 11] = [
 ];
 
 /// A working directory with an SQLite database file named in `url`.
-struct Workspace {
+pub(crate) struct Workspace {
     dir: TempDir,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Workspace {
-    fn new() -> Workspace {
+    pub(crate) fn new() -> Workspace {
         let dir = tempfile::Builder::new()
             .prefix("bydel-cli-")
             .tempdir()
@@ -53,39 +53,43 @@ impl Workspace {
         Workspace { dir, url }
     }
 
+    pub(crate) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
     fn database(&self) -> PathBuf {
         self.dir.path().join("bydel.db")
     }
 
     /// Runs `bydel <args>` here and waits for it.
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         run_in(self.dir.path(), args)
     }
 
     /// Runs `bydel <args> --database-url <this workspace's database>`.
-    fn run_db(&self, args: &[&str]) -> Run {
+    pub(crate) fn run_db(&self, args: &[&str]) -> Run {
         let mut all = args.to_vec();
         all.extend(["--database-url", &self.url]);
         self.run(&all)
     }
 }
 
-struct Run {
+pub(crate) struct Run {
     args: String,
-    output: Output,
+    pub(crate) output: Output,
 }
 
 impl Run {
-    fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         String::from_utf8_lossy(&self.output.stdout).into_owned()
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
 
     #[track_caller]
-    fn succeeded(&self) -> &Self {
+    pub(crate) fn succeeded(&self) -> &Self {
         assert!(
             self.output.status.success(),
             "`bydel {}` failed ({}):\n{}",
@@ -98,7 +102,7 @@ impl Run {
 
     /// Checks the bad-input contract: non-zero, nothing on stdout, one line on stderr.
     #[track_caller]
-    fn refused(&self) -> String {
+    pub(crate) fn refused(&self) -> String {
         assert!(
             !self.output.status.success(),
             "`bydel {}` should fail; stdout: {}",
@@ -153,7 +157,7 @@ fn migrate_then_status_lists_every_migration_as_applied() {
     // The status is machine-readable on stdout: `applied<TAB>name` or `pending<TAB>name`.
     let report = status.stdout();
     let migrations = Migrator::migrations();
-    assert_eq!(migrations.len(), 8);
+    assert_eq!(migrations.len(), 9);
     for migration in &migrations {
         let line = report
             .lines()

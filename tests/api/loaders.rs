@@ -102,8 +102,13 @@ async fn statements_do_not_grow_with_the_page_size() {
         }
     }
     assert!(small_cost > 0, "the statement counter does not count");
-    assert_eq!(
-        small_cost, large_cost,
+    // One statement per (field, level) at most, whatever the page size. The only slack: the
+    // level-2 organisation batches of `project.operator` and `events.actor` merge into one
+    // when their parents' batches return in the same poll, so two runs may differ by one.
+    // An N+1 would add about 45 statements for the 45 extra rows.
+    const MERGEABLE_BATCHES: u64 = 1;
+    assert!(
+        large_cost.abs_diff(small_cost) <= MERGEABLE_BATCHES,
         "SQL statements for 5 referrals: {small_cost}, for 50: {large_cost}; nested fields must \
          be batched so the count does not depend on the page size"
     );

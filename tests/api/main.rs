@@ -7,12 +7,16 @@
 mod harness;
 mod queries;
 
+mod access;
+mod audit;
 mod auth;
 mod cli;
 mod demo;
+mod keys;
 mod lists;
 mod loaders;
 mod migrations;
 mod node;
 mod pagination;
 mod schema;
+mod tokens;

@@ -20,3 +20,28 @@ pub const REFERRALS_UNKNOWN_STATUS: &str = include_str!("queries/referrals_unkno
 pub const NODE: &str = include_str!("queries/node.graphql");
 pub const REFERRAL: &str = include_str!("queries/referral.graphql");
 pub const QUERY_TYPE: &str = include_str!("queries/query_type.graphql");
+
+/// The authorization matrix (`access.rs`): every list, count, nested field and lookup.
+pub const ACCESS_LISTS: &str = include_str!("queries/access_lists.graphql");
+pub const ACCESS_COUNTS: &str = include_str!("queries/access_counts.graphql");
+pub const ACCESS_NESTED: &str = include_str!("queries/access_nested.graphql");
+/// Several operations, one per type: send with `operationName`.
+pub const ACCESS_LOOKUPS: &str = include_str!("queries/access_lookups.graphql");
+pub const ACCESS_PERSONAL_DATA: &str = include_str!("queries/access_personal_data.graphql");
+pub const PARTICIPANT_RECORD: &str = include_str!("queries/participant_record.graphql");
+pub const REFERRAL_RECORD: &str = include_str!("queries/referral_record.graphql");
+pub const SCOPE_PROBE: &str = include_str!("queries/scope_probe.graphql");
+pub const NODE_PERSONAL_DATA: &str = include_str!("queries/node_personal_data.graphql");
+
+/// Token management (`tokens:admin`) and the audit trail (`audit:read`).
+pub const API_CLIENTS: &str = include_str!("queries/api_clients.graphql");
+pub const API_CLIENT: &str = include_str!("queries/api_client.graphql");
+pub const CREATE_API_CLIENT: &str = include_str!("queries/create_api_client.graphql");
+pub const ISSUE_TOKEN: &str = include_str!("queries/issue_token.graphql");
+pub const REVOKE_TOKEN: &str = include_str!("queries/revoke_token.graphql");
+pub const REVOKE_API_CLIENT: &str = include_str!("queries/revoke_api_client.graphql");
+pub const DELETE_API_CLIENT: &str = include_str!("queries/delete_api_client.graphql");
+pub const TOKEN_SCOPE_PROBE: &str = include_str!("queries/token_scope_probe.graphql");
+pub const AUDIT_EVENTS: &str = include_str!("queries/audit_events.graphql");
+pub const PARTICIPANT_FIRST_NAME: &str = include_str!("queries/participant_first_name.graphql");
+pub const NODE_TYPE: &str = include_str!("queries/node_type.graphql");

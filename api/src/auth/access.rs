@@ -1,30 +1,65 @@
-//! Row scoping: the only place that decides which rows of which table a principal may read.
+//! Authorization: the only place that decides which rows and which personal fields a
+//! principal may read. The rules, top to bottom:
 //!
-//! `principal.read::<E>()` checks the scope the entity's area needs and returns a `Select`
-//! already filtered to the caller's rows; list queries, loaders, `node` and counts all start
-//! from it, so there is no way to reach a table that skips these rules.
+//! 1. **Scope.** Reading an entity needs `<area>:read` of its area; organisations and
+//!    municipalities are reference data any authenticated caller reads.
+//! 2. **Rows** (`principal.read::<E>()`, the start of every list, loader, count and `node`):
+//!    - secretariat: every row;
+//!    - NGO: the projects it operates or partners in and everything under them; referrals of
+//!      those projects, referrals it sent or receives, and unclaimed pool referrals in the
+//!      municipalities of its projects; participants of its projects, registered by it, or on
+//!      a referral it sees;
+//!    - municipality: the projects in its municipality (or that it partners in) and
+//!      everything under them; referrals it sent, receives, or that wait in its pool;
+//!      participants it registered or that are on those referrals — never the participants of
+//!      a project merely because the project is in its area;
+//!    - API clients, tokens and the audit trail: the secretariat only.
 //!
-//! Current rule set: the secretariat sees every row; other organisations are refused until
-//! per-organisation scoping lands (a token is then told so with `FORBIDDEN`).
+//!    A row outside these is absent: lists skip it, counts do not count it, nested fields and
+//!    `node` resolve to `null` exactly as for an id that does not exist.
+//! 3. **Personal data** (participant name, birth year, contact details, languages, district,
+//!    case reference, notes; free-text notes on referrals and their events): needs
+//!    `participants:read` and a relationship — the secretariat, the organisation operating her
+//!    project, the organisation that registered her, or the receiver of a referral about her
+//!    for which she has a live consent to share with that receiver. Visit notes: the
+//!    secretariat or the operator of the visit's project. A mother's contact details: the
+//!    secretariat or an organisation operating or partnering in her project. Otherwise the
+//!    field is `null` with a `FORBIDDEN` error; the rest of the record still loads. Every
+//!    participant whose personal data a request returns is written to the audit trail.
+//! 4. **Writes.** API clients and tokens are managed by the secretariat with `tokens:admin`
+//!    (the scope on any other organisation's token grants nothing).
 
+use std::{collections::HashSet, sync::Arc};
+
+use async_graphql::Context;
 use entity::{
-    api_client, api_token, audit_event, consent, course, enrolment, module_attendance, mother,
-    mother_language, municipality, organisation, participant, participant_language, project,
-    project_partner, referral, referral_event, visit, visit_topic, volunteer_hours,
+    api_client, api_token, audit_event, consent, course, enrolment,
+    enums::{ConsentPurpose, OrganisationKind},
+    module_attendance, mother, mother_language, municipality, organisation, participant,
+    participant_language, project, project_partner, referral, referral_event, visit, visit_topic,
+    volunteer_hours,
 };
-use sea_orm::{EntityTrait, Select};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    Select, sea_query::SelectStatement,
+};
+use uuid::Uuid;
 
 use super::{Area, Principal, Scope};
-use crate::error::{ApiError, ApiResult};
+use crate::{
+    audit::ReadLog,
+    error::{ApiError, ApiResult},
+    loaders::BatchLoad,
+    schema::RequestContext,
+};
 
-/// A table whose rows are read through the access rules.
+/// A table whose rows are read through these rules.
 pub trait Scoped: EntityTrait {
-    /// The area whose `read` scope is needed to see any row; `None` for reference data that
-    /// every authenticated caller may read.
+    /// The area whose `read` scope is needed to see any row; `None` for reference data.
     const AREA: Option<Area>;
 
-    /// The rows `principal` may see, assuming its scope was checked.
-    fn rows(principal: &Principal) -> ApiResult<Select<Self>>;
+    /// The condition that keeps the rows `viewer` may see; `None` keeps every row.
+    fn visible(viewer: &Viewer) -> Option<Condition>;
 }
 
 impl Principal {
@@ -33,51 +68,401 @@ impl Principal {
         if let Some(area) = E::AREA {
             self.require(Scope::read(area))?;
         }
-        E::rows(self)
+        let query = E::find();
+        Ok(match E::visible(&self.viewer()) {
+            Some(condition) => query.filter(condition),
+            None => query,
+        })
+    }
+
+    pub fn viewer(&self) -> Viewer {
+        let org = &self.organisation;
+        match (org.kind, org.municipality_code) {
+            (OrganisationKind::Secretariat, _) => Viewer::Secretariat,
+            (OrganisationKind::Municipality, Some(code)) => {
+                Viewer::Municipality { id: org.id, code }
+            }
+            // A municipality without a code cannot exist (CHECK constraint); seeing it as an
+            // NGO would only narrow its rows.
+            (OrganisationKind::Municipality, None) | (OrganisationKind::Ngo, _) => {
+                Viewer::Ngo { id: org.id }
+            }
+        }
     }
 }
 
-fn whole_table_for_secretariat<E: EntityTrait>(principal: &Principal) -> ApiResult<Select<E>> {
-    if principal.is_secretariat() {
-        Ok(E::find())
-    } else {
-        Err(ApiError::forbidden(
-            "only secretariat tokens can read data in this release; municipality and NGO tokens \
-             get per-organisation access in the next one",
+impl Principal {
+    /// Rule 4: only the secretariat, with `tokens:admin`, creates, issues and revokes.
+    pub fn may_manage_tokens(&self) -> ApiResult<()> {
+        self.require(Scope {
+            area: Area::Tokens,
+            access: super::Access::Admin,
+        })?;
+        if self.is_secretariat() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "only the national secretariat manages API clients and tokens",
+            ))
+        }
+    }
+}
+
+/// The organisation rows are filtered for.
+#[derive(Debug, Clone, Copy)]
+pub enum Viewer {
+    Secretariat,
+    Ngo { id: Uuid },
+    Municipality { id: Uuid, code: i32 },
+}
+
+impl Viewer {
+    fn organisation(self) -> Option<Uuid> {
+        match self {
+            Viewer::Secretariat => None,
+            Viewer::Ngo { id } | Viewer::Municipality { id, .. } => Some(id),
+        }
+    }
+}
+
+fn ids<E: EntityTrait>(column: E::Column, condition: Condition) -> SelectStatement {
+    E::find()
+        .select_only()
+        .column(column)
+        .filter(condition)
+        .into_query()
+}
+
+/// The projects `viewer` sees: operated or partnered (NGO), in its municipality or partnered
+/// (municipality).
+fn projects(viewer: &Viewer) -> Option<Condition> {
+    let partnered = |org: Uuid| {
+        project::Column::Id.in_subquery(ids::<project_partner::Entity>(
+            project_partner::Column::ProjectId,
+            Condition::all().add(project_partner::Column::OrganisationId.eq(org)),
         ))
+    };
+    match *viewer {
+        Viewer::Secretariat => None,
+        Viewer::Ngo { id } => Some(
+            Condition::any()
+                .add(project::Column::OperatorOrganisationId.eq(id))
+                .add(partnered(id)),
+        ),
+        Viewer::Municipality { id, code } => Some(
+            Condition::any()
+                .add(project::Column::MunicipalityCode.eq(code))
+                .add(partnered(id)),
+        ),
     }
 }
 
-macro_rules! secretariat_scoped {
-    ($($module:ident => $area:expr),+ $(,)?) => {
+/// Rows whose `column` points at a row of `E` that `viewer` sees.
+fn under<E: Scoped, C: ColumnTrait>(
+    column: C,
+    id: E::Column,
+    viewer: &Viewer,
+) -> Option<Condition> {
+    E::visible(viewer)
+        .map(|visible| Condition::all().add(column.in_subquery(ids::<E>(id, visible))))
+}
+
+fn referrals(viewer: &Viewer) -> Option<Condition> {
+    match *viewer {
+        Viewer::Secretariat => None,
+        Viewer::Ngo { id } => {
+            let project_codes = projects(viewer)
+                .map(|visible| ids::<project::Entity>(project::Column::MunicipalityCode, visible));
+            let mut condition = Condition::any()
+                .add(referral::Column::RequesterOrganisationId.eq(id))
+                .add(referral::Column::ReceiverOrganisationId.eq(id));
+            if let Some(own) = under::<project::Entity, _>(
+                referral::Column::ProjectId,
+                project::Column::Id,
+                viewer,
+            ) {
+                condition = condition.add(own);
+            }
+            if let Some(codes) = project_codes {
+                condition = condition.add(
+                    Condition::all()
+                        .add(referral::Column::ReceiverOrganisationId.is_null())
+                        .add(referral::Column::PoolMunicipalityCode.in_subquery(codes)),
+                );
+            }
+            Some(condition)
+        }
+        Viewer::Municipality { id, code } => Some(
+            Condition::any()
+                .add(referral::Column::RequesterOrganisationId.eq(id))
+                .add(referral::Column::ReceiverOrganisationId.eq(id))
+                .add(referral::Column::PoolMunicipalityCode.eq(code)),
+        ),
+    }
+}
+
+fn participants(viewer: &Viewer) -> Option<Condition> {
+    let on_visible_referral = |viewer: &Viewer| {
+        under::<referral::Entity, _>(
+            participant::Column::Id,
+            referral::Column::ParticipantId,
+            viewer,
+        )
+    };
+    match *viewer {
+        Viewer::Secretariat => None,
+        Viewer::Ngo { id } => {
+            let mut condition =
+                Condition::any().add(participant::Column::RegisteredByOrganisationId.eq(id));
+            for part in [
+                under::<project::Entity, _>(
+                    participant::Column::ProjectId,
+                    project::Column::Id,
+                    viewer,
+                ),
+                on_visible_referral(viewer),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                condition = condition.add(part);
+            }
+            Some(condition)
+        }
+        Viewer::Municipality { id, .. } => {
+            let mut condition =
+                Condition::any().add(participant::Column::RegisteredByOrganisationId.eq(id));
+            if let Some(part) = on_visible_referral(viewer) {
+                condition = condition.add(part);
+            }
+            Some(condition)
+        }
+    }
+}
+
+fn secretariat_only(viewer: &Viewer) -> Option<Condition> {
+    match viewer {
+        Viewer::Secretariat => None,
+        // No row matches: the caller learns nothing, not even that rows exist.
+        _ => Some(Condition::any()),
+    }
+}
+
+macro_rules! scoped {
+    ($($module:ident: $area:expr => |$viewer:ident| $rule:expr;)+) => {
         $(impl Scoped for $module::Entity {
             const AREA: Option<Area> = $area;
-            fn rows(principal: &Principal) -> ApiResult<Select<Self>> {
-                whole_table_for_secretariat(principal)
+            fn visible($viewer: &Viewer) -> Option<Condition> {
+                $rule
             }
         })+
     };
 }
 
-secretariat_scoped! {
-    municipality => None,
-    organisation => None,
-    project => Some(Area::Projects),
-    project_partner => Some(Area::Projects),
-    mother => Some(Area::Mothers),
-    mother_language => Some(Area::Mothers),
-    volunteer_hours => Some(Area::Mothers),
-    course => Some(Area::Courses),
-    enrolment => Some(Area::Courses),
-    module_attendance => Some(Area::Courses),
-    participant => Some(Area::Participants),
-    participant_language => Some(Area::Participants),
-    consent => Some(Area::Participants),
-    visit => Some(Area::Visits),
-    visit_topic => Some(Area::Visits),
-    referral => Some(Area::Referrals),
-    referral_event => Some(Area::Referrals),
-    api_client => Some(Area::Tokens),
-    api_token => Some(Area::Tokens),
-    audit_event => Some(Area::Audit),
+scoped! {
+    municipality: None => |_viewer| None;
+    organisation: None => |_viewer| None;
+    project: Some(Area::Projects) => |viewer| projects(viewer);
+    project_partner: Some(Area::Projects) => |viewer|
+        under::<project::Entity, _>(project_partner::Column::ProjectId, project::Column::Id, viewer);
+    mother: Some(Area::Mothers) => |viewer|
+        under::<project::Entity, _>(mother::Column::ProjectId, project::Column::Id, viewer);
+    mother_language: Some(Area::Mothers) => |viewer|
+        under::<mother::Entity, _>(mother_language::Column::MotherId, mother::Column::Id, viewer);
+    volunteer_hours: Some(Area::Mothers) => |viewer|
+        under::<project::Entity, _>(volunteer_hours::Column::ProjectId, project::Column::Id, viewer);
+    course: Some(Area::Courses) => |viewer|
+        under::<project::Entity, _>(course::Column::ProjectId, project::Column::Id, viewer);
+    enrolment: Some(Area::Courses) => |viewer|
+        under::<course::Entity, _>(enrolment::Column::CourseId, course::Column::Id, viewer);
+    module_attendance: Some(Area::Courses) => |viewer|
+        under::<enrolment::Entity, _>(module_attendance::Column::EnrolmentId, enrolment::Column::Id, viewer);
+    visit: Some(Area::Visits) => |viewer|
+        under::<project::Entity, _>(visit::Column::ProjectId, project::Column::Id, viewer);
+    visit_topic: Some(Area::Visits) => |viewer|
+        under::<visit::Entity, _>(visit_topic::Column::VisitId, visit::Column::Id, viewer);
+    referral: Some(Area::Referrals) => |viewer| referrals(viewer);
+    referral_event: Some(Area::Referrals) => |viewer|
+        under::<referral::Entity, _>(referral_event::Column::ReferralId, referral::Column::Id, viewer);
+    participant: Some(Area::Participants) => |viewer| participants(viewer);
+    participant_language: Some(Area::Participants) => |viewer|
+        under::<participant::Entity, _>(participant_language::Column::ParticipantId, participant::Column::Id, viewer);
+    consent: Some(Area::Participants) => |viewer|
+        under::<participant::Entity, _>(consent::Column::ParticipantId, participant::Column::Id, viewer);
+    api_client: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
+    api_token: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
+    audit_event: Some(Area::Audit) => |viewer| secretariat_only(viewer);
+}
+
+/// Which participants' personal data the principal may see, decided for a whole batch in
+/// at most two queries.
+pub struct PersonalData {
+    db: DatabaseConnection,
+    principal: Arc<Principal>,
+}
+
+impl BatchLoad for PersonalData {
+    type Key = Uuid;
+    type Value = bool;
+
+    fn new(db: DatabaseConnection, principal: Arc<Principal>) -> Self {
+        Self { db, principal }
+    }
+
+    async fn load(&self, keys: Vec<Uuid>) -> ApiResult<std::collections::HashMap<Uuid, bool>> {
+        let allowed = self.allowed(&keys).await?;
+        Ok(keys
+            .into_iter()
+            .map(|k| (k, allowed.contains(&k)))
+            .collect())
+    }
+}
+
+impl PersonalData {
+    async fn allowed(&self, keys: &[Uuid]) -> ApiResult<HashSet<Uuid>> {
+        if !self.principal.has(Scope::read(Area::Participants)) {
+            return Ok(HashSet::new());
+        }
+        let Some(org) = self.principal.viewer().organisation() else {
+            return Ok(keys.iter().copied().collect());
+        };
+        let operated = ids::<project::Entity>(
+            project::Column::Id,
+            Condition::all().add(project::Column::OperatorOrganisationId.eq(org)),
+        );
+        let own: Vec<Uuid> = participant::Entity::find()
+            .select_only()
+            .column(participant::Column::Id)
+            .filter(participant::Column::Id.is_in(keys.iter().copied()))
+            .filter(
+                Condition::any()
+                    .add(participant::Column::RegisteredByOrganisationId.eq(org))
+                    .add(participant::Column::ProjectId.in_subquery(operated)),
+            )
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let consented = ids::<consent::Entity>(
+            consent::Column::ParticipantId,
+            Condition::all()
+                .add(consent::Column::Purpose.eq(ConsentPurpose::ShareWithReceiver))
+                .add(consent::Column::ReceiverOrganisationId.eq(org))
+                .add(consent::Column::WithdrawnAt.is_null()),
+        );
+        let shared: Vec<Uuid> = referral::Entity::find()
+            .select_only()
+            .column(referral::Column::ParticipantId)
+            .filter(referral::Column::ParticipantId.is_in(keys.iter().copied()))
+            .filter(referral::Column::ReceiverOrganisationId.eq(org))
+            .filter(referral::Column::ParticipantId.in_subquery(consented))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(own.into_iter().chain(shared).collect())
+    }
+}
+
+fn personal_data_refused() -> ApiError {
+    ApiError::forbidden(
+        "this participant's personal data is not shared with your organisation: it needs \
+         participants:read and either a project your organisation operates, her registration by \
+         your organisation, or her live consent to share with your organisation on a referral",
+    )
+}
+
+/// Allows reading a participant's personal data (and records the read), or refuses it.
+pub async fn participant_personal_data(ctx: &Context<'_>, participant: Uuid) -> ApiResult<()> {
+    let allowed = ctx
+        .loader::<PersonalData>()?
+        .load_one(participant)
+        .await?
+        .unwrap_or(false);
+    if !allowed {
+        return Err(personal_data_refused());
+    }
+    if let Some(log) = ctx.data_opt::<ReadLog>() {
+        log.participant(participant);
+    }
+    Ok(())
+}
+
+/// How the viewer's organisation runs a project, for the field rules above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectRole {
+    Operator,
+    Partner,
+}
+
+/// The viewer's role in each project of a batch, in at most two queries. Internal: it decides
+/// field rules and discloses nothing, so it needs no scope.
+pub struct ProjectRoles {
+    db: DatabaseConnection,
+    principal: Arc<Principal>,
+}
+
+impl BatchLoad for ProjectRoles {
+    type Key = Uuid;
+    type Value = ProjectRole;
+
+    fn new(db: DatabaseConnection, principal: Arc<Principal>) -> Self {
+        Self { db, principal }
+    }
+
+    async fn load(
+        &self,
+        keys: Vec<Uuid>,
+    ) -> ApiResult<std::collections::HashMap<Uuid, ProjectRole>> {
+        let Some(org) = self.principal.viewer().organisation() else {
+            return Ok(Default::default());
+        };
+        let operated: Vec<Uuid> = project::Entity::find()
+            .select_only()
+            .column(project::Column::Id)
+            .filter(project::Column::Id.is_in(keys.iter().copied()))
+            .filter(project::Column::OperatorOrganisationId.eq(org))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let partnered: Vec<Uuid> = project_partner::Entity::find()
+            .select_only()
+            .column(project_partner::Column::ProjectId)
+            .filter(project_partner::Column::ProjectId.is_in(keys))
+            .filter(project_partner::Column::OrganisationId.eq(org))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(partnered
+            .into_iter()
+            .map(|id| (id, ProjectRole::Partner))
+            .chain(operated.into_iter().map(|id| (id, ProjectRole::Operator)))
+            .collect())
+    }
+}
+
+/// The viewer's role in a project; the secretariat counts as operator of every project.
+async fn role_in(ctx: &Context<'_>, project: Uuid) -> ApiResult<Option<ProjectRole>> {
+    if ctx.principal()?.is_secretariat() {
+        return Ok(Some(ProjectRole::Operator));
+    }
+    ctx.loader::<ProjectRoles>()?.load_one(project).await
+}
+
+/// Free-text notes on a visit: the secretariat or the operator of the visit's project.
+pub async fn visit_notes(ctx: &Context<'_>, visit: &visit::Model) -> ApiResult<()> {
+    match role_in(ctx, visit.project_id).await? {
+        Some(ProjectRole::Operator) => Ok(()),
+        _ => Err(ApiError::forbidden(
+            "visit notes are shared only with the organisation operating the project",
+        )),
+    }
+}
+
+/// A mother's contact details: the secretariat or an organisation running her project.
+pub async fn mother_contact(ctx: &Context<'_>, mother: &mother::Model) -> ApiResult<()> {
+    match role_in(ctx, mother.project_id).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::forbidden(
+            "a mother's contact details are shared only with the organisations running her project",
+        )),
+    }
 }

@@ -1,21 +1,41 @@
 //! Token signing and verification: Ed25519 (EdDSA) JWTs with a key id in the header.
 //!
+//! A process holds one *signing* key (the configured private key; it signs every token this
+//! process issues) and a set of *verification* keys (the public halves of every key in the
+//! `signing_key` table, see [`super::key_store`]), so a key can be rotated without downtime:
+//! tokens signed by the previous key stay valid until that key is retired.
+//!
 //! Invariants: only `EdDSA` is accepted (never `none`, never HMAC, so a public key can never
 //! be used as an HMAC secret); `iss`, `aud`, `exp`, `nbf` are checked with a small leeway;
 //! the key id is the RFC 7638 thumbprint of the public key, so it is stable for a given key.
+//! Private keys never reach the database. Whether a key is *retired* is not decided here but
+//! per request from the database (see `authenticate`), so retirement needs no cache to expire.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, PoisonError, RwLock},
+    time::{Duration, Instant},
+};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
+use entity::signing_key;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
 
-use crate::error::ApiError;
+use super::key_store;
+use crate::error::{ApiError, ApiResult};
 
 /// Clock skew tolerated between Bydel replicas and partners, in seconds.
 const LEEWAY_SECS: u64 = 30;
+
+/// The shortest time between two reloads of the verification keys on an unknown key id: new
+/// keys are picked up without a restart, and tokens with made-up key ids cannot turn into a
+/// stream of database queries.
+const RELOAD_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The claims of a Bydel token. `sub` is the API client, `org` its organisation, `scope` the
 /// space-separated scopes, `jti` the revocable token id (all UUIDs as text).
@@ -32,6 +52,14 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// A token whose signature and claims checked out, with the key id that signed it; the
+/// database still has the last word (see `authenticate`).
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub claims: Claims,
+    pub kid: String,
+}
+
 /// Why key material could not be used; reported at start-up, never to API callers.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -39,19 +67,50 @@ pub enum KeyError {
     Parse(String),
     #[error("could not generate a signing key: {0}")]
     Generate(String),
+    #[error(
+        "the configured signing key {kid} is retired; point BYDEL_SIGNING_KEY_FILE at a current \
+         key (create one with `bydel key add --output FILE`)"
+    )]
+    Retired { kid: String },
+    #[error("could not register the signing key in the database: {0}")]
+    Database(String),
 }
 
-struct VerifyingKey {
-    key: DecodingKey,
+/// The public half of an Ed25519 key as the JWKS and the `signing_key` table carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    /// The RFC 7638 thumbprint of the key.
+    pub kid: String,
+    /// The base64url encoding of the 32 public key bytes (the JWK `x`).
+    pub x: String,
 }
 
-/// The keys of one Bydel deployment: the current signing key and every key still accepted.
+impl PublicKey {
+    /// The public half of a PKCS#8 PEM private key.
+    pub fn of_pem(pem: &str) -> Result<Self, KeyError> {
+        let private = ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
+            .map_err(|e| KeyError::Parse(e.to_string()))?;
+        let x = URL_SAFE_NO_PAD.encode(private.verifying_key().as_bytes());
+        Ok(Self {
+            kid: thumbprint(&x),
+            x,
+        })
+    }
+}
+
+/// kid -> key; replaced as a whole on reload, so a reader never sees half a set.
+type KeySet = Arc<HashMap<String, DecodingKey>>;
+
+/// The keys of one Bydel process: the signing key and every key whose tokens are verified.
 pub struct TokenKeys {
     issuer: String,
     audience: String,
-    signing_kid: String,
+    public: PublicKey,
     signing: EncodingKey,
-    verifying: HashMap<String, VerifyingKey>,
+    verifying: RwLock<KeySet>,
+    /// When an unknown key id last made this process reload `verifying`; the lock also makes
+    /// concurrent requests with unknown key ids wait for one reload instead of each running one.
+    last_reload: Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -59,7 +118,7 @@ impl std::fmt::Debug for TokenKeys {
         f.debug_struct("TokenKeys")
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
-            .field("signing_kid", &self.signing_kid)
+            .field("signing_kid", &self.public.kid)
             .finish_non_exhaustive()
     }
 }
@@ -81,25 +140,60 @@ fn thumbprint(x: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
+fn invalid(why: &str) -> ApiError {
+    ApiError::Unauthenticated(format!("invalid token: {why}"))
+}
+
+/// The key id of a token, after refusing every algorithm but EdDSA.
+fn accepted_kid(token: &str) -> ApiResult<String> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed"))?;
+    if header.alg != Algorithm::EdDSA {
+        return Err(invalid("algorithm not accepted (use EdDSA)"));
+    }
+    header.kid.ok_or_else(|| invalid("no key id"))
+}
+
+/// Decoding keys for the stored public keys; a row that does not decode is skipped (and
+/// logged) rather than making every other key unusable.
+fn decode_rows(rows: &[signing_key::Model]) -> HashMap<String, DecodingKey> {
+    rows.iter()
+        .filter_map(|row| match DecodingKey::from_ed_components(&row.public_key) {
+            Ok(key) => Some((row.kid.clone(), key)),
+            Err(err) => {
+                tracing::warn!(kid = %row.kid, error = %err, "a stored public key does not decode");
+                None
+            }
+        })
+        .collect()
+}
+
 impl TokenKeys {
-    /// Builds the key set from the signing key's PEM; its public half is the verifying key.
+    /// Builds the keys from the signing key's PEM, verifying only with its own public half,
+    /// without touching the database. A server calls [`TokenKeys::register`] next.
     pub fn from_pem(pem: &str, issuer: &str, audience: &str) -> Result<Self, KeyError> {
-        let private = ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
-            .map_err(|e| KeyError::Parse(e.to_string()))?;
-        let x = URL_SAFE_NO_PAD.encode(private.verifying_key().as_bytes());
-        let kid = thumbprint(&x);
+        let public = PublicKey::of_pem(pem)?;
         let signing =
             EncodingKey::from_ed_pem(pem.as_bytes()).map_err(|e| KeyError::Parse(e.to_string()))?;
-        let key =
-            DecodingKey::from_ed_components(&x).map_err(|e| KeyError::Parse(e.to_string()))?;
-        let verifying = HashMap::from([(kid.clone(), VerifyingKey { key })]);
-        Ok(Self {
+        let keys = Self {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
-            signing_kid: kid,
+            public,
             signing,
-            verifying,
-        })
+            verifying: RwLock::new(Arc::default()),
+            last_reload: Mutex::new(None),
+        };
+        keys.replace_verifying(HashMap::new())?;
+        Ok(keys)
+    }
+
+    /// Start-up: records the signing key's public half in the database (when absent), refuses
+    /// a retired signing key, and loads every stored key for verification.
+    pub async fn register(&self, db: &impl ConnectionTrait) -> Result<(), KeyError> {
+        key_store::register_configured(db, &self.public).await?;
+        let rows = key_store::all(db)
+            .await
+            .map_err(|e| KeyError::Database(e.to_string()))?;
+        self.replace_verifying(decode_rows(&rows))
     }
 
     pub fn issuer(&self) -> &str {
@@ -110,44 +204,99 @@ impl TokenKeys {
         &self.audience
     }
 
+    /// The key id of the signing key: the `kid` header of every token this process signs.
+    pub fn kid(&self) -> &str {
+        &self.public.kid
+    }
+
+    /// The public half of the signing key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
     pub fn sign(&self, claims: &Claims) -> Result<String, ApiError> {
         let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(self.signing_kid.clone());
+        header.kid = Some(self.public.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.signing).map_err(ApiError::internal)
     }
 
-    /// Checks signature, algorithm, key id, issuer, audience and validity window.
+    /// Checks algorithm, key id, signature, issuer, audience and validity window. A key id
+    /// this process does not know makes it reload the stored keys (at most once per
+    /// [`RELOAD_INTERVAL`]) before giving up, so keys added elsewhere work without a restart.
     /// Every failure is `UNAUTHENTICATED` with a reason that does not echo the token.
-    pub fn verify(&self, token: &str) -> Result<Claims, ApiError> {
-        let unauthenticated =
-            |why: &str| ApiError::Unauthenticated(format!("invalid token: {why}"));
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed"))?;
-        if header.alg != Algorithm::EdDSA {
-            return Err(unauthenticated("algorithm not accepted (use EdDSA)"));
-        }
-        let kid = header.kid.ok_or_else(|| unauthenticated("no key id"))?;
-        let key = self
+    pub async fn verify(&self, db: &impl ConnectionTrait, token: &str) -> ApiResult<Verified> {
+        let kid = accepted_kid(token)?;
+        let key = match self.verifying_key(&kid) {
+            Some(key) => key,
+            None => self
+                .reload_and_find(db, &kid)
+                .await?
+                .ok_or_else(|| invalid("unknown key id"))?,
+        };
+        let claims = self.decode(token, &key)?;
+        Ok(Verified { claims, kid })
+    }
+
+    fn verifying_key(&self, kid: &str) -> Option<DecodingKey> {
+        let set = self
             .verifying
-            .get(&kid)
-            .ok_or_else(|| unauthenticated("unknown key id"))?;
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        set.get(kid).cloned()
+    }
+
+    /// Installs `stored` (plus this process's own key, which it always trusts) as the set.
+    fn replace_verifying(&self, mut stored: HashMap<String, DecodingKey>) -> Result<(), KeyError> {
+        let own = DecodingKey::from_ed_components(&self.public.x)
+            .map_err(|e| KeyError::Parse(e.to_string()))?;
+        stored.insert(self.public.kid.clone(), own);
+        *self
+            .verifying
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(stored);
+        Ok(())
+    }
+
+    async fn reload_and_find(
+        &self,
+        db: &impl ConnectionTrait,
+        kid: &str,
+    ) -> ApiResult<Option<DecodingKey>> {
+        let mut last_reload = self.last_reload.lock().await;
+        // Another request may have reloaded while this one waited for the lock.
+        if let Some(key) = self.verifying_key(kid) {
+            return Ok(Some(key));
+        }
+        if last_reload.is_some_and(|at| at.elapsed() < RELOAD_INTERVAL) {
+            return Ok(None);
+        }
+        // Stamped before the query, so a failing database is not asked again at once either.
+        *last_reload = Some(Instant::now());
+        let rows = key_store::all(db).await?;
+        self.replace_verifying(decode_rows(&rows))
+            .map_err(ApiError::internal)?;
+        tracing::info!("reloaded the token verification keys");
+        Ok(self.verifying_key(kid))
+    }
+
+    fn decode(&self, token: &str, key: &DecodingKey) -> ApiResult<Claims> {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &key.key, &validation)
+        jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind::*;
                 match e.kind() {
-                    ExpiredSignature => unauthenticated("expired"),
-                    ImmatureSignature => unauthenticated("not yet valid"),
-                    InvalidIssuer => unauthenticated("wrong issuer"),
-                    InvalidAudience => unauthenticated("wrong audience"),
-                    InvalidSignature => unauthenticated("bad signature"),
-                    _ => unauthenticated("malformed"),
+                    ExpiredSignature => invalid("expired"),
+                    ImmatureSignature => invalid("not yet valid"),
+                    InvalidIssuer => invalid("wrong issuer"),
+                    InvalidAudience => invalid("wrong audience"),
+                    InvalidSignature => invalid("bad signature"),
+                    _ => invalid("malformed"),
                 }
             })
     }
@@ -172,32 +321,67 @@ mod tests {
         }
     }
 
+    fn keys() -> TokenKeys {
+        TokenKeys::from_pem(&generate_pem().unwrap(), "bydel", "bydel-api").unwrap()
+    }
+
+    /// Verification against the keys in memory, as `verify` does for a known key id.
+    fn verify_known(keys: &TokenKeys, token: &str) -> ApiResult<Claims> {
+        let kid = accepted_kid(token)?;
+        let key = keys
+            .verifying_key(&kid)
+            .ok_or_else(|| invalid("unknown key id"))?;
+        keys.decode(token, &key)
+    }
+
     #[test]
     fn round_trip_and_kid_is_stable() {
         let pem = generate_pem().unwrap();
         let keys = TokenKeys::from_pem(&pem, "bydel", "bydel-api").unwrap();
         let again = TokenKeys::from_pem(&pem, "bydel", "bydel-api").unwrap();
-        assert_eq!(keys.signing_kid, again.signing_kid);
+        assert_eq!(keys.kid(), again.kid());
+        assert_eq!(PublicKey::of_pem(&pem).unwrap(), *keys.public_key());
         let token = keys.sign(&claims(&keys, 60)).unwrap();
-        assert_eq!(again.verify(&token).unwrap().scope, "referrals:read");
+        assert_eq!(
+            verify_known(&again, &token).unwrap().scope,
+            "referrals:read"
+        );
     }
 
     #[test]
-    fn another_deployment_key_is_refused() {
-        let ours = TokenKeys::from_pem(&generate_pem().unwrap(), "bydel", "bydel-api").unwrap();
-        let theirs = TokenKeys::from_pem(&generate_pem().unwrap(), "bydel", "bydel-api").unwrap();
+    fn another_deployment_key_is_unknown() {
+        let (ours, theirs) = (keys(), keys());
         let token = theirs.sign(&claims(&theirs, 60)).unwrap();
-        let err = ours.verify(&token).unwrap_err();
+        let err = verify_known(&ours, &token).unwrap_err();
         assert_eq!(err.to_string(), "invalid token: unknown key id");
     }
 
     #[test]
     fn expired_beyond_leeway_is_refused() {
-        let keys = TokenKeys::from_pem(&generate_pem().unwrap(), "bydel", "bydel-api").unwrap();
+        let keys = keys();
         let token = keys.sign(&claims(&keys, -120)).unwrap();
         assert_eq!(
-            keys.verify(&token).unwrap_err().to_string(),
+            verify_known(&keys, &token).unwrap_err().to_string(),
             "invalid token: expired"
         );
+    }
+
+    #[test]
+    fn a_stored_key_that_does_not_decode_is_skipped() {
+        let good = keys();
+        let now = chrono::Utc::now();
+        let row = |kid: &str, x: &str| signing_key::Model {
+            kid: kid.into(),
+            algorithm: "EdDSA".into(),
+            public_key: x.into(),
+            created_at: now,
+            retired_at: None,
+        };
+        let set = decode_rows(&[
+            row(good.kid(), &good.public_key().x),
+            row("broken", "not base64url!"),
+        ]);
+        assert!(set.contains_key(good.kid()));
+        assert!(!set.contains_key("broken"));
     }
 }

@@ -1,14 +1,16 @@
-//! Who is calling and what they may see: tokens, scopes, the [`Principal`] and row scoping.
+//! Who is calling and what they may see: tokens and their signing keys, scopes, the
+//! [`Principal`] and row scoping.
 //!
 //! Every way into the data (queries, nested fields, loaders, `node`) obtains its rows from
 //! [`access`], which applies the scope check and the organisation's row filter in one place.
 
 pub mod access;
+pub mod key_store;
 pub mod keys;
 pub mod principal;
 pub mod scope;
 
 pub use access::Scoped;
-pub use keys::{Claims, TokenKeys};
+pub use keys::{Claims, TokenKeys, Verified};
 pub use principal::{OrganisationRef, Principal, authenticate};
 pub use scope::{Access, Area, Scope, ScopeSet};

@@ -9,7 +9,7 @@ use entity::{mother, mother_language, project};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select};
 
 use crate::{
-    auth::Principal,
+    auth::{Principal, access},
     child_of,
     courses::Enrolment,
     error::ApiResult,
@@ -38,11 +38,15 @@ impl Mother {
     async fn last_name(&self) -> &str {
         &self.0.last_name
     }
-    async fn phone(&self) -> Option<&str> {
-        self.0.phone.as_deref()
+    /// Contact details: shared only with the organisations running her project.
+    async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        access::mother_contact(ctx, &self.0).await?;
+        Ok(self.0.phone.as_deref())
     }
-    async fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
+    /// Contact details: shared only with the organisations running her project.
+    async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        access::mother_contact(ctx, &self.0).await?;
+        Ok(self.0.email.as_deref())
     }
     async fn status(&self) -> MotherStatus {
         self.0.status.into()

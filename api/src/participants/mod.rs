@@ -10,7 +10,7 @@ use entity::{consent, mother, organisation, participant, project};
 use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use crate::{
-    auth::Principal,
+    auth::{Principal, access},
     child_of,
     error::ApiResult,
     ids::{self, Kind},
@@ -27,7 +27,16 @@ use crate::{
 child_of!(LanguagesOfParticipant: participant_language by ParticipantId ordered by Language);
 child_of!(ConsentsOfParticipant: consent by ParticipantId ordered by GivenAt);
 
+/// A participant. Fields other than her pseudonym, project, registering organisation and
+/// consents are personal data: they resolve only under the personal-data rule of
+/// [`crate::auth::access`], and every read is audited.
 pub struct Participant(pub participant::Model);
+
+impl Participant {
+    async fn personal(&self, ctx: &Context<'_>) -> ApiResult<()> {
+        access::participant_personal_data(ctx, self.0.id).await
+    }
+}
 
 #[Object]
 impl Participant {
@@ -38,38 +47,54 @@ impl Participant {
     async fn pseudonym(&self) -> &str {
         &self.0.pseudonym
     }
-    async fn first_name(&self) -> Option<&str> {
-        self.0.first_name.as_deref()
+    async fn first_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        self.personal(ctx).await?;
+        Ok(self.0.first_name.as_deref())
     }
-    async fn birth_year(&self) -> Option<i32> {
-        self.0.birth_year
+    async fn birth_year(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
+        self.personal(ctx).await?;
+        Ok(self.0.birth_year)
     }
-    async fn preferred_contact(&self) -> Option<ContactMethod> {
-        self.0.preferred_contact.map(Into::into)
+    async fn preferred_contact(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<ContactMethod>> {
+        self.personal(ctx).await?;
+        Ok(self.0.preferred_contact.map(Into::into))
     }
     /// ISO 639 code of the language she prefers to be contacted in.
-    async fn preferred_language(&self) -> Option<&str> {
-        self.0.preferred_language.as_deref()
+    async fn preferred_language(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        self.personal(ctx).await?;
+        Ok(self.0.preferred_language.as_deref())
     }
     async fn languages(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<String>>> {
+        self.personal(ctx).await?;
         let rows = load_children::<LanguagesOfParticipant>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(|l| l.language).collect()))
     }
-    async fn phone(&self) -> Option<&str> {
-        self.0.phone.as_deref()
+    async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        self.personal(ctx).await?;
+        Ok(self.0.phone.as_deref())
     }
-    async fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
+    async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        self.personal(ctx).await?;
+        Ok(self.0.email.as_deref())
     }
-    async fn district(&self) -> Option<&str> {
-        self.0.district.as_deref()
+    async fn district(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        self.personal(ctx).await?;
+        Ok(self.0.district.as_deref())
     }
     /// The receiving municipality's own case reference (never a CPR number).
-    async fn municipality_case_ref(&self) -> Option<&str> {
-        self.0.municipality_case_ref.as_deref()
+    async fn municipality_case_ref(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<&str>> {
+        self.personal(ctx).await?;
+        Ok(self.0.municipality_case_ref.as_deref())
     }
-    async fn notes(&self) -> Option<&str> {
-        self.0.notes.as_deref()
+    async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        self.personal(ctx).await?;
+        Ok(self.0.notes.as_deref())
     }
     /// The project that works with her; `null` while she waits in a municipality's pool.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {

@@ -10,9 +10,9 @@ use entity::{mother, organisation, participant, project, referral, referral_even
 use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use crate::{
-    auth::Principal,
+    auth::{Principal, access},
     child_of,
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     ids::{self, Kind},
     loaders::{load_by_id, load_children},
     mothers::Mother,
@@ -64,8 +64,10 @@ impl Referral {
     async fn service_category(&self) -> ServiceCategory {
         self.0.service_category.into()
     }
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+    /// Free text about her: personal data, under the participant's personal-data rule.
+    async fn note(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        access::participant_personal_data(ctx, self.0.participant_id).await?;
+        Ok(self.0.note.as_deref())
     }
     /// Optimistic-concurrency version: send it back with a transition.
     async fn version(&self) -> i32 {
@@ -156,8 +158,16 @@ impl ReferralEvent {
     async fn reason(&self) -> Option<ReferralReason> {
         self.0.reason.map(Into::into)
     }
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+    /// Free text about her: personal data, under the participant's personal-data rule.
+    async fn note(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        // The rule runs whether or not there is a note, so a refused reader cannot tell
+        // which events carry one.
+        let referral = load_by_id::<referral::Entity>(ctx, self.0.referral_id).await?;
+        let participant = referral
+            .map(|r| r.participant_id)
+            .ok_or_else(|| ApiError::forbidden("the referral of this event is not visible"))?;
+        access::participant_personal_data(ctx, participant).await?;
+        Ok(self.0.note.as_deref())
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at

@@ -1,24 +1,46 @@
-//! API clients and their tokens: issue and revoke.
+//! API clients and their tokens: create, issue, revoke, delete. The data functions here are
+//! shared by the GraphQL mutations ([`graphql`]) and the `bydel token` command line.
 //!
-//! A client belongs to one organisation and holds the maximum scopes its tokens may carry.
-//! The token text is returned once at issue and never stored; its `jti` row is what
-//! revocation and expiry are checked against on every request.
+//! Invariants: a client belongs to one organisation and holds the maximum scopes its tokens
+//! may carry, and a token never exceeds its client's scopes at issue. The token text exists
+//! once, in the answer to an issue, and is never stored: the `jti` row is what revocation and
+//! expiry are checked against on every request. Every change writes its audit event in the
+//! caller's transaction. Only a [`Manager`] changes anything: the secretariat with
+//! `tokens:admin`, or the operator at the command line.
+
+mod graphql;
+
+pub use graphql::{ApiClient, ApiToken, TokenMutation, TokenQuery};
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{api_client, api_token, organisation};
+use entity::{api_client, api_token, enums::AuditAction, organisation};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, TransactionTrait,
+    EntityTrait, QueryFilter, Select,
 };
 use uuid::Uuid;
 
 use crate::{
-    auth::{Claims, ScopeSet, TokenKeys},
+    audit::{self, Actor, Event},
+    auth::{Access, Area, Claims, Principal, Scope, ScopeSet, Scoped, TokenKeys},
     error::{ApiError, ApiResult},
 };
 
 /// The longest lifetime a token may be issued for.
 pub const MAX_TTL: Duration = Duration::days(366);
+
+/// The lifetime of a token when the caller names none.
+pub const DEFAULT_TTL: &str = "24h";
+
+/// The scope every token-management change needs.
+pub const ADMIN: Scope = Scope {
+    area: Area::Tokens,
+    access: Access::Admin,
+};
+
+/// The `entity_type` of audit events about clients and tokens (their table names).
+const CLIENT_ENTITY: &str = "api_client";
+const TOKEN_ENTITY: &str = "api_token";
 
 /// A freshly issued token: the only moment its text exists outside the caller.
 #[derive(Debug)]
@@ -27,19 +49,106 @@ pub struct IssuedToken {
     pub jti: Uuid,
     pub client_id: Uuid,
     pub expires_at: DateTime<Utc>,
+    /// The stored row (never holding the text).
+    pub api_token: api_token::Model,
+}
+
+/// Who changes clients and tokens, checked once before any data function runs, and the
+/// actor its audit events name.
+pub struct Manager<'a> {
+    /// `None` for the operator at the command line, who acts with database trust.
+    principal: Option<&'a Principal>,
+    actor: Actor,
+}
+
+impl Manager<'static> {
+    /// The operator at the command line (`bydel token ...`).
+    pub fn operator() -> Self {
+        Manager {
+            principal: None,
+            actor: Actor::operator(),
+        }
+    }
+}
+
+impl<'a> Manager<'a> {
+    /// A token manages clients and tokens when it holds `tokens:admin` and belongs to the
+    /// secretariat: DESIGN.md has the secretariat issue and revoke every token, so the scope
+    /// on any other organisation's token grants nothing (`FORBIDDEN`, nothing written).
+    pub fn of(principal: &'a Principal, request_id: Option<String>) -> ApiResult<Self> {
+        principal.may_manage_tokens()?;
+        Ok(Manager {
+            principal: Some(principal),
+            actor: Actor::of(principal, request_id),
+        })
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The rows of `E` this manager works on: a caller's through the access rules, so a row
+    /// it may not see answers exactly like a missing one; the operator's all of them.
+    fn rows<E: Scoped>(&self) -> ApiResult<Select<E>> {
+        match self.principal {
+            Some(principal) => principal.read::<E>(),
+            None => Ok(E::find()),
+        }
+    }
+
+    async fn record(&self, db: &impl ConnectionTrait, event: Event) -> ApiResult<()> {
+        audit::record(db, &self.actor, [event]).await
+    }
+}
+
+/// An API client's name: trimmed, 1 to 128 characters, unique within its organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientName(String);
+
+impl ClientName {
+    /// The width of `api_client.name`.
+    pub const MAX_CHARS: usize = 128;
+
+    /// Validates `text`, naming `field` in the error.
+    pub fn parse(text: &str, field: &str) -> ApiResult<Self> {
+        let name = text.trim();
+        if name.is_empty() {
+            return Err(ApiError::validation(field, "give the client a name"));
+        }
+        let chars = name.chars().count();
+        if chars > Self::MAX_CHARS {
+            return Err(ApiError::validation(
+                field,
+                format!(
+                    "a client name has at most {} characters; this one has {chars}",
+                    Self::MAX_CHARS
+                ),
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Parses the space-separated scopes a token is asked for; at least one is required.
 pub fn parse_scopes(text: &str) -> ApiResult<ScopeSet> {
     let scopes = ScopeSet::parse(text)?;
-    ensure_some(&scopes)?;
+    ensure_some(&scopes, "scopes")?;
     Ok(scopes)
 }
 
-fn ensure_some(scopes: &ScopeSet) -> ApiResult<()> {
+/// Parses scopes given as a list (the GraphQL form), naming `field` in errors; may be empty.
+pub fn scopes_from_list(list: &[String], field: &str) -> ApiResult<ScopeSet> {
+    ScopeSet::parse(&list.join(" ")).map_err(|err| err.at(field))
+}
+
+fn ensure_some(scopes: &ScopeSet, field: &str) -> ApiResult<()> {
     if scopes.is_empty() {
         return Err(ApiError::validation(
-            "scopes",
+            field,
             "give at least one scope, e.g. \"referrals:read\"",
         ));
     }
@@ -56,7 +165,7 @@ pub fn parse_ttl(text: &str) -> ApiResult<Duration> {
     };
     let text = text.trim();
     let split = text.len().checked_sub(1).ok_or_else(bad)?;
-    let (number, unit) = text.split_at(split);
+    let (number, unit) = text.split_at_checked(split).ok_or_else(bad)?;
     let number: i64 = number.parse().map_err(|_| bad())?;
     let ttl = match unit {
         "s" => Duration::try_seconds(number),
@@ -75,49 +184,230 @@ pub fn parse_ttl(text: &str) -> ApiResult<Duration> {
     Ok(ttl)
 }
 
-/// Finds the organisation's client called `client_name`, creating it, or widening its scopes
-/// to cover `scopes`. Used by the operator's command line, which acts with database trust.
-async fn client_for(
+/// The client `id`, if this manager may see it.
+pub async fn find_client(
     db: &impl ConnectionTrait,
-    organisation: &organisation::Model,
-    client_name: &str,
-    scopes: &ScopeSet,
-    now: DateTime<Utc>,
-) -> ApiResult<api_client::Model> {
-    let existing = api_client::Entity::find()
-        .filter(api_client::Column::OrganisationId.eq(organisation.id))
-        .filter(api_client::Column::Name.eq(client_name))
+    by: &Manager<'_>,
+    id: Uuid,
+) -> ApiResult<Option<api_client::Model>> {
+    Ok(by
+        .rows::<api_client::Entity>()?
+        .filter(api_client::Column::Id.eq(id))
         .one(db)
-        .await?;
-    match existing {
-        Some(client) if client.revoked_at.is_some() => Err(ApiError::Conflict(format!(
-            "the client {client_name:?} is revoked; issue under another client name"
-        ))),
-        Some(client) => {
-            let held = ScopeSet::parse(&client.scopes)?;
-            if held.covers(scopes) {
-                return Ok(client);
-            }
-            let mut active: api_client::ActiveModel = client.into();
-            active.scopes = Set(held.union(scopes).to_string());
-            active.updated_at = Set(now);
-            Ok(active.update(db).await?)
-        }
-        None => Ok(api_client::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            organisation_id: Set(organisation.id),
-            name: Set(client_name.to_owned()),
-            scopes: Set(scopes.to_string()),
-            revoked_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(db)
-        .await?),
-    }
+        .await?)
 }
 
-/// Issues a token for `organisation` under the client `client_name`, in one transaction.
+fn duplicate_name(name: &ClientName) -> ApiError {
+    ApiError::Conflict(format!(
+        "the organisation already has an API client called {:?} (revoked clients keep their \
+         names); choose another name",
+        name.as_str()
+    ))
+}
+
+/// Inserts a client and its `create` audit event.
+async fn insert_client(
+    db: &impl ConnectionTrait,
+    by: &Manager<'_>,
+    organisation_id: Uuid,
+    name: &ClientName,
+    scopes: &ScopeSet,
+) -> ApiResult<api_client::Model> {
+    let now = crate::db::now();
+    let client = api_client::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organisation_id: Set(organisation_id),
+        name: Set(name.as_str().to_owned()),
+        scopes: Set(scopes.to_string()),
+        revoked_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(|err| match ApiError::from(err) {
+        // Lost a race with another request creating the same name.
+        ApiError::Conflict(_) => duplicate_name(name),
+        other => other,
+    })?;
+    by.record(
+        db,
+        Event::new(AuditAction::Create, CLIENT_ENTITY, client.id).detail(format!(
+            "organisation {organisation_id}; scopes: {}",
+            client.scopes
+        )),
+    )
+    .await?;
+    Ok(client)
+}
+
+/// Creates an API client for an organisation. The organisation must exist (`BAD_USER_INPUT`
+/// on `input.organisationId`), the name be free in it (`CONFLICT`), the scopes not empty.
+#[tracing::instrument(skip_all, fields(organisation = %organisation_id))]
+pub async fn create_client(
+    db: &impl ConnectionTrait,
+    by: &Manager<'_>,
+    organisation_id: Uuid,
+    name: ClientName,
+    scopes: ScopeSet,
+) -> ApiResult<api_client::Model> {
+    ensure_some(&scopes, "input.scopes")?;
+    let organisation = by
+        .rows::<organisation::Entity>()?
+        .filter(organisation::Column::Id.eq(organisation_id))
+        .one(db)
+        .await?;
+    if organisation.is_none() {
+        return Err(ApiError::validation(
+            "input.organisationId",
+            "no organisation has this id",
+        ));
+    }
+    let taken = by
+        .rows::<api_client::Entity>()?
+        .filter(api_client::Column::OrganisationId.eq(organisation_id))
+        .filter(api_client::Column::Name.eq(name.as_str()))
+        .one(db)
+        .await?;
+    if taken.is_some() {
+        return Err(duplicate_name(&name));
+    }
+    insert_client(db, by, organisation_id, &name, &scopes).await
+}
+
+/// Finds the organisation's client called `name`, creating it, or widening its scopes to
+/// cover `scopes` (an `update` audit event). The command line's way to get a client.
+async fn client_for(
+    db: &impl ConnectionTrait,
+    by: &Manager<'_>,
+    organisation: &organisation::Model,
+    name: &ClientName,
+    scopes: &ScopeSet,
+) -> ApiResult<api_client::Model> {
+    let existing = by
+        .rows::<api_client::Entity>()?
+        .filter(api_client::Column::OrganisationId.eq(organisation.id))
+        .filter(api_client::Column::Name.eq(name.as_str()))
+        .one(db)
+        .await?;
+    let Some(client) = existing else {
+        return insert_client(db, by, organisation.id, name, scopes).await;
+    };
+    let held = ScopeSet::parse(&client.scopes)?;
+    if held.covers(scopes) || client.revoked_at.is_some() {
+        // A revoked client is refused by `issue_for`, which says why.
+        return Ok(client);
+    }
+    let widened = held.union(scopes).to_string();
+    let mut active: api_client::ActiveModel = client.into();
+    active.scopes = Set(widened.clone());
+    active.updated_at = Set(crate::db::now());
+    let client = active.update(db).await?;
+    by.record(
+        db,
+        Event::new(AuditAction::Update, CLIENT_ENTITY, client.id)
+            .detail(format!("scopes widened to: {widened}")),
+    )
+    .await?;
+    Ok(client)
+}
+
+/// Issues a token for the client `client_id` (GraphQL's `issueToken`); an unknown or unseen
+/// client is `BAD_USER_INPUT` on `input.clientId`.
+pub async fn issue_token(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    by: &Manager<'_>,
+    client_id: Uuid,
+    scopes: Option<ScopeSet>,
+    ttl: Duration,
+) -> ApiResult<IssuedToken> {
+    let client = find_client(db, by, client_id)
+        .await?
+        .ok_or_else(|| ApiError::validation("input.clientId", "no API client has this id"))?;
+    issue_for(db, keys, by, &client, scopes, ttl).await
+}
+
+/// Issues a token for `client`: the one way a token comes to be, for the command line and
+/// GraphQL alike. The client must not be revoked (`CONFLICT`); the scopes default to the
+/// client's and must be covered by them (`BAD_USER_INPUT` on `input.scopes`).
+#[tracing::instrument(skip_all, fields(client = %client.id))]
+async fn issue_for(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    by: &Manager<'_>,
+    client: &api_client::Model,
+    scopes: Option<ScopeSet>,
+    ttl: Duration,
+) -> ApiResult<IssuedToken> {
+    if client.revoked_at.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "the API client {:?} is revoked and its tokens are refused; create another client",
+            client.name
+        )));
+    }
+    let held = ScopeSet::parse(&client.scopes)?;
+    let scopes = scopes.unwrap_or_else(|| held.clone());
+    ensure_some(&scopes, "input.scopes")?;
+    if !held.covers(&scopes) {
+        let text = scopes.to_string();
+        let beyond: Vec<&str> = text
+            .split_whitespace()
+            .filter(|one| ScopeSet::parse(one).is_ok_and(|one| !held.covers(&one)))
+            .collect();
+        return Err(ApiError::validation(
+            "input.scopes",
+            format!(
+                "{} exceed(s) the client's scopes ({held}); a token carries its client's scopes or fewer",
+                beyond.join(" ")
+            ),
+        ));
+    }
+    let now = crate::db::now();
+    let jti = Uuid::now_v7();
+    let expires_at = now + ttl;
+    let api_token = api_token::ActiveModel {
+        id: Set(jti),
+        client_id: Set(client.id),
+        scopes: Set(scopes.to_string()),
+        issued_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+        created_at: Set(now),
+        kid: Set(Some(keys.kid().to_owned())),
+    }
+    .insert(db)
+    .await?;
+    by.record(
+        db,
+        Event::new(AuditAction::Create, TOKEN_ENTITY, jti).detail(format!(
+            "client {}; scopes: {}; expires {expires_at}",
+            client.id, api_token.scopes
+        )),
+    )
+    .await?;
+    let token = keys.sign(&Claims {
+        iss: keys.issuer().to_owned(),
+        aud: keys.audience().to_owned(),
+        sub: client.id.to_string(),
+        org: client.organisation_id.to_string(),
+        scope: api_token.scopes.clone(),
+        jti: jti.to_string(),
+        iat: now.timestamp(),
+        nbf: now.timestamp(),
+        exp: expires_at.timestamp(),
+    })?;
+    Ok(IssuedToken {
+        token,
+        jti,
+        client_id: client.id,
+        expires_at,
+        api_token,
+    })
+}
+
+/// The command line's issue: under the organisation's client `client_name` (created, or its
+/// scopes widened, as needed), as the operator, in one transaction with its audit events.
 #[tracing::instrument(skip_all, fields(organisation = %organisation.id))]
 pub async fn issue(
     db: &DatabaseConnection,
@@ -127,57 +417,99 @@ pub async fn issue(
     scopes: &ScopeSet,
     ttl: Duration,
 ) -> ApiResult<IssuedToken> {
-    ensure_some(scopes)?;
-    let txn = db.begin().await?;
-    let now = crate::db::now();
-    let client = client_for(&txn, organisation, client_name, scopes, now).await?;
-    let jti = Uuid::now_v7();
-    let expires_at = now + ttl;
-    api_token::ActiveModel {
-        id: Set(jti),
-        client_id: Set(client.id),
-        scopes: Set(scopes.to_string()),
-        issued_at: Set(now),
-        expires_at: Set(expires_at),
-        revoked_at: Set(None),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
-    let token = keys.sign(&Claims {
-        iss: keys.issuer().to_owned(),
-        aud: keys.audience().to_owned(),
-        sub: client.id.to_string(),
-        org: organisation.id.to_string(),
-        scope: scopes.to_string(),
-        jti: jti.to_string(),
-        iat: now.timestamp(),
-        nbf: now.timestamp(),
-        exp: expires_at.timestamp(),
-    })?;
-    txn.commit().await?;
-    Ok(IssuedToken {
-        token,
-        jti,
-        client_id: client.id,
-        expires_at,
+    ensure_some(scopes, "scopes")?;
+    let name = ClientName::parse(client_name, "client")?;
+    let by = Manager::operator();
+    crate::db::transaction(db, async |txn| {
+        let client = client_for(txn, &by, organisation, &name, scopes).await?;
+        issue_for(txn, keys, &by, &client, Some(scopes.clone()), ttl).await
     })
+    .await
 }
 
-/// Revokes one token by its `jti`. Revoking twice is harmless; an unknown id is `NOT_FOUND`.
+/// Revokes one token by its `jti`. An unknown (or unseen) id is `NOT_FOUND`; revoking twice
+/// returns the token unchanged and records nothing more.
 #[tracing::instrument(skip_all, fields(jti = %jti))]
-pub async fn revoke(db: &impl ConnectionTrait, jti: Uuid) -> ApiResult<()> {
-    let token = api_token::Entity::find_by_id(jti)
+pub async fn revoke_token(
+    db: &impl ConnectionTrait,
+    by: &Manager<'_>,
+    jti: Uuid,
+) -> ApiResult<api_token::Model> {
+    let token = by
+        .rows::<api_token::Entity>()?
+        .filter(api_token::Column::Id.eq(jti))
         .one(db)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("token {jti}")))?;
     if token.revoked_at.is_some() {
-        return Ok(());
+        return Ok(token);
     }
     let mut active: api_token::ActiveModel = token.into();
     active.revoked_at = Set(Some(crate::db::now()));
-    active.update(db).await?;
+    let token = active.update(db).await?;
+    by.record(db, Event::new(AuditAction::Revoke, TOKEN_ENTITY, jti))
+        .await?;
+    Ok(token)
+}
+
+/// The command line's revoke, as the operator, in one transaction with its audit event.
+pub async fn revoke(db: &DatabaseConnection, jti: Uuid) -> ApiResult<()> {
+    let by = Manager::operator();
+    crate::db::transaction(db, async |txn| revoke_token(txn, &by, jti).await).await?;
     Ok(())
+}
+
+async fn existing_client(
+    db: &impl ConnectionTrait,
+    by: &Manager<'_>,
+    id: Uuid,
+) -> ApiResult<api_client::Model> {
+    find_client(db, by, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("API client {id}")))
+}
+
+/// Revokes a client: from then on every token of it is refused (the principal check reads
+/// the client on each request). Revoking twice returns the client unchanged.
+#[tracing::instrument(skip_all, fields(client = %id))]
+pub async fn revoke_client(
+    db: &impl ConnectionTrait,
+    by: &Manager<'_>,
+    id: Uuid,
+) -> ApiResult<api_client::Model> {
+    let client = existing_client(db, by, id).await?;
+    if client.revoked_at.is_some() {
+        return Ok(client);
+    }
+    let now = crate::db::now();
+    let mut active: api_client::ActiveModel = client.into();
+    active.revoked_at = Set(Some(now));
+    active.updated_at = Set(now);
+    let client = active.update(db).await?;
+    by.record(db, Event::new(AuditAction::Revoke, CLIENT_ENTITY, id))
+        .await?;
+    Ok(client)
+}
+
+/// Deletes a client with its token rows; its tokens then fail as unknown. The audit trail
+/// keeps the client's id (it has no foreign keys), so its history stays readable.
+#[tracing::instrument(skip_all, fields(client = %id))]
+pub async fn delete_client(db: &impl ConnectionTrait, by: &Manager<'_>, id: Uuid) -> ApiResult<()> {
+    let client = existing_client(db, by, id).await?;
+    let tokens = api_token::Entity::delete_many()
+        .filter(api_token::Column::ClientId.eq(client.id))
+        .exec(db)
+        .await?
+        .rows_affected;
+    api_client::Entity::delete_by_id(client.id).exec(db).await?;
+    by.record(
+        db,
+        Event::new(AuditAction::Delete, CLIENT_ENTITY, id).detail(format!(
+            "{:?} of organisation {}, with {tokens} token(s)",
+            client.name, client.organisation_id
+        )),
+    )
+    .await
 }
 
 #[cfg(test)]
@@ -189,12 +521,36 @@ mod tests {
         assert_eq!(parse_ttl("24h").unwrap(), Duration::hours(24));
         assert_eq!(parse_ttl("90s").unwrap(), Duration::seconds(90));
         assert_eq!(parse_ttl("7d").unwrap(), Duration::days(7));
-        for bad in ["", "h", "24", "24x", "-1h", "0s", "400d", "1.5h"] {
+        for bad in ["", "h", "24", "24x", "-1h", "0s", "400d", "1.5h", "1ø", "ø"] {
             assert_eq!(
                 parse_ttl(bad).unwrap_err().code(),
                 "BAD_USER_INPUT",
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn client_names_are_trimmed_and_bounded() {
+        assert_eq!(
+            ClientName::parse("  caseworker ", "name").unwrap().as_str(),
+            "caseworker"
+        );
+        let longest = "ø".repeat(ClientName::MAX_CHARS);
+        assert!(ClientName::parse(&longest, "name").is_ok());
+        for bad in ["", "   ", &format!("{longest}x")] {
+            let err = ClientName::parse(bad, "input.name").unwrap_err();
+            assert_eq!(err.code(), "BAD_USER_INPUT");
+            assert!(err.to_string().starts_with("input.name: "), "{err}");
+        }
+    }
+
+    #[test]
+    fn listed_scopes_name_the_input_field() {
+        let scopes =
+            scopes_from_list(&["stats:read".into(), "referrals:write".into()], "x").unwrap();
+        assert_eq!(scopes.to_string(), "referrals:write stats:read");
+        let err = scopes_from_list(&["stats:delete".into()], "input.scopes").unwrap_err();
+        assert!(err.to_string().starts_with("input.scopes: "), "{err}");
     }
 }

@@ -9,7 +9,7 @@ use entity::{mother, participant, project, visit, visit_topic};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select};
 
 use crate::{
-    auth::Principal,
+    auth::{Principal, access},
     child_of,
     error::{ApiError, ApiResult},
     ids::{self, Kind},
@@ -58,8 +58,10 @@ impl Visit {
     async fn attendee_count(&self) -> Option<i32> {
         self.0.attendee_count
     }
-    async fn notes(&self) -> Option<&str> {
-        self.0.notes.as_deref()
+    /// Free text: shared only with the operator of the visit's project.
+    async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        access::visit_notes(ctx, &self.0).await?;
+        Ok(self.0.notes.as_deref())
     }
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         Ok(load_by_id::<project::Entity>(ctx, self.0.project_id)

@@ -401,6 +401,56 @@ impl<'a> Fixtures<'a> {
         inserted(row.insert(self.db).await, "referral")
     }
 
+    /// An inbound referral from the municipality `requester` into its own municipality-wide
+    /// pool (`pool_municipality_code` = its code): no receiver and no project until a project
+    /// claims it.
+    pub async fn pool_referral(
+        &self,
+        requester: &organisation::Model,
+        participant: &participant::Model,
+        status: ReferralStatus,
+        tweak: impl FnOnce(&mut referral::ActiveModel),
+    ) -> referral::Model {
+        let pool = requester
+            .municipality_code
+            .unwrap_or_else(|| panic!("{} has no municipality pool", requester.short_name));
+        self.referral(requester, requester, participant, status, |row| {
+            row.direction = Set(ReferralDirection::Inbound);
+            row.receiver_organisation_id = Set(None);
+            row.pool_municipality_code = Set(Some(pool));
+            row.project_id = Set(None);
+            tweak(row);
+        })
+        .await
+    }
+
+    /// One step on a referral's timeline, `sequence` minutes after the referral was created.
+    pub async fn event(
+        &self,
+        referral: &referral::Model,
+        actor: &organisation::Model,
+        sequence: i32,
+        (from, to): (Option<ReferralStatus>, ReferralStatus),
+        tweak: impl FnOnce(&mut referral_event::ActiveModel),
+    ) -> referral_event::Model {
+        let occurred_at = referral.created_at + chrono::Duration::minutes(sequence.into());
+        let mut row = referral_event::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            referral_id: Set(referral.id),
+            sequence: Set(sequence),
+            actor_organisation_id: Set(actor.id),
+            actor_client_id: Set(None),
+            from_status: Set(from),
+            to_status: Set(to),
+            reason: Set(None),
+            note: Set(None),
+            occurred_at: Set(occurred_at),
+            created_at: Set(occurred_at),
+        };
+        tweak(&mut row);
+        inserted(row.insert(self.db).await, "referral event")
+    }
+
     /// The referral's timeline: one event per status in `path`, the first created from
     /// nothing, each a minute after the previous one, all by `actor`.
     pub async fn timeline(
@@ -412,21 +462,10 @@ impl<'a> Fixtures<'a> {
         let mut events = Vec::with_capacity(path.len());
         let mut from = None;
         for (sequence, to) in (1..).zip(path) {
-            let occurred_at = referral.created_at + chrono::Duration::minutes(sequence.into());
-            let row = referral_event::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                referral_id: Set(referral.id),
-                sequence: Set(sequence),
-                actor_organisation_id: Set(actor.id),
-                actor_client_id: Set(None),
-                from_status: Set(from),
-                to_status: Set(*to),
-                reason: Set(None),
-                note: Set(None),
-                occurred_at: Set(occurred_at),
-                created_at: Set(occurred_at),
-            };
-            events.push(inserted(row.insert(self.db).await, "referral event"));
+            events.push(
+                self.event(referral, actor, sequence, (from, *to), |_| {})
+                    .await,
+            );
             from = Some(*to);
         }
         events

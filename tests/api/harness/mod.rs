@@ -40,6 +40,7 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub db: DatabaseConnection,
     pub keys: Arc<TokenKeys>,
+    database_url: String,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
@@ -62,6 +63,12 @@ impl TestApp {
         Self::start(url, pem, None).await
     }
 
+    /// A second server on this app's database, signing with `pem`: another replica, as after
+    /// a key rotation. This app keeps the database alive, so drop the replica first.
+    pub async fn replica(&self, pem: &str) -> TestApp {
+        Self::start(&self.database_url, pem, None).await
+    }
+
     async fn start(url: &str, pem: &str, database: Option<TestDatabase>) -> TestApp {
         let (db, statements) = bydel::db::connect(url)
             .await
@@ -75,8 +82,11 @@ impl TestApp {
         let keys = Arc::new(
             TokenKeys::from_pem(pem, ISSUER, AUDIENCE).expect("the test signing key is usable"),
         );
+        keys.register(&db)
+            .await
+            .expect("the test signing key can be registered");
         let state = AppState {
-            schema: bydel::schema::build(db.clone()),
+            schema: bydel::schema::build(db.clone(), keys.clone()),
             db: db.clone(),
             keys: keys.clone(),
             statements,
@@ -95,6 +105,7 @@ impl TestApp {
             address,
             db,
             keys,
+            database_url: url.to_owned(),
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),
             server: Some(server),
@@ -155,13 +166,52 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> GqlResponse {
+        let body = json!({ "query": query, "variables": variables });
+        self.post(authorization, &body, None).await
+    }
+
+    /// POSTs the operation `operation` of a document that holds several (`operationName`).
+    pub async fn graphql_operation(
+        &self,
+        token: &str,
+        document: &str,
+        operation: &str,
+        variables: Value,
+    ) -> GqlResponse {
+        let body = json!({ "query": document, "operationName": operation, "variables": variables });
+        self.post(Some(&format!("Bearer {token}")), &body, None)
+            .await
+    }
+
+    /// POSTs a GraphQL request that names its own `X-Request-Id`, as a partner's gateway does.
+    pub async fn graphql_with_request_id(
+        &self,
+        token: &str,
+        request_id: &str,
+        query: &str,
+        variables: Value,
+    ) -> GqlResponse {
+        let body = json!({ "query": query, "variables": variables });
+        self.post(Some(&format!("Bearer {token}")), &body, Some(request_id))
+            .await
+    }
+
+    async fn post(
+        &self,
+        authorization: Option<&str>,
+        body: &Value,
+        request_id: Option<&str>,
+    ) -> GqlResponse {
         let mut request = self
             .client
             .post(self.url("/graphql"))
             .header(header::ACCEPT, "application/json")
-            .json(&json!({ "query": query, "variables": variables }));
+            .json(body);
         if let Some(authorization) = authorization {
             request = request.header(header::AUTHORIZATION, authorization);
+        }
+        if let Some(request_id) = request_id {
+            request = request.header("x-request-id", request_id);
         }
         GqlResponse::read(request.send().await.expect("the server answers")).await
     }

@@ -1,0 +1,338 @@
+//! The GraphQL face of token management: `ApiClient` and `ApiToken`, the `apiClients` and
+//! `apiClient` queries, and the mutations under `tokens:admin`.
+//!
+//! Resolvers decode their arguments, build the [`Manager`] (scope and secretariat check,
+//! before any input is looked at) and run one data function in one transaction. Ids inside
+//! `input` are references: unknown ones are `BAD_USER_INPUT` naming the field. The `id`
+//! argument of a revoke or delete names the record to change: unknown is `NOT_FOUND`. A row
+//! the caller may not see answers exactly like a missing one. Token text appears only in
+//! `IssuedToken`, the answer to `issueToken`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{api_client, api_token, organisation};
+use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter, Select};
+
+use super::{ClientName, DEFAULT_TTL, Manager};
+use crate::{
+    auth::Principal,
+    child_of,
+    error::ApiResult,
+    ids::{self, Kind},
+    loaders::{load_by_id, load_children},
+    node::lookup,
+    organisations::Organisation,
+    pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
+    schema::RequestContext,
+    tokens,
+};
+
+child_of!(TokensOfClient: api_token by ClientId ordered by IssuedAt);
+
+/// Scopes as stored (canonical, space-separated), one per list item.
+fn scope_list(text: &str) -> Vec<&str> {
+    text.split_whitespace().collect()
+}
+
+/// A caller of the API: acts for one organisation, holds the most its tokens may carry.
+pub struct ApiClient(pub api_client::Model);
+
+#[Object]
+impl ApiClient {
+    pub async fn id(&self) -> ID {
+        Kind::ApiClient.id(self.0.id)
+    }
+    /// Unique within its organisation.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The organisation the client acts for; its tokens see that organisation's rows.
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        let organisation = load_by_id::<organisation::Entity>(ctx, self.0.organisation_id);
+        Ok(organisation.await?.map(Organisation))
+    }
+    /// The most a token of this client may carry, e.g. `referrals:write`.
+    async fn scopes(&self) -> Vec<&str> {
+        scope_list(&self.0.scopes)
+    }
+    /// Set once the client is revoked; from then on every token of it is refused.
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// Every token issued to the client, oldest first, revoked and expired ones included.
+    async fn tokens(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<ApiToken>>> {
+        let rows = load_children::<TokensOfClient>(ctx, self.0.id).await?;
+        Ok(Some(rows.into_iter().map(ApiToken).collect()))
+    }
+}
+
+/// An issued token, by its `jti`. Never its text: that is shown once, by `issueToken`.
+pub struct ApiToken(pub api_token::Model);
+
+#[Object]
+impl ApiToken {
+    /// The token's `jti` claim, as a global id.
+    pub async fn id(&self) -> ID {
+        Kind::ApiToken.id(self.0.id)
+    }
+    async fn client(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiClient>> {
+        let client = load_by_id::<api_client::Entity>(ctx, self.0.client_id);
+        Ok(client.await?.map(ApiClient))
+    }
+    /// What the token may do: its client's scopes or fewer.
+    async fn scopes(&self) -> Vec<&str> {
+        scope_list(&self.0.scopes)
+    }
+    async fn issued_at(&self) -> DateTime<Utc> {
+        self.0.issued_at
+    }
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.0.expires_at
+    }
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+    /// Whether the token is accepted now: not revoked, not expired, and its client not
+    /// revoked (a revoked client's tokens are refused whatever their own state).
+    async fn is_active(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<bool>> {
+        if self.0.revoked_at.is_some() || self.0.expires_at <= Utc::now() {
+            return Ok(Some(false));
+        }
+        let client = load_by_id::<api_client::Entity>(ctx, self.0.client_id).await?;
+        Ok(Some(client.is_some_and(|c| c.revoked_at.is_none())))
+    }
+}
+
+/// A freshly issued token: the only time its text is shown. Store it now.
+#[derive(SimpleObject)]
+#[graphql(name = "IssuedToken")]
+pub struct Issued {
+    /// The bearer token (a JWT) to send as `Authorization: Bearer <token>`.
+    token: String,
+    api_token: ApiToken,
+}
+
+#[derive(InputObject, Default)]
+pub struct ApiClientFilter {
+    /// Only the clients of this organisation.
+    pub organisation_id: Option<ID>,
+    /// Also list revoked clients (left out by default).
+    pub include_revoked: Option<bool>,
+    /// Only clients changed at or after this time (for incremental sync).
+    pub updated_since: Option<DateTime<Utc>>,
+}
+
+/// List order. UPDATED_AT is oldest change first, for incremental sync.
+#[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
+pub enum ApiClientOrder {
+    #[default]
+    Name,
+    /// Newest first.
+    CreatedAt,
+    UpdatedAt,
+}
+
+impl ApiClientOrder {
+    fn ordering(self) -> Ordering<api_client::Entity> {
+        let (name, column, descending) = match self {
+            Self::Name => ("name", api_client::Column::Name, false),
+            Self::CreatedAt => ("created_at", api_client::Column::CreatedAt, true),
+            Self::UpdatedAt => ("updated_at", api_client::Column::UpdatedAt, false),
+        };
+        Ordering {
+            name,
+            column,
+            id: api_client::Column::Id,
+            descending,
+        }
+    }
+}
+
+fn filtered(
+    principal: &Principal,
+    filter: ApiClientFilter,
+) -> ApiResult<Select<api_client::Entity>> {
+    let mut query = principal.read::<api_client::Entity>()?;
+    if let Some(organisation) = filter.organisation_id {
+        let organisation =
+            ids::decode_as(&organisation, Kind::Organisation, "filter.organisationId")?;
+        query = query.filter(api_client::Column::OrganisationId.eq(organisation));
+    }
+    if !filter.include_revoked.unwrap_or(false) {
+        query = query.filter(api_client::Column::RevokedAt.is_null());
+    }
+    Ok(updated_since(
+        query,
+        api_client::Column::UpdatedAt,
+        filter.updated_since,
+    ))
+}
+
+#[derive(Default)]
+pub struct TokenQuery;
+
+#[Object]
+impl TokenQuery {
+    /// API clients (needs `tokens:read`; the secretariat's only), by name.
+    #[allow(clippy::too_many_arguments)]
+    async fn api_clients(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ApiClientFilter>,
+        order_by: Option<ApiClientOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Option<ListConnection<ApiClient>>> {
+        let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
+        let ordering = order_by.unwrap_or_default().ordering();
+        let args = PageArgs::new(first, after, last, before);
+        Ok(Some(
+            connection(ctx.db()?, query, ordering, args, ApiClient).await?,
+        ))
+    }
+
+    async fn api_client(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<ApiClient>> {
+        Ok(lookup::<api_client::Entity, _>(ctx, &id, Kind::ApiClient, ApiClient).await?)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateApiClientInput {
+    /// The organisation the client acts for.
+    pub organisation_id: ID,
+    /// 1 to 128 characters, unique within the organisation.
+    pub name: String,
+    /// The most its tokens may carry, e.g. `["referrals:write", "stats:read"]`.
+    pub scopes: Vec<String>,
+}
+
+#[derive(InputObject)]
+pub struct IssueTokenInput {
+    pub client_id: ID,
+    /// Default: the client's scopes. Never more than the client's.
+    pub scopes: Option<Vec<String>>,
+    /// Lifetime: a number with s, m, h or d, up to 366d. Default: 24h.
+    pub ttl: Option<String>,
+}
+
+/// The token-management caller of this request, checked before anything else.
+fn manager<'c>(ctx: &'c Context<'_>) -> ApiResult<Manager<'c>> {
+    Manager::of(ctx.principal()?, ctx.request_id())
+}
+
+/// Runs `work` in one transaction on the request's database.
+async fn in_transaction<T>(
+    ctx: &Context<'_>,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
+) -> ApiResult<T> {
+    crate::db::transaction(ctx.db()?, work).await
+}
+
+/// Token management: the secretariat, with `tokens:admin`. Each mutation is one transaction
+/// with its audit event. Results are nullable like every field that can fail: a refused
+/// mutation answers `null` with the error.
+#[derive(Default)]
+pub struct TokenMutation;
+
+#[Object]
+impl TokenMutation {
+    /// Creates an API client for an organisation. `CONFLICT` when the name is taken there.
+    async fn create_api_client(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiClientInput,
+    ) -> async_graphql::Result<Option<ApiClient>> {
+        let by = manager(ctx)?;
+        let organisation = ids::decode_as(
+            &input.organisation_id,
+            Kind::Organisation,
+            "input.organisationId",
+        )?;
+        let name = ClientName::parse(&input.name, "input.name")?;
+        let scopes = tokens::scopes_from_list(&input.scopes, "input.scopes")?;
+        let client = in_transaction(ctx, async |txn| {
+            tokens::create_client(txn, &by, organisation, name, scopes).await
+        });
+        Ok(Some(ApiClient(client.await?)))
+    }
+
+    /// Issues a token for a client. The answer is the only time the token text is shown.
+    async fn issue_token(
+        &self,
+        ctx: &Context<'_>,
+        input: IssueTokenInput,
+    ) -> async_graphql::Result<Option<Issued>> {
+        let by = manager(ctx)?;
+        let client_id = ids::decode_as(&input.client_id, Kind::ApiClient, "input.clientId")?;
+        let scopes = input
+            .scopes
+            .map(|list| tokens::scopes_from_list(&list, "input.scopes"))
+            .transpose()?;
+        let ttl = tokens::parse_ttl(input.ttl.as_deref().unwrap_or(DEFAULT_TTL))
+            .map_err(|err| err.at("input.ttl"))?;
+        let keys = ctx.keys()?;
+        let issued = in_transaction(ctx, async |txn| {
+            tokens::issue_token(txn, keys, &by, client_id, scopes, ttl).await
+        });
+        let issued = issued.await?;
+        Ok(Some(Issued {
+            token: issued.token,
+            api_token: ApiToken(issued.api_token),
+        }))
+    }
+
+    /// Revokes one token; it is refused from then on. Revoking twice changes nothing.
+    async fn revoke_token(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<ApiToken>> {
+        let by = manager(ctx)?;
+        let jti = ids::decode_as(&id, Kind::ApiToken, "id")?;
+        let token = in_transaction(ctx, async |txn| tokens::revoke_token(txn, &by, jti).await);
+        Ok(Some(ApiToken(token.await?)))
+    }
+
+    /// Revokes a client: every token of it is refused from then on. Revoking twice changes
+    /// nothing.
+    async fn revoke_api_client(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<ApiClient>> {
+        let by = manager(ctx)?;
+        let client_id = ids::decode_as(&id, Kind::ApiClient, "id")?;
+        let client = in_transaction(ctx, async |txn| {
+            tokens::revoke_client(txn, &by, client_id).await
+        });
+        Ok(Some(ApiClient(client.await?)))
+    }
+
+    /// Deletes a client and its tokens (which then fail as unknown); answers the deleted id.
+    /// The audit trail keeps the client's history.
+    async fn delete_api_client(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<ID>> {
+        let by = manager(ctx)?;
+        let client_id = ids::decode_as(&id, Kind::ApiClient, "id")?;
+        in_transaction(ctx, async |txn| {
+            tokens::delete_client(txn, &by, client_id).await
+        })
+        .await?;
+        Ok(Some(id))
+    }
+}
