@@ -78,6 +78,17 @@ impl Event {
         }
     }
 
+    /// A change to a record without a UUID (a signing key, named by its kid in `detail`).
+    pub fn unkeyed(action: AuditAction, entity_type: &'static str, detail: String) -> Self {
+        Self {
+            action,
+            entity_type,
+            entity_id: None,
+            participant_id: None,
+            detail: Some(detail),
+        }
+    }
+
     pub fn about_participant(mut self, participant_id: Uuid) -> Self {
         self.participant_id = Some(participant_id);
         self

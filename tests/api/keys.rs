@@ -201,6 +201,14 @@ async fn the_jwks_lists_the_active_keys_and_verifies_tokens_without_a_secret() {
         .expect("the old key retires");
     let (_, set) = jwks(&new).await;
     assert_eq!(kids(&set), [new_kid]);
+    let retirement = entity::audit_event::Entity::find()
+        .filter(entity::audit_event::Column::EntityType.eq("signing_key"))
+        .filter(entity::audit_event::Column::Detail.eq(format!("kid {old_kid}")))
+        .one(&app.db)
+        .await
+        .expect("the audit trail reads")
+        .expect("retiring a key is audited");
+    assert_eq!(retirement.action, entity::enums::AuditAction::Revoke);
     drop(new);
 }
 

@@ -15,7 +15,9 @@ use sea_orm::{
 use serde::Serialize;
 
 use super::keys::{KeyError, PublicKey};
+use crate::audit::{self, Actor, Event};
 use crate::error::{ApiError, ApiResult};
+use entity::enums::AuditAction;
 
 /// The only algorithm Bydel signs with (the table's CHECK says the same).
 pub const ALGORITHM: &str = "EdDSA";
@@ -89,6 +91,12 @@ pub async fn add(db: &impl ConnectionTrait, public: &PublicKey) -> ApiResult<sig
     signing_key::Entity::insert(model)
         .exec_without_returning(db)
         .await?;
+    let added = Event::unkeyed(
+        AuditAction::Create,
+        "signing_key",
+        format!("kid {}", public.kid),
+    );
+    audit::record(db, &Actor::operator(), [added]).await?;
     signing_key::Entity::find_by_id(public.kid.clone())
         .one(db)
         .await?
@@ -139,6 +147,8 @@ pub async fn retire(db: &DatabaseConnection, kid: &str) -> ApiResult<Retirement>
         .filter(signing_key::Column::Kid.eq(kid))
         .exec(&txn)
         .await?;
+    let retired = Event::unkeyed(AuditAction::Revoke, "signing_key", format!("kid {kid}"));
+    audit::record(&txn, &Actor::operator(), [retired]).await?;
     txn.commit().await?;
     Ok(Retirement::Retired)
 }
