@@ -27,7 +27,14 @@
 //!    field is `null` with a `FORBIDDEN` error; the rest of the record still loads. Every
 //!    participant whose personal data a request returns is written to the audit trail.
 //! 4. **Writes.** API clients and tokens are managed by the secretariat with `tokens:admin`
-//!    (the scope on any other organisation's token grants nothing).
+//!    (the scope on any other organisation's token grants nothing). Inside a project (mothers,
+//!    courses, enrolments, attendance, visits, participants, outbound referrals) writing needs
+//!    `<area>:write` and the secretariat or the organisation operating the project; a project
+//!    the caller cannot see is `NOT_FOUND`, one it sees but does not operate `FORBIDDEN`.
+//!    On a referral the requester organisation drafts, requests, cancels and marks
+//!    entered-in-error; the receiver (performer) accepts, rejects, starts, holds, resumes,
+//!    completes or fails. An NGO operating a project in a municipality claims that
+//!    municipality's pool referrals.
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -103,6 +110,79 @@ impl Principal {
         } else {
             Err(ApiError::forbidden(
                 "only the national secretariat manages API clients and tokens",
+            ))
+        }
+    }
+}
+
+/// The side an organisation plays on a referral (rule 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReferralSide {
+    /// Drafts, requests, cancels, marks entered-in-error.
+    Requester,
+    /// Accepts, rejects, starts, holds, resumes, completes, fails.
+    Performer,
+}
+
+impl Principal {
+    /// Rule 4 for writes inside a project: `<area>:write`, and the secretariat or the operator.
+    /// Returns the project, so callers need not read it again.
+    pub async fn may_write_in_project(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        area: Area,
+        project_id: Uuid,
+    ) -> ApiResult<project::Model> {
+        self.require(Scope::write(area))?;
+        // Writing needs the project's row rule, not the `projects` scope.
+        let project = project::Entity::find()
+            .filter(project::Column::Id.eq(project_id))
+            .filter(project::Entity::visible(&self.viewer()).unwrap_or_else(Condition::all))
+            .one(db)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("project".into()))?;
+        match self.viewer().organisation() {
+            None => Ok(project),
+            Some(org) if project.operator_organisation_id == org => Ok(project),
+            Some(_) => Err(ApiError::forbidden(
+                "only the organisation operating this project can change its records",
+            )),
+        }
+    }
+
+    /// Rule 4 on referrals: the sides this caller plays (`referrals:write` needed). The
+    /// secretariat reads every referral but acts in none it is not a party to.
+    pub fn referral_sides(&self, referral: &referral::Model) -> ApiResult<Vec<ReferralSide>> {
+        self.require(Scope::write(Area::Referrals))?;
+        let org = self.organisation.id;
+        let mut sides = Vec::new();
+        if referral.requester_organisation_id == org {
+            sides.push(ReferralSide::Requester);
+        }
+        if referral.receiver_organisation_id == Some(org) {
+            sides.push(ReferralSide::Performer);
+        }
+        Ok(sides)
+    }
+
+    /// Rule 4 on pools: an NGO (or municipality) operating a project in the pool's
+    /// municipality may claim its unclaimed referrals for that project.
+    pub async fn may_claim_for(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        referral: &referral::Model,
+        project_id: Uuid,
+    ) -> ApiResult<project::Model> {
+        let project = self
+            .may_write_in_project(db, Area::Referrals, project_id)
+            .await?;
+        let claimable = referral.receiver_organisation_id.is_none()
+            && referral.pool_municipality_code == Some(project.municipality_code);
+        if claimable {
+            Ok(project)
+        } else {
+            Err(ApiError::forbidden(
+                "only an unclaimed pool referral of the project's municipality can be claimed",
             ))
         }
     }
