@@ -361,7 +361,6 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
         .await
         .map_err(|e| fail(format!("cannot listen on {}: {e}", args.listen)))?;
     let address = listener.local_addr().map_err(fail)?;
-    eprintln!("Bydel is listening on http://{address}/graphql (open it in a browser for GraphiQL)");
     if args.demo {
         load_demo(&db).await?;
         let secretariat = organisations::find_by_reference(&db, SECRETARIAT)
@@ -386,6 +385,7 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
             "Get a token with:  bydel token issue --organisation secretariat --scopes \"projects:read referrals:read\""
         );
     }
+    eprintln!("Bydel is listening on http://{address}/graphql (open it in a browser for GraphiQL)");
     let state = AppState {
         schema: schema::build(db.clone(), keys.clone()),
         db,

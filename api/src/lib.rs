@@ -13,6 +13,7 @@ pub mod courses;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod loaders;
 pub mod mothers;

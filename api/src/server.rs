@@ -31,6 +31,7 @@ use crate::{
     auth::{Principal, TokenKeys, authenticate},
     db::StatementCounter,
     error::ApiError,
+    idempotency::{self, Claim, Outcome},
     loaders::Loaders,
     organisations::MunicipalityCache,
     schema::BydelSchema,
@@ -278,10 +279,16 @@ async fn execute(
     headers: HeaderMap,
     request: GraphQLRequest<BadRequest>,
 ) -> Response {
-    let request = request.into_inner();
+    let mut request = request.into_inner();
     if let Some(name) = &request.operation_name {
         tracing::Span::current().record("operation", name.as_str());
     }
+    let claim = match claim_idempotency_key(&state, &principal, &headers, &mut request).await {
+        Ok(Some(Outcome::Replay(body))) => return replay(&headers, body),
+        Ok(Some(Outcome::Run(claim))) => Some(claim),
+        Ok(None) => None,
+        Err(response) => return *response,
+    };
     let request_id = headers
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
@@ -302,12 +309,69 @@ async fn execute(
         // Personal data never leaves unaudited: without its audit record the response is
         // withheld (nothing has been sent yet), and the caller may simply retry.
         tracing::error!(error = ?err, "could not record the personal-data reads of a request");
+        if let Some(claim) = claim
+            && let Err(err) = idempotency::finish(&state.db, claim, None).await
+        {
+            tracing::error!(error = ?err, "could not release an idempotency key");
+        }
         return error_response(
             StatusCode::SERVICE_UNAVAILABLE,
             &ApiError::internal("audit write failed"),
         );
     }
-    respond(&headers, response)
+    let response = respond(&headers, response);
+    match claim {
+        Some(claim) => keep_for_retries(&state, claim, response).await,
+        None => response.http,
+    }
+}
+
+/// Claims the request's `Idempotency-Key` when it runs a mutation (queries need none).
+async fn claim_idempotency_key(
+    state: &AppState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    request: &mut async_graphql::Request,
+) -> Result<Option<Outcome>, Box<Response>> {
+    let refuse = |status, err: &ApiError| Box::new(error_response(status, err));
+    let key = idempotency::key(headers).map_err(|e| refuse(StatusCode::BAD_REQUEST, &e))?;
+    let Some(key) = key.filter(|_| runs_mutation(request)) else {
+        return Ok(None);
+    };
+    let fingerprint = idempotency::fingerprint(request);
+    match idempotency::begin(&state.db, principal.client_id, key, fingerprint).await {
+        Ok(outcome) => Ok(Some(outcome)),
+        Err(err @ ApiError::Conflict(_)) => Err(refuse(StatusCode::CONFLICT, &err)),
+        Err(err) => {
+            tracing::error!(error = ?err, "could not claim an idempotency key");
+            Err(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &ApiError::internal(""),
+            ))
+        }
+    }
+}
+
+/// Stores the response under the request's key, or releases the key after an internal error
+/// so a retry runs again. If storing fails the caller still gets its (committed) result.
+async fn keep_for_retries(state: &AppState, claim: Claim, response: Answer) -> Response {
+    let kept = (!response.internal_error).then_some(response.body.as_slice());
+    if let Err(err) = idempotency::finish(&state.db, claim, kept).await {
+        tracing::error!(error = ?err, "could not store an idempotent response");
+    }
+    response.http
+}
+
+/// A stored response, answered again for a retry with the same key and input.
+fn replay(headers: &HeaderMap, body: String) -> Response {
+    let request_error = serde_json::from_str::<serde_json::Value>(&body)
+        .map(|v| v.get("data").is_none_or(serde_json::Value::is_null))
+        .unwrap_or(false);
+    let mut response = answer(headers, request_error, body.into_bytes()).http;
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
 }
 
 /// Every error leaves with an `extensions.code`. Bydel's own errors carry theirs; the rest come
@@ -367,27 +431,56 @@ pub struct RequestIdValue(pub String);
 /// Serialises a GraphQL response with the media type the client accepts. Under
 /// `application/graphql-response+json` a request error (no data at all) is a 400, as the
 /// GraphQL-over-HTTP spec asks; under `application/json` every executed request is 200.
-fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Response {
+fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Answer {
+    let request_error = response.data == async_graphql::Value::Null && response.is_err();
+    let internal_error = response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|ext| ext.get("code"))
+            .is_some_and(|code| *code == async_graphql::Value::from("INTERNAL"))
+    });
+    match serde_json::to_vec(&response) {
+        Ok(body) => Answer {
+            internal_error,
+            ..answer(headers, request_error, body)
+        },
+        Err(err) => {
+            tracing::error!(error = %err, "could not serialise a response");
+            Answer {
+                http: error_response(StatusCode::INTERNAL_SERVER_ERROR, &ApiError::internal("")),
+                body: Vec::new(),
+                internal_error: true,
+            }
+        }
+    }
+}
+
+/// A serialised GraphQL response and the HTTP response carrying it.
+struct Answer {
+    http: Response,
+    body: Vec<u8>,
+    internal_error: bool,
+}
+
+fn answer(headers: &HeaderMap, request_error: bool, body: Vec<u8>) -> Answer {
     let accepts_graphql_json = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains(GRAPHQL_RESPONSE_JSON));
-    let request_error = response.data == async_graphql::Value::Null && response.is_err();
     let (status, content_type) = match (accepts_graphql_json, request_error) {
         (true, true) => (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE_JSON),
         (true, false) => (StatusCode::OK, GRAPHQL_RESPONSE_JSON),
         (false, _) => (StatusCode::OK, "application/json"),
     };
-    match serde_json::to_vec(&response) {
-        Ok(body) => Response::builder()
-            .status(status)
-            .header(header::CONTENT_TYPE, content_type)
-            .body(Body::from(body))
-            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
-        Err(err) => {
-            tracing::error!(error = %err, "could not serialise a response");
-            error_response(StatusCode::INTERNAL_SERVER_ERROR, &ApiError::internal(""))
-        }
+    let http = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body.clone()))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    Answer {
+        http,
+        body,
+        internal_error: false,
     }
 }
 

@@ -350,6 +350,23 @@ pub enum AuditAction {
     Revoke,
 }
 
+/// Where the first request sent with an idempotency key stands.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(32))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum IdempotencyStatus {
+    /// The first request is still running.
+    Pending,
+    /// The first request finished; its response is stored.
+    Done,
+}
+
 #[cfg(test)]
 mod tests {
     //! The stored strings are spelled out here once more because the migrations' CHECK

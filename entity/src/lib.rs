@@ -10,6 +10,7 @@ pub mod audit_event;
 pub mod consent;
 pub mod course;
 pub mod enrolment;
+pub mod idempotency_key;
 pub mod module_attendance;
 pub mod mother;
 pub mod mother_language;

@@ -14,6 +14,7 @@ mod m20261124_000006_referrals;
 mod m20261124_000007_api_clients;
 mod m20261124_000008_audit;
 mod m20261124_000009_signing_keys;
+mod m20261124_000010_idempotency_keys;
 
 /// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_api_clients::Migration),
             Box::new(m20261124_000008_audit::Migration),
             Box::new(m20261124_000009_signing_keys::Migration),
+            Box::new(m20261124_000010_idempotency_keys::Migration),
         ]
     }
 }

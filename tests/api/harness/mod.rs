@@ -216,6 +216,26 @@ impl TestApp {
         GqlResponse::read(request.send().await.expect("the server answers")).await
     }
 
+    /// POSTs a GraphQL request with extra headers (e.g. `Idempotency-Key`).
+    pub async fn graphql_with_headers(
+        &self,
+        token: &str,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, &str)],
+    ) -> GqlResponse {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .header(header::ACCEPT, "application/json")
+            .bearer_auth(token)
+            .json(&json!({ "query": query, "variables": variables }));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        GqlResponse::read(request.send().await.expect("the server answers")).await
+    }
+
     /// GETs `/graphql?query=...` (the GraphQL-over-HTTP GET form for queries).
     pub async fn graphql_get(&self, token: Option<&str>, query: &str) -> GqlResponse {
         let mut request = self
