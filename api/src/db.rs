@@ -63,14 +63,24 @@ pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
 
-/// Runs `work` in one transaction: committed when it returns `Ok`, rolled back (on drop)
-/// when it fails, so a change and its audit events land together or not at all.
+/// Runs `work` in one transaction: committed when it returns `Ok`, rolled back when it
+/// fails, so a change and its audit events land together or not at all. The rollback is
+/// awaited, not left to `Drop`: a refused write that already took SQLite's write lock (a
+/// referral transition claims its version first) must release it before the answer goes
+/// out, or the caller's next write could meet `SQLITE_BUSY`.
 pub async fn transaction<T>(
     db: &DatabaseConnection,
     work: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
 ) -> ApiResult<T> {
     let txn = db.begin().await?;
-    let out = work(&txn).await?;
-    txn.commit().await?;
-    Ok(out)
+    match work(&txn).await {
+        Ok(out) => {
+            txn.commit().await?;
+            Ok(out)
+        }
+        Err(err) => {
+            txn.rollback().await?;
+            Err(err)
+        }
+    }
 }

@@ -20,6 +20,11 @@ pub enum ApiError {
     NotFound(String),
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
+    /// Several records of one batch are invalid (a bulk import): each with its index in the
+    /// batch, so a script can fix every bad row in one round. Code `BAD_USER_INPUT`; the rows
+    /// travel in `extensions.rows` as `{index, field, message}`.
+    #[error("{} of the rows are invalid; nothing was written (see extensions.rows)", .0.len())]
+    InvalidRows(Vec<RowError>),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -32,6 +37,14 @@ pub enum ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// One problem of one row of a batch: the row's index (from 0), the field's path, the reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub index: usize,
+    pub field: String,
+    pub message: String,
+}
 
 impl ApiError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -64,7 +77,7 @@ impl ApiError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
-            Self::Validation { .. } => "BAD_USER_INPUT",
+            Self::Validation { .. } | Self::InvalidRows(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
             Self::InvalidTransition(_) => "INVALID_TRANSITION",
             Self::RateLimited { .. } => "RATE_LIMITED",
@@ -140,10 +153,32 @@ impl ErrorExtensions for ApiError {
                 Self::RateLimited { retry_after_secs } => {
                     ext.set("retryAfterSeconds", *retry_after_secs)
                 }
+                Self::InvalidRows(rows) => ext.set(
+                    "rows",
+                    async_graphql::Value::List(rows.iter().map(row_value).collect()),
+                ),
                 _ => {}
             }
         })
     }
+}
+
+/// `{index, field, message}` for `extensions.rows`.
+fn row_value(row: &RowError) -> async_graphql::Value {
+    let mut object = async_graphql::indexmap::IndexMap::new();
+    object.insert(
+        async_graphql::Name::new("index"),
+        async_graphql::Value::from(row.index as u64),
+    );
+    object.insert(
+        async_graphql::Name::new("field"),
+        async_graphql::Value::from(row.field.as_str()),
+    );
+    object.insert(
+        async_graphql::Name::new("message"),
+        async_graphql::Value::from(row.message.as_str()),
+    );
+    async_graphql::Value::Object(object)
 }
 
 #[cfg(test)]
@@ -163,6 +198,7 @@ mod tests {
             (ApiError::forbidden("x"), "FORBIDDEN"),
             (ApiError::NotFound("x".into()), "NOT_FOUND"),
             (ApiError::validation("f", "m"), "BAD_USER_INPUT"),
+            (ApiError::InvalidRows(Vec::new()), "BAD_USER_INPUT"),
             (ApiError::Conflict("x".into()), "CONFLICT"),
             (
                 ApiError::InvalidTransition("x".into()),

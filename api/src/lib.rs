@@ -3,7 +3,8 @@
 //! Domain areas (one module each, holding GraphQL types, resolvers and scoped queries):
 //! organisations, projects, mothers, courses, participants, visits, referrals, tokens.
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
-//! pagination, ids, node, vocabulary, schema, server, cli, demo.
+//! pagination, ids, node, vocabulary, schema, server, cli, demo, writes (shared by the
+//! write resolvers).
 
 pub mod audit;
 pub mod auth;
@@ -28,3 +29,4 @@ pub mod server;
 pub mod tokens;
 pub mod visits;
 pub mod vocabulary;
+pub mod writes;

@@ -9,18 +9,18 @@ use sea_orm::DatabaseConnection;
 use crate::{
     audit::AuditQuery,
     auth::{Principal, TokenKeys},
-    courses::CourseQuery,
+    courses::{CourseMutation, CourseQuery},
     error::{ApiError, ApiResult},
     loaders::{BatchLoad, Batcher, Loaders},
-    mothers::MotherQuery,
+    mothers::{MotherMutation, MotherQuery},
     node::NodeQuery,
     organisations::OrganisationQuery,
-    participants::ParticipantQuery,
+    participants::{ParticipantMutation, ParticipantQuery},
     projects::ProjectQuery,
-    referrals::ReferralQuery,
+    referrals::{ReferralMutation, ReferralQuery},
     server::RequestIdValue,
     tokens::{TokenMutation, TokenQuery},
-    visits::VisitQuery,
+    visits::{VisitMutation, VisitQuery},
 };
 
 /// Nesting deeper than this is refused before any database work.
@@ -44,7 +44,14 @@ pub struct Query(
 
 /// The mutation root: one object per domain area that changes data.
 #[derive(MergedObject, Default)]
-pub struct Mutation(TokenMutation);
+pub struct Mutation(
+    TokenMutation,
+    VisitMutation,
+    MotherMutation,
+    CourseMutation,
+    ParticipantMutation,
+    ReferralMutation,
+);
 
 pub type BydelSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -45,3 +45,34 @@ pub const TOKEN_SCOPE_PROBE: &str = include_str!("queries/token_scope_probe.grap
 pub const AUDIT_EVENTS: &str = include_str!("queries/audit_events.graphql");
 pub const PARTICIPANT_FIRST_NAME: &str = include_str!("queries/participant_first_name.graphql");
 pub const NODE_TYPE: &str = include_str!("queries/node_type.graphql");
+
+/// Writing visits (`visits:write`).
+pub const RECORD_VISIT: &str = include_str!("queries/record_visit.graphql");
+pub const CORRECT_VISIT: &str = include_str!("queries/correct_visit.graphql");
+pub const DELETE_VISIT: &str = include_str!("queries/delete_visit.graphql");
+pub const IMPORT_VISITS: &str = include_str!("queries/import_visits.graphql");
+/// One visit with every field, to read a write back.
+pub const VISIT_RECORD: &str = include_str!("queries/visit_record.graphql");
+
+/// Writing participants, consents and referrals (issue 4).
+pub const CREATE_REFERRAL: &str = include_str!("queries/create_referral.graphql");
+pub const TRANSITION_REFERRAL: &str = include_str!("queries/transition_referral.graphql");
+pub const CLAIM_REFERRAL: &str = include_str!("queries/claim_referral.graphql");
+pub const REGISTER_PARTICIPANT: &str = include_str!("queries/register_participant.graphql");
+pub const RECORD_CONSENT: &str = include_str!("queries/record_consent.graphql");
+pub const WITHDRAW_CONSENT: &str = include_str!("queries/withdraw_consent.graphql");
+
+/// Writing mothers (`mothers:write`).
+pub const REGISTER_MOTHER: &str = include_str!("queries/register_mother.graphql");
+pub const UPDATE_MOTHER: &str = include_str!("queries/update_mother.graphql");
+pub const CHANGE_MOTHER_STATUS: &str = include_str!("queries/change_mother_status.graphql");
+/// One mother with every field and her enrolments, to read a write back.
+pub const MOTHER_RECORD: &str = include_str!("queries/mother_record.graphql");
+
+/// Training (`courses:write`).
+pub const CREATE_COURSE: &str = include_str!("queries/create_course.graphql");
+pub const ENROL_MOTHER: &str = include_str!("queries/enrol_mother.graphql");
+pub const RECORD_ATTENDANCE: &str = include_str!("queries/record_attendance.graphql");
+pub const CERTIFY: &str = include_str!("queries/certify.graphql");
+/// One course with its enrolments, to read a write back.
+pub const COURSE_RECORD: &str = include_str!("queries/course_record.graphql");

@@ -31,6 +31,8 @@
 //!    courses, enrolments, attendance, visits, participants, outbound referrals) writing needs
 //!    `<area>:write` and the secretariat or the organisation operating the project; a project
 //!    the caller cannot see is `NOT_FOUND`, one it sees but does not operate `FORBIDDEN`.
+//!    A participant's consents are recorded and withdrawn (`participants:write`) by the
+//!    secretariat, the operator of her project or the organisation that registered her.
 //!    On a referral the requester organisation drafts, requests, cancels and marks
 //!    entered-in-error; the receiver (performer) accepts, rejects, starts, holds, resumes,
 //!    completes or fails. An NGO operating a project in a municipality claims that
@@ -183,6 +185,52 @@ impl Principal {
         } else {
             Err(ApiError::forbidden(
                 "only an unclaimed pool referral of the project's municipality can be claimed",
+            ))
+        }
+    }
+}
+
+impl Principal {
+    /// Rule 2 without rule 1: the condition keeping the rows of `E` this principal sees. For
+    /// write paths, which check their own `write` scope (e.g. through [`Self::referral_sides`])
+    /// and must not also demand the area's `read` scope of a referenced table.
+    pub fn row_filter<E: Scoped>(&self) -> Condition {
+        E::visible(&self.viewer()).unwrap_or_else(Condition::all)
+    }
+
+    /// Rule 4 for a participant's own records (her consents): `participants:write`, and the
+    /// secretariat, the operator of her project or the organisation that registered her. She
+    /// is `NOT_FOUND` when invisible, `FORBIDDEN` when visible to a mere reader.
+    pub async fn may_write_participant(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        participant_id: Uuid,
+    ) -> ApiResult<participant::Model> {
+        self.require(Scope::write(Area::Participants))?;
+        let participant = participant::Entity::find()
+            .filter(participant::Column::Id.eq(participant_id))
+            .filter(self.row_filter::<participant::Entity>())
+            .one(db)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("participant".into()))?;
+        let Some(org) = self.viewer().organisation() else {
+            return Ok(participant);
+        };
+        let operates = match participant.project_id {
+            Some(project_id) => project::Entity::find()
+                .filter(project::Column::Id.eq(project_id))
+                .filter(project::Column::OperatorOrganisationId.eq(org))
+                .one(db)
+                .await?
+                .is_some(),
+            None => false,
+        };
+        if operates || participant.registered_by_organisation_id == org {
+            Ok(participant)
+        } else {
+            Err(ApiError::forbidden(
+                "only the organisation operating her project or the one that registered her \
+                 records her consents",
             ))
         }
     }

@@ -2,6 +2,14 @@
 //!
 //! The basic course has 15 modules; a mother signs her contract at module 1 and is certified
 //! (receives her diploma) on completion. "Mothers trained per year" counts certifications.
+//!
+//! Reading is here; writing (create, enrol, attendance, certify) is in [`write`] (data
+//! functions) and [`mutation`] (resolvers).
+
+mod mutation;
+pub mod write;
+
+pub use mutation::CourseMutation;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};

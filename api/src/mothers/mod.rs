@@ -2,6 +2,14 @@
 //!
 //! A mother's name and contact details are personal data of a volunteer; they are read only
 //! through the access rules like every other row.
+//!
+//! Reading is here; writing (register, update, change status) is in [`write`] (data
+//! functions and shared input checks) and [`mutation`] (resolvers).
+
+mod mutation;
+pub mod write;
+
+pub use mutation::MotherMutation;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};

@@ -2,7 +2,13 @@
 //!
 //! Pseudonymous by design: a generated pseudonym, never a CPR number. Name, birth year,
 //! contact details and notes are special-category personal data; they are read only through
-//! the access rules. A consent is specific (purpose, receiver) and revocable.
+//! the access rules. A consent is specific (purpose, receiver) and revocable. Changes are
+//! [`write`] (data functions) and [`graphql`] (the mutations).
+
+pub mod graphql;
+pub mod write;
+
+pub use graphql::ParticipantMutation;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};

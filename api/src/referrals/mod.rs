@@ -3,6 +3,14 @@
 //!
 //! The lifecycle follows the HL7 SDOH referral Task statuses; every transition is a
 //! `ReferralEvent` (who, when, from, to, reason, note). `version` guards concurrent edits.
+//! The table is [`lifecycle`], the changes are [`write`] (data functions) and [`graphql`]
+//! (the mutations).
+
+pub mod graphql;
+pub mod lifecycle;
+pub mod write;
+
+pub use graphql::ReferralMutation;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};

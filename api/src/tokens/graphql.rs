@@ -11,7 +11,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{api_client, api_token, organisation};
-use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter, Select};
+use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use super::{ClientName, DEFAULT_TTL, Manager};
 use crate::{
@@ -25,6 +25,7 @@ use crate::{
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
     schema::RequestContext,
     tokens,
+    writes::in_transaction,
 };
 
 child_of!(TokensOfClient: api_token by ClientId ordered by IssuedAt);
@@ -230,14 +231,6 @@ pub struct IssueTokenInput {
 /// The token-management caller of this request, checked before anything else.
 fn manager<'c>(ctx: &'c Context<'_>) -> ApiResult<Manager<'c>> {
     Manager::of(ctx.principal()?, ctx.request_id())
-}
-
-/// Runs `work` in one transaction on the request's database.
-async fn in_transaction<T>(
-    ctx: &Context<'_>,
-    work: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
-) -> ApiResult<T> {
-    crate::db::transaction(ctx.db()?, work).await
 }
 
 /// Token management: the secretariat, with `tokens:admin`. Each mutation is one transaction

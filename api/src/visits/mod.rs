@@ -2,6 +2,14 @@
 //!
 //! Anonymous by default, as the programme's own conversation form is: a visit names a
 //! participant only when there is a reason (a referral came out of it).
+//!
+//! Reading is here; writing (record, correct, delete within a grace period, bulk import) is in
+//! [`write`] (data functions) and [`mutation`] (resolvers).
+
+mod mutation;
+pub mod write;
+
+pub use mutation::VisitMutation;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};

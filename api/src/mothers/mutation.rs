@@ -1,0 +1,141 @@
+//! The mother mutations (`mothers:write`): thin resolvers that check the input's shape with
+//! the shared helpers of [`super::write`] and run one data function in one transaction.
+//!
+//! `input.projectId` is a reference (malformed or of the wrong type: `BAD_USER_INPUT`); the
+//! `id` of the mother to change names the record (unknown or hidden: `NOT_FOUND`). Results
+//! are nullable: a refused mutation answers `null` with its error and writes nothing.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::NaiveDate;
+
+use super::{
+    Mother,
+    write::{self, MAX_NAME_CHARS, MAX_PHONE_CHARS, MotherChange, NewMother},
+};
+use crate::{
+    error::ApiResult,
+    ids::{self, Kind},
+    vocabulary::MotherStatus,
+    writes::{caller, in_transaction, optional_text, past_date, required_text},
+};
+
+#[derive(InputObject)]
+pub struct RegisterMotherInput {
+    pub project_id: ID,
+    /// 1 to 100 characters.
+    pub first_name: String,
+    /// 1 to 100 characters.
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// ISO 639 codes, e.g. `["ar", "da"]`.
+    pub languages: Vec<String>,
+    /// Not in the future.
+    pub joined_on: NaiveDate,
+}
+
+/// Only the fields given change; `null` clears `phone` or `email`; `languages` replaces all.
+#[derive(InputObject)]
+pub struct UpdateMotherInput {
+    pub id: ID,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: MaybeUndefined<String>,
+    pub email: MaybeUndefined<String>,
+    pub languages: Option<Vec<String>>,
+}
+
+#[derive(InputObject)]
+pub struct ChangeMotherStatusInput {
+    pub id: ID,
+    pub status: MotherStatus,
+    /// When the change took effect (LEFT: her last day); not in the future.
+    pub on: NaiveDate,
+}
+
+/// A `MaybeUndefined` optional text as a change: absent leaves it, `null` clears it.
+fn text_change(
+    value: MaybeUndefined<String>,
+    check: impl FnOnce(Option<&str>) -> ApiResult<Option<String>>,
+) -> ApiResult<Option<Option<String>>> {
+    match value {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Ok(Some(None)),
+        MaybeUndefined::Value(text) => check(Some(&text)).map(Some),
+    }
+}
+
+#[derive(Default)]
+pub struct MotherMutation;
+
+#[Object]
+impl MotherMutation {
+    /// Registers a mother in a project, IN_TRAINING.
+    async fn register_mother(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterMotherInput,
+    ) -> async_graphql::Result<Option<Mother>> {
+        let (principal, actor) = caller(ctx)?;
+        let project = ids::decode_as(&input.project_id, Kind::Project, "input.projectId")?;
+        let new = NewMother {
+            first_name: required_text(&input.first_name, "input.firstName", MAX_NAME_CHARS)?,
+            last_name: required_text(&input.last_name, "input.lastName", MAX_NAME_CHARS)?,
+            phone: optional_text(input.phone.as_deref(), "input.phone", MAX_PHONE_CHARS)?,
+            email: write::optional_email(input.email.as_deref(), "input.email")?,
+            languages: write::languages(&input.languages, "input.languages")?,
+            joined_on: past_date(input.joined_on, "input.joinedOn")?,
+        };
+        let mother = in_transaction(ctx, async |txn| {
+            write::register(txn, principal, &actor, project, new).await
+        });
+        Ok(Some(Mother(mother.await?)))
+    }
+
+    /// Changes a mother's names, contact details or languages.
+    async fn update_mother(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateMotherInput,
+    ) -> async_graphql::Result<Option<Mother>> {
+        let (principal, actor) = caller(ctx)?;
+        let id = ids::decode_as(&input.id, Kind::Mother, "input.id")?;
+        let name = |text: Option<String>, field| {
+            text.map(|t| required_text(&t, field, MAX_NAME_CHARS))
+                .transpose()
+        };
+        let change = MotherChange {
+            first_name: name(input.first_name, "input.firstName")?,
+            last_name: name(input.last_name, "input.lastName")?,
+            phone: text_change(input.phone, |t| {
+                optional_text(t, "input.phone", MAX_PHONE_CHARS)
+            })?,
+            email: text_change(input.email, |t| write::optional_email(t, "input.email"))?,
+            languages: input
+                .languages
+                .map(|l| write::languages(&l, "input.languages"))
+                .transpose()?,
+        };
+        let mother = in_transaction(ctx, async |txn| {
+            write::update(txn, principal, &actor, id, change).await
+        });
+        Ok(Some(Mother(mother.await?)))
+    }
+
+    /// Moves a mother to another status. LEFT records `on` as her last day; CERTIFIED needs a
+    /// completed course (`INVALID_TRANSITION` otherwise, as for her current status).
+    async fn change_mother_status(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeMotherStatusInput,
+    ) -> async_graphql::Result<Option<Mother>> {
+        let (principal, actor) = caller(ctx)?;
+        let id = ids::decode_as(&input.id, Kind::Mother, "input.id")?;
+        let on = past_date(input.on, "input.on")?;
+        let status = input.status.into();
+        let mother = in_transaction(ctx, async |txn| {
+            write::change_status(txn, principal, &actor, id, status, on).await
+        });
+        Ok(Some(Mother(mother.await?)))
+    }
+}

@@ -1,0 +1,453 @@
+//! Changing participants and consents: register a participant (with a generated pseudonym),
+//! record a consent, withdraw it. Data functions only; the GraphQL face is
+//! [`super::graphql`]. Every function runs in the caller's transaction and writes its audit
+//! event (naming the participant, never her data) there.
+//!
+//! Invariants:
+//! - The pseudonym is `BM-XXXX-XXXX` over [`PSEUDONYM_ALPHABET`] (no 0/O, 1/I), from the
+//!   operating system's randomness; a collision with the unique index is retried inside a
+//!   savepoint, so the surrounding transaction survives it on PostgreSQL too.
+//! - Input is validated before anything is written: lengths in characters, birth years in
+//!   1900..=this year, languages as ISO 639 codes (2–3 lower-case letters).
+//! - A consent is never deleted; withdrawal sets `withdrawn_at` and, for sharing consent,
+//!   cancels the open referrals to that receiver in the same transaction, so her personal
+//!   data is hidden from the receiver (rule 3 of [`crate::auth::access`]) from that commit.
+//! - Recording a consent that is already live for the same purpose and receiver answers the
+//!   existing one and writes nothing, so a retried request is harmless.
+
+use chrono::Datelike;
+use entity::{
+    consent,
+    enums::{AuditAction, ConsentPurpose, ContactMethod},
+    organisation, participant, participant_language,
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    TransactionSession, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::{
+    audit::{self, Event},
+    auth::Area,
+    error::{ApiError, ApiResult},
+    referrals::write::{Writer, cancel_for_withdrawn_consent},
+    writes::{language_code, optional_text},
+};
+
+const PARTICIPANT: &str = "participant";
+const CONSENT: &str = "consent";
+
+/// Unambiguous on paper and over the phone: no 0/O, no 1/I. 32 symbols, so a random byte
+/// masked to 5 bits picks one without bias.
+pub const PSEUDONYM_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// How many pseudonyms are tried before giving up (a collision is ~1 in 10^12 per try).
+const PSEUDONYM_TRIES: usize = 5;
+
+/// Longest values, in characters.
+pub const NAME_CHARS: usize = 100;
+pub const PHONE_CHARS: usize = 32;
+pub const EMAIL_CHARS: usize = 254;
+pub const DISTRICT_CHARS: usize = 100;
+pub const NOTES_CHARS: usize = 4000;
+/// At most this many languages per participant.
+pub const MAX_LANGUAGES: usize = 20;
+
+/// A new participant as a client sends it, before validation.
+#[derive(Default)]
+pub struct NewParticipant {
+    pub project_id: Uuid,
+    pub first_name: Option<String>,
+    pub birth_year: Option<i32>,
+    pub languages: Option<Vec<String>>,
+    pub preferred_contact: Option<ContactMethod>,
+    pub preferred_language: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub district: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// The validated columns of a new participant.
+struct Checked {
+    first_name: Option<String>,
+    birth_year: Option<i32>,
+    languages: Vec<String>,
+    preferred_contact: Option<ContactMethod>,
+    preferred_language: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    district: Option<String>,
+    notes: Option<String>,
+}
+
+fn check(new: NewParticipant) -> ApiResult<Checked> {
+    let this_year = chrono::Utc::now().year();
+    if let Some(year) = new.birth_year
+        && !(1900..=this_year).contains(&year)
+    {
+        return Err(ApiError::validation(
+            "input.birthYear",
+            format!("a birth year between 1900 and {this_year}"),
+        ));
+    }
+    let mut languages = Vec::new();
+    for (i, code) in new.languages.unwrap_or_default().iter().enumerate() {
+        let code = language_code(code.trim(), &format!("input.languages[{i}]"))?;
+        if !languages.contains(&code) {
+            languages.push(code);
+        }
+    }
+    if languages.len() > MAX_LANGUAGES {
+        return Err(ApiError::validation(
+            "input.languages",
+            format!("at most {MAX_LANGUAGES} languages"),
+        ));
+    }
+    let preferred_language = new
+        .preferred_language
+        .map(|code| language_code(code.trim(), "input.preferredLanguage"))
+        .transpose()?;
+    let phone = optional_text(new.phone.as_deref(), "input.phone", PHONE_CHARS)?;
+    if let Some(phone) = &phone
+        && !phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()".contains(c))
+    {
+        return Err(ApiError::validation(
+            "input.phone",
+            "a phone number has digits, spaces, +, - and parentheses only",
+        ));
+    }
+    let email = optional_text(new.email.as_deref(), "input.email", EMAIL_CHARS)?;
+    if let Some(email) = &email {
+        let well_formed = email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+            && !email.chars().any(char::is_whitespace);
+        if !well_formed {
+            return Err(ApiError::validation("input.email", "not an e-mail address"));
+        }
+    }
+    Ok(Checked {
+        first_name: optional_text(new.first_name.as_deref(), "input.firstName", NAME_CHARS)?,
+        birth_year: new.birth_year,
+        languages,
+        preferred_contact: new.preferred_contact,
+        preferred_language,
+        phone,
+        email,
+        district: optional_text(new.district.as_deref(), "input.district", DISTRICT_CHARS)?,
+        notes: optional_text(new.notes.as_deref(), "input.notes", NOTES_CHARS)?,
+    })
+}
+
+/// A fresh pseudonym like `BM-7K3Q-9XPA`.
+pub fn pseudonym() -> ApiResult<String> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(ApiError::internal)?;
+    let code: Vec<char> = bytes
+        .iter()
+        .map(|b| char::from(PSEUDONYM_ALPHABET[usize::from(b & 31)]))
+        .collect();
+    let (a, b) = code.split_at(4);
+    Ok(format!(
+        "BM-{}-{}",
+        a.iter().collect::<String>(),
+        b.iter().collect::<String>()
+    ))
+}
+
+/// Registers a participant in a project (`registerParticipant`): the project's write rule
+/// decides (`participants:write`, secretariat or operator); the caller's organisation is
+/// recorded as registering her.
+#[tracing::instrument(skip_all, fields(project = %new.project_id))]
+pub async fn register<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    by: &Writer<'_>,
+    new: NewParticipant,
+) -> ApiResult<participant::Model> {
+    let project = by
+        .principal
+        .may_write_in_project(db, Area::Participants, new.project_id)
+        .await?;
+    let checked = check(new)?;
+    let now = crate::db::now();
+    let id = Uuid::now_v7();
+    let row = |pseudonym: String| participant::ActiveModel {
+        id: Set(id),
+        pseudonym: Set(pseudonym),
+        project_id: Set(Some(project.id)),
+        registered_by_organisation_id: Set(by.principal.organisation.id),
+        first_name: Set(checked.first_name.clone()),
+        birth_year: Set(checked.birth_year),
+        preferred_contact: Set(checked.preferred_contact),
+        preferred_language: Set(checked.preferred_language.clone()),
+        phone: Set(checked.phone.clone()),
+        email: Set(checked.email.clone()),
+        district: Set(checked.district.clone()),
+        municipality_case_ref: Set(None),
+        notes: Set(checked.notes.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let participant = insert_with_fresh_pseudonym(db, row, pseudonym).await?;
+    if !checked.languages.is_empty() {
+        participant_language::Entity::insert_many(checked.languages.iter().map(|language| {
+            participant_language::ActiveModel {
+                participant_id: Set(participant.id),
+                language: Set(language.clone()),
+            }
+        }))
+        .exec(db)
+        .await?;
+    }
+    audit::record(
+        db,
+        &by.actor,
+        [Event::new(AuditAction::Create, PARTICIPANT, participant.id)
+            .about_participant(participant.id)
+            .detail(format!("registered in project {}", project.id))],
+    )
+    .await?;
+    Ok(participant)
+}
+
+/// Inserts `row(pseudonym)` with pseudonyms from `next` until one is free (at most
+/// [`PSEUDONYM_TRIES`]). Each try runs in a savepoint: a failed INSERT aborts a PostgreSQL
+/// transaction, a rolled-back savepoint does not. Public so the suite can force a collision.
+pub async fn insert_with_fresh_pseudonym<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    row: impl Fn(String) -> participant::ActiveModel,
+    mut next: impl FnMut() -> ApiResult<String>,
+) -> ApiResult<participant::Model> {
+    for _ in 0..PSEUDONYM_TRIES {
+        let savepoint = db.begin().await?;
+        match row(next()?).insert(&savepoint).await {
+            Ok(model) => {
+                savepoint.commit().await?;
+                return Ok(model);
+            }
+            Err(err) => match ApiError::from(err) {
+                ApiError::Conflict(_) => savepoint.rollback().await?,
+                other => return Err(other),
+            },
+        }
+    }
+    Err(ApiError::internal("no free pseudonym after several tries"))
+}
+
+/// A consent as a client records it.
+pub struct NewConsent {
+    pub participant_id: Uuid,
+    pub purpose: ConsentPurpose,
+    pub receiver_organisation_id: Option<Uuid>,
+}
+
+/// Records a consent (`recordConsent`). Sharing names its receiver (`BAD_USER_INPUT` on
+/// `input.receiverOrganisationId` when missing or unknown); other purposes name none.
+#[tracing::instrument(skip_all, fields(participant = %new.participant_id))]
+pub async fn record_consent(
+    db: &impl ConnectionTrait,
+    by: &Writer<'_>,
+    new: NewConsent,
+) -> ApiResult<consent::Model> {
+    let participant = by
+        .principal
+        .may_write_participant(db, new.participant_id)
+        .await?;
+    let field = "input.receiverOrganisationId";
+    match (new.purpose, new.receiver_organisation_id) {
+        (ConsentPurpose::ShareWithReceiver, None) => {
+            return Err(ApiError::validation(
+                field,
+                "consent to share names the organisation she shares with",
+            ));
+        }
+        (ConsentPurpose::ShareWithReceiver, Some(receiver)) => {
+            if organisation::Entity::find_by_id(receiver)
+                .one(db)
+                .await?
+                .is_none()
+            {
+                return Err(ApiError::validation(field, "no organisation has this id"));
+            }
+        }
+        (_, Some(_)) => {
+            return Err(ApiError::validation(
+                field,
+                "only SHARE_WITH_RECEIVER names a receiver",
+            ));
+        }
+        (_, None) => {}
+    }
+    let mut live = consent::Entity::find()
+        .filter(consent::Column::ParticipantId.eq(participant.id))
+        .filter(consent::Column::Purpose.eq(new.purpose))
+        .filter(consent::Column::WithdrawnAt.is_null());
+    live = match new.receiver_organisation_id {
+        Some(receiver) => live.filter(consent::Column::ReceiverOrganisationId.eq(receiver)),
+        None => live.filter(consent::Column::ReceiverOrganisationId.is_null()),
+    };
+    if let Some(existing) = live.one(db).await? {
+        return Ok(existing);
+    }
+    let now = crate::db::now();
+    let consent = consent::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        participant_id: Set(participant.id),
+        purpose: Set(new.purpose),
+        receiver_organisation_id: Set(new.receiver_organisation_id),
+        given_at: Set(now),
+        recorded_by_client_id: Set(Some(by.principal.client_id)),
+        recorded_by_mother_id: Set(None),
+        withdrawn_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    audit::record(
+        db,
+        &by.actor,
+        [Event::new(AuditAction::Create, CONSENT, consent.id).about_participant(participant.id)],
+    )
+    .await?;
+    Ok(consent)
+}
+
+/// Withdraws a consent (`withdrawConsent`) and, for sharing consent, cancels her open
+/// referrals to that receiver with `CONSENT_WITHDRAWN`. An invisible consent is
+/// `NOT_FOUND`; withdrawing twice answers the consent unchanged and writes nothing.
+#[tracing::instrument(skip_all, fields(consent = %id))]
+pub async fn withdraw_consent(
+    db: &impl ConnectionTrait,
+    by: &Writer<'_>,
+    id: Uuid,
+) -> ApiResult<consent::Model> {
+    // Visibility first, so an invisible consent is NOT_FOUND before any scope talk.
+    let consent = consent::Entity::find_by_id(id)
+        .filter(by.principal.row_filter::<consent::Entity>())
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("consent".into()))?;
+    by.principal
+        .may_write_participant(db, consent.participant_id)
+        .await?;
+    if consent.withdrawn_at.is_some() {
+        return Ok(consent);
+    }
+    let now = crate::db::now();
+    let mut row: consent::ActiveModel = consent.into();
+    row.withdrawn_at = Set(Some(now));
+    row.updated_at = Set(now);
+    let consent = row.update(db).await?;
+    let cancelled = match (consent.purpose, consent.receiver_organisation_id) {
+        (ConsentPurpose::ShareWithReceiver, Some(receiver)) => {
+            cancel_for_withdrawn_consent(db, by, consent.participant_id, receiver).await?
+        }
+        _ => 0,
+    };
+    audit::record(
+        db,
+        &by.actor,
+        [Event::new(AuditAction::Revoke, CONSENT, consent.id)
+            .about_participant(consent.participant_id)
+            .detail(format!("withdrawn; {cancelled} open referral(s) cancelled"))],
+    )
+    .await?;
+    Ok(consent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pseudonyms_have_the_documented_shape() {
+        for _ in 0..200 {
+            let p = pseudonym().unwrap();
+            assert_eq!(p.len(), 12, "{p}");
+            assert!(p.starts_with("BM-") && &p[7..8] == "-", "{p}");
+            for c in p[3..7].chars().chain(p[8..].chars()) {
+                assert!(PSEUDONYM_ALPHABET.contains(&(c as u8)), "{p}");
+                assert!(!"01OI".contains(c), "{p}");
+            }
+        }
+    }
+
+    #[test]
+    fn languages_are_iso_639_codes() {
+        for good in ["ar", "so", "som", "da"] {
+            assert!(language_code(good, "f").is_ok(), "{good}");
+        }
+        for bad in ["", "a", "arab", "AR", "a1", "ø", "ar "] {
+            assert_eq!(
+                language_code(bad, "f").unwrap_err().code(),
+                "BAD_USER_INPUT",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn input_is_checked() {
+        let bad = |new: NewParticipant, field: &str| {
+            let Err(err) = check(new) else {
+                panic!("{field} should be refused");
+            };
+            assert!(err.to_string().starts_with(field), "{err}");
+        };
+        bad(
+            NewParticipant {
+                birth_year: Some(1899),
+                ..Default::default()
+            },
+            "input.birthYear",
+        );
+        bad(
+            NewParticipant {
+                birth_year: Some(3000),
+                ..Default::default()
+            },
+            "input.birthYear",
+        );
+        bad(
+            NewParticipant {
+                languages: Some(vec!["ar".into(), "xx1".into()]),
+                ..Default::default()
+            },
+            "input.languages[1]",
+        );
+        bad(
+            NewParticipant {
+                phone: Some("call me".into()),
+                ..Default::default()
+            },
+            "input.phone",
+        );
+        bad(
+            NewParticipant {
+                email: Some("no-at".into()),
+                ..Default::default()
+            },
+            "input.email",
+        );
+        bad(
+            NewParticipant {
+                first_name: Some("x".repeat(NAME_CHARS + 1)),
+                ..Default::default()
+            },
+            "input.firstName",
+        );
+        let ok = check(NewParticipant {
+            first_name: Some("  Amina ".into()),
+            languages: Some(vec!["ar".into(), "ar".into(), "da".into()]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(ok.first_name.as_deref(), Some("Amina"));
+        assert_eq!(ok.languages, ["ar", "da"]);
+    }
+}

@@ -1,0 +1,78 @@
+//! What every write resolver shares: who is writing (the principal and the actor its audit
+//! events name), running one data function in one transaction, and the common input checks
+//! (trimmed texts, dates that must have happened).
+//!
+//! The checks answer `BAD_USER_INPUT` naming the field they were given; authorization is not
+//! here (it is `Principal::may_write_in_project`, called by the data functions).
+
+use async_graphql::Context;
+use chrono::NaiveDate;
+use sea_orm::DatabaseTransaction;
+
+use crate::{
+    audit::Actor,
+    auth::Principal,
+    error::{ApiError, ApiResult},
+    schema::RequestContext,
+};
+
+/// The caller of a mutation and the actor its audit events name.
+pub fn caller<'c>(ctx: &'c Context<'_>) -> ApiResult<(&'c Principal, Actor)> {
+    let principal = ctx.principal()?;
+    Ok((principal, Actor::of(principal, ctx.request_id())))
+}
+
+/// Runs `work` in one transaction on the request's database: the change and its audit
+/// events commit together or not at all.
+pub async fn in_transaction<T>(
+    ctx: &Context<'_>,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
+) -> ApiResult<T> {
+    crate::db::transaction(ctx.db()?, work).await
+}
+
+/// A required text: trimmed, 1 to `max` characters.
+pub fn required_text(value: &str, field: &str, max: usize) -> ApiResult<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ApiError::validation(field, "must not be empty"));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::validation(
+            field,
+            format!("is longer than {max} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// An optional text: trimmed; empty means none.
+pub fn optional_text(value: Option<&str>, field: &str, max: usize) -> ApiResult<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => required_text(value, field, max).map(Some),
+    }
+}
+
+/// An ISO 639 language code: 2 or 3 lower-case ASCII letters (e.g. `ar`, `som`).
+pub fn language_code(code: &str, field: &str) -> ApiResult<String> {
+    let valid = (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase());
+    if valid {
+        Ok(code.to_owned())
+    } else {
+        Err(ApiError::validation(
+            field,
+            format!(
+                "{code:?} is not an ISO 639 language code (2 or 3 lower-case letters, e.g. \"ar\" or \"som\")"
+            ),
+        ))
+    }
+}
+
+/// A date that must have happened: not in the future (UTC).
+pub fn past_date(date: NaiveDate, field: &str) -> ApiResult<NaiveDate> {
+    if date > crate::db::now().date_naive() {
+        return Err(ApiError::validation(field, "is in the future"));
+    }
+    Ok(date)
+}
