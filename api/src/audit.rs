@@ -240,12 +240,8 @@ pub struct AuditEventFilter {
 
 /// Newest first; the (participant, time) and (client, time) indexes serve both filters.
 fn newest_first() -> Ordering<audit_event::Entity> {
-    Ordering {
-        name: "occurred_at_desc",
-        column: audit_event::Column::OccurredAt,
-        id: audit_event::Column::Id,
-        descending: true,
-    }
+    use audit_event::Column::{Id, OccurredAt};
+    Ordering::descending("occurred_at_desc", OccurredAt, Id)
 }
 
 fn filtered(

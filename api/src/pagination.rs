@@ -43,6 +43,29 @@ pub struct Ordering<E: EntityTrait> {
     pub descending: bool,
 }
 
+impl<E: EntityTrait> Ordering<E> {
+    pub fn ascending(name: &'static str, column: E::Column, id: E::Column) -> Self {
+        Self {
+            name,
+            column,
+            id,
+            descending: false,
+        }
+    }
+
+    pub fn descending(name: &'static str, column: E::Column, id: E::Column) -> Self {
+        Self {
+            descending: true,
+            ..Self::ascending(name, column, id)
+        }
+    }
+
+    /// The order every list offers for incremental sync: oldest change first.
+    pub fn by_update(updated_at: E::Column, id: E::Column) -> Self {
+        Self::ascending("updated_at", updated_at, id)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "t", content = "v")]
 enum CursorValue {

@@ -132,15 +132,10 @@ pub enum CourseOrder {
 
 impl CourseOrder {
     fn ordering(self) -> Ordering<course::Entity> {
-        let (name, column, descending) = match self {
-            Self::StartsOn => ("starts_on", course::Column::StartsOn, true),
-            Self::UpdatedAt => ("updated_at", course::Column::UpdatedAt, false),
-        };
-        Ordering {
-            name,
-            column,
-            id: course::Column::Id,
-            descending,
+        use course::Column::{Id, UpdatedAt};
+        match self {
+            Self::StartsOn => Ordering::descending("starts_on", course::Column::StartsOn, Id),
+            Self::UpdatedAt => Ordering::by_update(UpdatedAt, Id),
         }
     }
 }

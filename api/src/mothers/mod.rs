@@ -109,15 +109,10 @@ pub enum MotherOrder {
 
 impl MotherOrder {
     fn ordering(self) -> Ordering<mother::Entity> {
-        let (name, column) = match self {
-            Self::JoinedOn => ("joined_on", mother::Column::JoinedOn),
-            Self::UpdatedAt => ("updated_at", mother::Column::UpdatedAt),
-        };
-        Ordering {
-            name,
-            column,
-            id: mother::Column::Id,
-            descending: false,
+        use mother::Column::{Id, UpdatedAt};
+        match self {
+            Self::JoinedOn => Ordering::ascending("joined_on", mother::Column::JoinedOn, Id),
+            Self::UpdatedAt => Ordering::by_update(UpdatedAt, Id),
         }
     }
 }

@@ -117,15 +117,12 @@ pub enum OrganisationOrder {
 
 impl OrganisationOrder {
     fn ordering(self) -> Ordering<organisation::Entity> {
-        let (name, column) = match self {
-            Self::ShortName => ("short_name", organisation::Column::ShortName),
-            Self::UpdatedAt => ("updated_at", organisation::Column::UpdatedAt),
-        };
-        Ordering {
-            name,
-            column,
-            id: organisation::Column::Id,
-            descending: false,
+        use organisation::Column::{Id, UpdatedAt};
+        match self {
+            Self::ShortName => {
+                Ordering::ascending("short_name", organisation::Column::ShortName, Id)
+            }
+            Self::UpdatedAt => Ordering::by_update(UpdatedAt, Id),
         }
     }
 }

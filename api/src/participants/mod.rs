@@ -190,15 +190,12 @@ pub enum ParticipantOrder {
 
 impl ParticipantOrder {
     fn ordering(self) -> Ordering<participant::Entity> {
-        let (name, column, descending) = match self {
-            Self::CreatedAt => ("created_at", participant::Column::CreatedAt, true),
-            Self::UpdatedAt => ("updated_at", participant::Column::UpdatedAt, false),
-        };
-        Ordering {
-            name,
-            column,
-            id: participant::Column::Id,
-            descending,
+        use participant::Column::{Id, UpdatedAt};
+        match self {
+            Self::CreatedAt => {
+                Ordering::descending("created_at", participant::Column::CreatedAt, Id)
+            }
+            Self::UpdatedAt => Ordering::by_update(UpdatedAt, Id),
         }
     }
 }

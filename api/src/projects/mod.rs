@@ -122,15 +122,10 @@ pub enum ProjectOrder {
 
 impl ProjectOrder {
     fn ordering(self) -> Ordering<project::Entity> {
-        let (name, column) = match self {
-            Self::Name => ("name", project::Column::Name),
-            Self::UpdatedAt => ("updated_at", project::Column::UpdatedAt),
-        };
-        Ordering {
-            name,
-            column,
-            id: project::Column::Id,
-            descending: false,
+        use project::Column::{Id, UpdatedAt};
+        match self {
+            Self::Name => Ordering::ascending("name", project::Column::Name, Id),
+            Self::UpdatedAt => Ordering::by_update(UpdatedAt, Id),
         }
     }
 }

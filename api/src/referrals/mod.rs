@@ -209,15 +209,10 @@ pub enum ReferralOrder {
 
 impl ReferralOrder {
     fn ordering(self) -> Ordering<referral::Entity> {
-        let (name, column, descending) = match self {
-            Self::CreatedAt => ("created_at", referral::Column::CreatedAt, true),
-            Self::UpdatedAt => ("updated_at", referral::Column::UpdatedAt, false),
-        };
-        Ordering {
-            name,
-            column,
-            id: referral::Column::Id,
-            descending,
+        use referral::Column::{Id, UpdatedAt};
+        match self {
+            Self::CreatedAt => Ordering::descending("created_at", referral::Column::CreatedAt, Id),
+            Self::UpdatedAt => Ordering::by_update(UpdatedAt, Id),
         }
     }
 }

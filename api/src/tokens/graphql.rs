@@ -141,16 +141,11 @@ pub enum ApiClientOrder {
 
 impl ApiClientOrder {
     fn ordering(self) -> Ordering<api_client::Entity> {
-        let (name, column, descending) = match self {
-            Self::Name => ("name", api_client::Column::Name, false),
-            Self::CreatedAt => ("created_at", api_client::Column::CreatedAt, true),
-            Self::UpdatedAt => ("updated_at", api_client::Column::UpdatedAt, false),
-        };
-        Ordering {
-            name,
-            column,
-            id: api_client::Column::Id,
-            descending,
+        use api_client::Column::{CreatedAt, Id, Name, UpdatedAt};
+        match self {
+            Self::Name => Ordering::ascending("name", Name, Id),
+            Self::CreatedAt => Ordering::descending("created_at", CreatedAt, Id),
+            Self::UpdatedAt => Ordering::by_update(UpdatedAt, Id),
         }
     }
 }

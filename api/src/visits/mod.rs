@@ -125,15 +125,10 @@ pub enum VisitOrder {
 
 impl VisitOrder {
     fn ordering(self) -> Ordering<visit::Entity> {
-        let (name, column, descending) = match self {
-            Self::VisitedOn => ("visited_on", visit::Column::VisitedOn, true),
-            Self::UpdatedAt => ("updated_at", visit::Column::UpdatedAt, false),
-        };
-        Ordering {
-            name,
-            column,
-            id: visit::Column::Id,
-            descending,
+        use visit::Column::{Id, UpdatedAt};
+        match self {
+            Self::VisitedOn => Ordering::descending("visited_on", visit::Column::VisitedOn, Id),
+            Self::UpdatedAt => Ordering::by_update(UpdatedAt, Id),
         }
     }
 }
