@@ -20,6 +20,7 @@ use crate::{
     config::{AuthArgs, DatabaseArgs},
     db, demo,
     organisations::{self, SECRETARIAT},
+    referrals::ReferralPolicy,
     schema,
     server::{self, AppState},
     tokens,
@@ -87,6 +88,14 @@ struct ServeArgs {
     /// Load the demo data set and print a ready secretariat token.
     #[arg(long, env = "BYDEL_DEMO")]
     demo: bool,
+    /// Days a receiver has to answer a requested referral before it counts as stale (1-365).
+    #[arg(
+        long,
+        env = "BYDEL_REFERRAL_RESPONSE_DAYS",
+        default_value_t = ReferralPolicy::DEFAULT_RESPONSE_DAYS,
+        value_parser = clap::value_parser!(u16).range(1..=365)
+    )]
+    referral_response_days: u16,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -387,7 +396,11 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
     }
     eprintln!("Bydel is listening on http://{address}/graphql (open it in a browser for GraphiQL)");
     let state = AppState {
-        schema: schema::build(db.clone(), keys.clone()),
+        schema: schema::build(
+            db.clone(),
+            keys.clone(),
+            ReferralPolicy::with_response_days(args.referral_response_days),
+        ),
         db,
         keys,
         statements,
@@ -425,6 +438,27 @@ mod tests {
     use clap::Parser;
 
     use super::{Cli, Command, KeyCommand};
+
+    /// The response time is whole days, 1 to 365, 14 unless set.
+    #[test]
+    fn the_referral_response_time_is_bounded() {
+        let days = |extra: &[&str]| {
+            let args = ["bydel", "serve"].iter().chain(extra).copied();
+            match Cli::try_parse_from(args).map(|cli| cli.command) {
+                Ok(Command::Serve(serve)) => Ok(serve.referral_response_days),
+                Ok(other) => panic!("not serve: {other:?}"),
+                Err(err) => Err(err.kind()),
+            }
+        };
+        if std::env::var_os("BYDEL_REFERRAL_RESPONSE_DAYS").is_none() {
+            assert_eq!(days(&[]), Ok(14));
+        }
+        assert_eq!(days(&["--referral-response-days", "1"]), Ok(1));
+        assert_eq!(days(&["--referral-response-days", "365"]), Ok(365));
+        for bad in ["0", "366", "-3", "two"] {
+            assert!(days(&["--referral-response-days", bad]).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_key_id_may_begin_with_a_hyphen() {

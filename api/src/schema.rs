@@ -16,8 +16,8 @@ use crate::{
     node::NodeQuery,
     organisations::OrganisationQuery,
     participants::{ParticipantMutation, ParticipantQuery},
-    projects::ProjectQuery,
-    referrals::{ReferralMutation, ReferralQuery},
+    projects::{ProjectMutation, ProjectQuery},
+    referrals::{ReferralMutation, ReferralPolicy, ReferralQuery},
     server::RequestIdValue,
     tokens::{TokenMutation, TokenQuery},
     visits::{VisitMutation, VisitQuery},
@@ -46,6 +46,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     TokenMutation,
+    ProjectMutation,
     VisitMutation,
     MotherMutation,
     CourseMutation,
@@ -55,13 +56,18 @@ pub struct Mutation(
 
 pub type BydelSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Builds the schema with the shared database handle and the token keys (`issueToken` signs
-/// with them). Per-request data (principal, loaders, request id, read log) is attached to
-/// each request by the HTTP layer.
-pub fn build(db: DatabaseConnection, keys: Arc<TokenKeys>) -> BydelSchema {
+/// Builds the schema with the shared database handle, the token keys (`issueToken` signs
+/// with them) and the referral policy (when a referral is stale). Per-request data
+/// (principal, loaders, request id, read log) is attached to each request by the HTTP layer.
+pub fn build(
+    db: DatabaseConnection,
+    keys: Arc<TokenKeys>,
+    referrals: ReferralPolicy,
+) -> BydelSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(db)
         .data(keys)
+        .data(referrals)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()

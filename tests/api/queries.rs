@@ -76,3 +76,14 @@ pub const RECORD_ATTENDANCE: &str = include_str!("queries/record_attendance.grap
 pub const CERTIFY: &str = include_str!("queries/certify.graphql");
 /// One course with its enrolments, to read a write back.
 pub const COURSE_RECORD: &str = include_str!("queries/course_record.graphql");
+
+/// Referrals with their stale flag and due date, filtered by `stale` (issue 4).
+pub const STALE_REFERRALS: &str = include_str!("queries/stale_referrals.graphql");
+
+/// Writing projects and their partners (`projects:write`, secretariat).
+pub const CREATE_PROJECT: &str = include_str!("queries/create_project.graphql");
+pub const UPDATE_PROJECT: &str = include_str!("queries/update_project.graphql");
+pub const SET_PROJECT_PARTNER: &str = include_str!("queries/set_project_partner.graphql");
+pub const REMOVE_PROJECT_PARTNER: &str = include_str!("queries/remove_project_partner.graphql");
+/// One project with its partners, to read a write back.
+pub const PROJECT_RECORD: &str = include_str!("queries/project_record.graphql");

@@ -27,9 +27,10 @@
 //!    field is `null` with a `FORBIDDEN` error; the rest of the record still loads. Every
 //!    participant whose personal data a request returns is written to the audit trail.
 //! 4. **Writes.** API clients and tokens are managed by the secretariat with `tokens:admin`
-//!    (the scope on any other organisation's token grants nothing). Inside a project (mothers,
-//!    courses, enrolments, attendance, visits, participants, outbound referrals) writing needs
-//!    `<area>:write` and the secretariat or the organisation operating the project; a project
+//!    (the scope on any other organisation's token grants nothing); projects and their
+//!    partner organisations by the secretariat with `projects:write` (likewise). Inside a
+//!    project (mothers, courses, enrolments, attendance, visits, participants, outbound
+//!    referrals) writing needs `<area>:write` and the secretariat or the organisation operating the project; a project
 //!    the caller cannot see is `NOT_FOUND`, one it sees but does not operate `FORBIDDEN`.
 //!    A participant's consents are recorded and withdrawn (`participants:write`) by the
 //!    secretariat, the operator of her project or the organisation that registered her.
@@ -112,6 +113,21 @@ impl Principal {
         } else {
             Err(ApiError::forbidden(
                 "only the national secretariat manages API clients and tokens",
+            ))
+        }
+    }
+}
+
+impl Principal {
+    /// Rule 4: only the secretariat, with `projects:write`, creates and changes projects and
+    /// their partners; an operator must not widen its own reach by adding partners.
+    pub fn may_manage_projects(&self) -> ApiResult<()> {
+        self.require(Scope::write(Area::Projects))?;
+        if self.is_secretariat() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "only the national secretariat creates and changes projects and their partners",
             ))
         }
     }

@@ -1,5 +1,11 @@
 //! Local neighbourhood-mothers projects: where they run, who operates and funds them, and the
-//! mothers and courses under them.
+//! mothers and courses under them. The secretariat's changes are [`write`] (data functions)
+//! and [`mutation`] (the resolvers).
+
+mod mutation;
+pub mod write;
+
+pub use mutation::ProjectMutation;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};

@@ -13,9 +13,9 @@ pub mod write;
 pub use graphql::ReferralMutation;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use entity::{mother, organisation, participant, project, referral, referral_event, visit};
-use sea_orm::{ColumnTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
 
 use crate::{
     auth::{Principal, access},
@@ -39,6 +39,71 @@ use crate::{
 child_of!(EventsOfReferral: referral_event by ReferralId ordered by Sequence);
 
 pub struct Referral(pub referral::Model);
+
+/// How long a receiver has to answer a requested referral (`--referral-response-days`).
+/// Schema data, so the `isStale`/`respondBy` fields and the `stale` filter share one rule.
+#[derive(Debug, Clone, Copy)]
+pub struct ReferralPolicy {
+    pub response_time: Duration,
+}
+
+impl ReferralPolicy {
+    /// The programme's agreed default: two weeks.
+    pub const DEFAULT_RESPONSE_DAYS: u16 = 14;
+
+    pub fn with_response_days(days: u16) -> Self {
+        Self {
+            response_time: Duration::days(i64::from(days)),
+        }
+    }
+
+    /// Requested before this instant and still requested means stale. Computed here and
+    /// bound as a value, so the filter needs no SQL date arithmetic and runs on every backend.
+    pub fn cutoff(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - self.response_time
+    }
+
+    /// The answer is due `response_time` after the request; only a requested referral waits.
+    fn respond_by(&self, referral: &referral::Model) -> Option<DateTime<Utc>> {
+        let requested = referral.status == entity::enums::ReferralStatus::Requested;
+        referral
+            .requested_at
+            .filter(|_| requested)
+            .map(|at| at + self.response_time)
+    }
+
+    fn is_stale(&self, referral: &referral::Model, now: DateTime<Utc>) -> bool {
+        self.respond_by(referral).is_some_and(|due| due < now)
+    }
+}
+
+impl Default for ReferralPolicy {
+    fn default() -> Self {
+        Self::with_response_days(Self::DEFAULT_RESPONSE_DAYS)
+    }
+}
+
+/// The policy the schema was built with.
+fn policy<'c>(ctx: &'c Context<'_>) -> ApiResult<&'c ReferralPolicy> {
+    ctx.data_opt::<ReferralPolicy>()
+        .ok_or_else(|| ApiError::internal("schema built without a referral policy"))
+}
+
+/// The SQL twin of [`ReferralPolicy::is_stale`]: requested, and requested before `cutoff`.
+fn stale_condition(cutoff: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(referral::Column::Status.eq(entity::enums::ReferralStatus::Requested))
+        .add(referral::Column::RequestedAt.lt(cutoff))
+}
+
+/// Its negation, spelled out so a missing `requested_at` counts as not stale (SQL's NOT
+/// over a NULL comparison would drop the row instead).
+fn fresh_condition(cutoff: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(referral::Column::Status.ne(entity::enums::ReferralStatus::Requested))
+        .add(referral::Column::RequestedAt.is_null())
+        .add(referral::Column::RequestedAt.gte(cutoff))
+}
 
 async fn organisation(
     ctx: &Context<'_>,
@@ -83,6 +148,14 @@ impl Referral {
     }
     async fn requested_at(&self) -> Option<DateTime<Utc>> {
         self.0.requested_at
+    }
+    /// Requested and unanswered for longer than the configured response time.
+    async fn is_stale(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(policy(ctx)?.is_stale(&self.0, crate::db::now()))
+    }
+    /// When the receiver's answer is due; `null` unless the referral is requested.
+    async fn respond_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DateTime<Utc>>> {
+        Ok(policy(ctx)?.respond_by(&self.0))
     }
     async fn accepted_at(&self) -> Option<DateTime<Utc>> {
         self.0.accepted_at
@@ -196,6 +269,9 @@ pub struct ReferralFilter {
     pub service_category: Option<Vec<ServiceCategory>>,
     /// Only referrals changed at or after this time (for incremental sync).
     pub updated_since: Option<DateTime<Utc>>,
+    /// true: only referrals requested longer ago than the response time and still
+    /// unanswered (`isStale`); false: only the others.
+    pub stale: Option<bool>,
 }
 
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
@@ -217,8 +293,18 @@ impl ReferralOrder {
     }
 }
 
-fn filtered(principal: &Principal, filter: ReferralFilter) -> ApiResult<Select<referral::Entity>> {
+/// The visible referrals matching `filter`; `cutoff` is the policy's stale cutoff for now.
+fn filtered(
+    principal: &Principal,
+    filter: ReferralFilter,
+    cutoff: DateTime<Utc>,
+) -> ApiResult<Select<referral::Entity>> {
     let mut query = principal.read::<referral::Entity>()?;
+    match filter.stale {
+        Some(true) => query = query.filter(stale_condition(cutoff)),
+        Some(false) => query = query.filter(fresh_condition(cutoff)),
+        None => {}
+    }
     if let Some(status) = filter.status {
         let status: Vec<entity::enums::ReferralStatus> =
             status.into_iter().map(Into::into).collect();
@@ -277,7 +363,8 @@ impl ReferralQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Referral>>> {
-        let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
+        let cutoff = policy(ctx)?.cutoff(crate::db::now());
+        let query = filtered(ctx.principal()?, filter.unwrap_or_default(), cutoff)?;
         let ordering = order_by.unwrap_or_default().ordering();
         let args = PageArgs::new(first, after, last, before);
         Ok(Some(

@@ -86,7 +86,12 @@ impl TestApp {
             .await
             .expect("the test signing key can be registered");
         let state = AppState {
-            schema: bydel::schema::build(db.clone(), keys.clone()),
+            // The default response time (14 days), as `bydel serve` without the flag.
+            schema: bydel::schema::build(
+                db.clone(),
+                keys.clone(),
+                bydel::referrals::ReferralPolicy::default(),
+            ),
             db: db.clone(),
             keys: keys.clone(),
             statements,
