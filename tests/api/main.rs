@@ -28,3 +28,4 @@ mod stale;
 mod tokens;
 mod training;
 mod visits_write;
+mod webhooks;
