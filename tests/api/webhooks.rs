@@ -684,3 +684,31 @@ async fn the_demo_loader_queues_no_deliveries() {
         .expect("count");
     assert_eq!(queued, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_retried_with_its_idempotency_key_registers_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.token("secretariat", ADMIN).await;
+    let variables =
+        json!({ "input": { "url": "https://hooks.example.org/bydel", "secret": SECRET } });
+    let key = [("Idempotency-Key", "register-hook-1")];
+    let first = app
+        .graphql_with_headers(&admin, queries::REGISTER_WEBHOOK, variables.clone(), &key)
+        .await;
+    let again = app
+        .graphql_with_headers(&admin, queries::REGISTER_WEBHOOK, variables, &key)
+        .await;
+    assert_eq!(again.data(), first.data());
+    assert_eq!(
+        again
+            .headers
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true")
+    );
+    assert_eq!(
+        webhook::Entity::find().count(&app.db).await.expect("count"),
+        1
+    );
+    assert!(!again.body.to_string().contains(SECRET));
+}
