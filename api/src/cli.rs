@@ -24,6 +24,7 @@ use crate::{
     schema,
     server::{self, AppState},
     tokens,
+    webhooks::{Dispatcher, WebhookArgs},
 };
 
 #[derive(Debug, Parser)]
@@ -96,6 +97,8 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u16).range(1..=365)
     )]
     referral_response_days: u16,
+    #[command(flatten)]
+    webhooks: WebhookArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -400,14 +403,19 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
             db.clone(),
             keys.clone(),
             ReferralPolicy::with_response_days(args.referral_response_days),
+            args.webhooks.policy(),
         ),
-        db,
+        db: db.clone(),
         keys,
         statements,
     };
-    server::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(fail)
+    // Every replica sends webhooks; claims keep them from sending one attempt twice.
+    let dispatcher = Dispatcher::new(db, args.webhooks.settings())
+        .map_err(fail)?
+        .spawn();
+    let served = server::serve(listener, state, shutdown_signal()).await;
+    dispatcher.abort();
+    served.map_err(fail)
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests can finish.

@@ -25,10 +25,12 @@ pub enum Kind {
     ApiClient,
     ApiToken,
     AuditEvent,
+    Webhook,
+    WebhookDelivery,
 }
 
 impl Kind {
-    const ALL: [Kind; 13] = [
+    const ALL: [Kind; 15] = [
         Kind::Organisation,
         Kind::Project,
         Kind::Mother,
@@ -42,6 +44,8 @@ impl Kind {
         Kind::ApiClient,
         Kind::ApiToken,
         Kind::AuditEvent,
+        Kind::Webhook,
+        Kind::WebhookDelivery,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +63,8 @@ impl Kind {
             Kind::ApiClient => "ApiClient",
             Kind::ApiToken => "ApiToken",
             Kind::AuditEvent => "AuditEvent",
+            Kind::Webhook => "Webhook",
+            Kind::WebhookDelivery => "WebhookDelivery",
         }
     }
 

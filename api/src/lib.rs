@@ -1,7 +1,8 @@
 //! Bydel: the GraphQL API of the Danish Neighbourhood Mothers (Bydelsmødre) programme.
 //!
 //! Domain areas (one module each, holding GraphQL types, resolvers and scoped queries):
-//! organisations, projects, mothers, courses, participants, visits, referrals, tokens.
+//! organisations, projects, mothers, courses, participants, visits, referrals, tokens,
+//! webhooks.
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
 //! pagination, ids, node, vocabulary, schema, server, cli, demo, writes (shared by the
 //! write resolvers).
@@ -29,4 +30,5 @@ pub mod server;
 pub mod tokens;
 pub mod visits;
 pub mod vocabulary;
+pub mod webhooks;
 pub mod writes;

@@ -303,6 +303,8 @@ keyed_by_id!(
     api_client,
     api_token,
     audit_event,
+    webhook,
+    webhook_delivery,
 );
 
 /// Declares a parent→children relation for the [`Children`] loader.

@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, Interface, Object};
 use entity::{
     api_client, api_token, audit_event, consent, course, enrolment, mother, organisation,
-    participant, project, referral, referral_event, visit,
+    participant, project, referral, referral_event, visit, webhook, webhook_delivery,
 };
 
 use crate::{
@@ -20,6 +20,7 @@ use crate::{
     referrals::{Referral, ReferralEvent},
     tokens::{ApiClient, ApiToken},
     visits::Visit,
+    webhooks::{Webhook, WebhookDelivery},
 };
 
 /// An object with a global id that `node(id:)` can fetch again.
@@ -39,6 +40,8 @@ pub enum Node {
     ApiClient(ApiClient),
     ApiToken(ApiToken),
     AuditEvent(AuditEvent),
+    Webhook(Webhook),
+    WebhookDelivery(WebhookDelivery),
 }
 
 /// One object of a known type by its global id, through the batch loader and access rules.
@@ -104,6 +107,15 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         }
         Kind::AuditEvent => {
             fetch::<audit_event::Entity, _>(ctx, uuid, |m| Node::AuditEvent(AuditEvent(m))).await
+        }
+        Kind::Webhook => {
+            fetch::<webhook::Entity, _>(ctx, uuid, |m| Node::Webhook(Webhook(m))).await
+        }
+        Kind::WebhookDelivery => {
+            fetch::<webhook_delivery::Entity, _>(ctx, uuid, |m| {
+                Node::WebhookDelivery(WebhookDelivery(m))
+            })
+            .await
         }
     }
 }

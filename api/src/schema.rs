@@ -21,6 +21,7 @@ use crate::{
     server::RequestIdValue,
     tokens::{TokenMutation, TokenQuery},
     visits::{VisitMutation, VisitQuery},
+    webhooks::{WebhookMutation, WebhookPolicy, WebhookQuery},
 };
 
 /// Nesting deeper than this is refused before any database work.
@@ -40,6 +41,7 @@ pub struct Query(
     ReferralQuery,
     TokenQuery,
     AuditQuery,
+    WebhookQuery,
 );
 
 /// The mutation root: one object per domain area that changes data.
@@ -52,22 +54,26 @@ pub struct Mutation(
     CourseMutation,
     ParticipantMutation,
     ReferralMutation,
+    WebhookMutation,
 );
 
 pub type BydelSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Builds the schema with the shared database handle, the token keys (`issueToken` signs
-/// with them) and the referral policy (when a referral is stale). Per-request data
+/// with them), the referral policy (when a referral is stale) and the webhook policy (which
+/// endpoint URLs registration accepts). Per-request data
 /// (principal, loaders, request id, read log) is attached to each request by the HTTP layer.
 pub fn build(
     db: DatabaseConnection,
     keys: Arc<TokenKeys>,
     referrals: ReferralPolicy,
+    webhooks: WebhookPolicy,
 ) -> BydelSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(db)
         .data(keys)
         .data(referrals)
+        .data(webhooks)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()

@@ -58,6 +58,10 @@ vocabulary! {
     ReferralStatus { Draft, Requested, Accepted, Rejected, InProgress, OnHold, Failed, Completed, Cancelled, EnteredInError }
     /// Why a referral was rejected, failed or cancelled.
     ReferralReason { CouldNotContact, NotEligible, NoCapacity, NoLongerInterested, ReferredElsewhere, ConsentWithdrawn, Duplicate, Other }
+    /// Where a webhook delivery stands: waiting for an attempt, delivered (2xx), or failed for good.
+    WebhookDeliveryStatus { Pending, Delivered, Failed }
+    /// What happened to a referral, as a webhook delivery names it (`referral.created`, ...).
+    WebhookEventType { ReferralCreated, ReferralTransitioned, ReferralClaimed }
     /// What came of a completed referral.
     ReferralOutcome { ServiceProvided, PartiallyProvided, DeclinedByParticipant, Other }
     /// What an audit event records: a read of personal data, or a change to a record.

@@ -367,6 +367,45 @@ pub enum IdempotencyStatus {
     Done,
 }
 
+/// Where a webhook delivery stands.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(32))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookDeliveryStatus {
+    /// Waiting for its first or next attempt.
+    Pending,
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Every attempt failed; no more are made.
+    Failed,
+}
+
+/// What happened to a referral, as a webhook names it (the `type` of the payload).
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum WebhookEventType {
+    /// A referral was created (its first timeline event).
+    #[sea_orm(string_value = "referral.created")]
+    #[serde(rename = "referral.created")]
+    ReferralCreated,
+    /// A referral moved from one status to another.
+    #[sea_orm(string_value = "referral.transitioned")]
+    #[serde(rename = "referral.transitioned")]
+    ReferralTransitioned,
+    /// A pool referral was claimed by a project (its status stays requested).
+    #[sea_orm(string_value = "referral.claimed")]
+    #[serde(rename = "referral.claimed")]
+    ReferralClaimed,
+}
+
 #[cfg(test)]
 mod tests {
     //! The stored strings are spelled out here once more because the migrations' CHECK
@@ -507,6 +546,18 @@ mod tests {
         assert_eq!(
             values::<AuditAction>(),
             ["read", "create", "update", "delete", "transition", "revoke"]
+        );
+        assert_eq!(
+            values::<WebhookDeliveryStatus>(),
+            ["pending", "delivered", "failed"]
+        );
+        assert_eq!(
+            values::<WebhookEventType>(),
+            [
+                "referral.created",
+                "referral.transitioned",
+                "referral.claimed"
+            ]
         );
     }
 

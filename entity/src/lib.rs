@@ -26,6 +26,9 @@ pub mod signing_key;
 pub mod visit;
 pub mod visit_topic;
 pub mod volunteer_hours;
+pub mod webhook;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
 
 pub use enums::*;
 
@@ -52,4 +55,7 @@ pub mod prelude {
     pub use crate::visit::Entity as Visit;
     pub use crate::visit_topic::Entity as VisitTopic;
     pub use crate::volunteer_hours::Entity as VolunteerHours;
+    pub use crate::webhook::Entity as Webhook;
+    pub use crate::webhook_attempt::Entity as WebhookAttempt;
+    pub use crate::webhook_delivery::Entity as WebhookDelivery;
 }

@@ -1683,3 +1683,55 @@ async fn a_missing_area_scope_is_forbidden_on_that_areas_fields_only() {
     }
     problems.assert_none("scope checks");
 }
+
+/// Rule 5: a referral's webhook audience is exactly the organisations whose tokens read it
+/// under rule 2, for every referral and organisation of the world (pool, partner, inbound and
+/// withdrawn-consent cases included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_audience_of_a_referral_is_exactly_who_may_read_it() {
+    use bydel::auth::{
+        Scoped,
+        access::{Viewer, referral_audience},
+    };
+    use entity::{organisation, referral};
+    use sea_orm::Condition;
+
+    let app = TestApp::spawn().await;
+    let world = World::build(&app).await;
+    let referrals = [ReferralA, ReferralB, ReferralK, ReferralPool, ReferralIn];
+    let mut problems = Problems::default();
+    for row in referrals {
+        let referral = referral::Entity::find_by_id(world.uuid(row))
+            .one(&app.db)
+            .await
+            .expect("reads")
+            .expect("the world's referral");
+        let audience: BTreeSet<Uuid> = organisation::Entity::find()
+            .filter(referral_audience(&referral))
+            .all(&app.db)
+            .await
+            .expect("the audience reads")
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
+        for org in ORGANISATIONS {
+            let model = organisation::Entity::find_by_id(world.uuid(org))
+                .one(&app.db)
+                .await
+                .expect("reads")
+                .expect("the world's organisation");
+            let viewer = Viewer::of(model.id, model.kind, model.municipality_code);
+            let reads = referral::Entity::find_by_id(referral.id)
+                .filter(referral::Entity::visible(&viewer).unwrap_or_else(Condition::all))
+                .one(&app.db)
+                .await
+                .expect("reads")
+                .is_some();
+            let told = audience.contains(&model.id);
+            problems.check(reads == told, || {
+                format!("{org:?} on {row:?}: reads it {reads}, in the audience {told}")
+            });
+        }
+    }
+    problems.assert_none("webhook audience");
+}

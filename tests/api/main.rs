@@ -29,3 +29,4 @@ mod sync;
 mod tokens;
 mod training;
 mod visits_write;
+mod webhooks;

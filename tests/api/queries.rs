@@ -87,3 +87,10 @@ pub const SET_PROJECT_PARTNER: &str = include_str!("queries/set_project_partner.
 pub const REMOVE_PROJECT_PARTNER: &str = include_str!("queries/remove_project_partner.graphql");
 /// One project with its partners, to read a write back.
 pub const PROJECT_RECORD: &str = include_str!("queries/project_record.graphql");
+
+/// Webhooks (`referrals:admin`).
+pub const REGISTER_WEBHOOK: &str = include_str!("queries/register_webhook.graphql");
+pub const UPDATE_WEBHOOK: &str = include_str!("queries/update_webhook.graphql");
+pub const ROTATE_WEBHOOK_SECRET: &str = include_str!("queries/rotate_webhook_secret.graphql");
+pub const DELETE_WEBHOOK: &str = include_str!("queries/delete_webhook.graphql");
+pub const WEBHOOKS: &str = include_str!("queries/webhooks.graphql");

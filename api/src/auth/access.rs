@@ -38,6 +38,10 @@
 //!    entered-in-error; the receiver (performer) accepts, rejects, starts, holds, resumes,
 //!    completes or fails. An NGO operating a project in a municipality claims that
 //!    municipality's pool referrals.
+//! 5. **Webhooks** (`referrals:admin` to read or change): an organisation registers and
+//!    manages its own; the secretariat sees and manages all. A referral event is pushed to
+//!    exactly the organisations that rule 2 lets see the referral after the change
+//!    ([`referral_audience`]); the payload carries ids and statuses only.
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -47,7 +51,7 @@ use entity::{
     enums::{ConsentPurpose, OrganisationKind},
     module_attendance, mother, mother_language, municipality, organisation, participant,
     participant_language, project, project_partner, referral, referral_event, visit, visit_topic,
-    volunteer_hours,
+    volunteer_hours, webhook, webhook_attempt, webhook_delivery,
 };
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
@@ -55,7 +59,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Area, Principal, Scope};
+use super::{Access, Area, Principal, Scope};
 use crate::{
     audit::ReadLog,
     error::{ApiError, ApiResult},
@@ -65,8 +69,12 @@ use crate::{
 
 /// A table whose rows are read through these rules.
 pub trait Scoped: EntityTrait {
-    /// The area whose `read` scope is needed to see any row; `None` for reference data.
+    /// The area whose scope is needed to see any row; `None` for reference data.
     const AREA: Option<Area>;
+
+    /// How much of [`Self::AREA`] reading needs: `read`, except for configuration that only
+    /// the area's administrators handle (webhooks).
+    const ACCESS: Access = Access::Read;
 
     /// The condition that keeps the rows `viewer` may see; `None` keeps every row.
     fn visible(viewer: &Viewer) -> Option<Condition>;
@@ -76,7 +84,10 @@ impl Principal {
     /// The rows of `E` this principal may read: scope check, then row filter.
     pub fn read<E: Scoped>(&self) -> ApiResult<Select<E>> {
         if let Some(area) = E::AREA {
-            self.require(Scope::read(area))?;
+            self.require(Scope {
+                area,
+                access: E::ACCESS,
+            })?;
         }
         let query = E::find();
         Ok(match E::visible(&self.viewer()) {
@@ -87,17 +98,7 @@ impl Principal {
 
     pub fn viewer(&self) -> Viewer {
         let org = &self.organisation;
-        match (org.kind, org.municipality_code) {
-            (OrganisationKind::Secretariat, _) => Viewer::Secretariat,
-            (OrganisationKind::Municipality, Some(code)) => {
-                Viewer::Municipality { id: org.id, code }
-            }
-            // A municipality without a code cannot exist (CHECK constraint); seeing it as an
-            // NGO would only narrow its rows.
-            (OrganisationKind::Municipality, None) | (OrganisationKind::Ngo, _) => {
-                Viewer::Ngo { id: org.id }
-            }
-        }
+        Viewer::of(org.id, org.kind, org.municipality_code)
     }
 }
 
@@ -261,6 +262,19 @@ pub enum Viewer {
 }
 
 impl Viewer {
+    /// How rows are filtered for the organisation `id` of `kind` (with its municipality code).
+    pub fn of(id: Uuid, kind: OrganisationKind, municipality_code: Option<i32>) -> Viewer {
+        match (kind, municipality_code) {
+            (OrganisationKind::Secretariat, _) => Viewer::Secretariat,
+            (OrganisationKind::Municipality, Some(code)) => Viewer::Municipality { id, code },
+            // A municipality without a code cannot exist (CHECK constraint); seeing it as an
+            // NGO would only narrow its rows. [`referral_audience`] mirrors this.
+            (OrganisationKind::Municipality, None) | (OrganisationKind::Ngo, _) => {
+                Viewer::Ngo { id }
+            }
+        }
+    }
+
     fn organisation(self) -> Option<Uuid> {
         match self {
             Viewer::Secretariat => None,
@@ -384,6 +398,77 @@ fn participants(viewer: &Viewer) -> Option<Condition> {
     }
 }
 
+/// Rule 5: the organisations whose tokens rule 2 lets read `referral` as it now stands, as a
+/// condition on `organisation` rows. It is [`referrals`] turned around and must stay its exact
+/// mirror (an integration test compares the two on every organisation and referral of the
+/// authorization world):
+/// - the secretariat; the requester; the receiver;
+/// - a municipality (with its code) whose pool the referral is in;
+/// - an NGO (or a municipality without a code, seen as one) operating or partnering in the
+///   referral's project, or — while the referral is unclaimed — in any project of its pool's
+///   municipality.
+pub fn referral_audience(referral: &referral::Model) -> Condition {
+    let ngo_like = || {
+        Condition::any()
+            .add(organisation::Column::Kind.eq(OrganisationKind::Ngo))
+            .add(
+                Condition::all()
+                    .add(organisation::Column::Kind.eq(OrganisationKind::Municipality))
+                    .add(organisation::Column::MunicipalityCode.is_null()),
+            )
+    };
+    // Operators and partners of the projects matching `projects`, as an organisation filter.
+    let running = |projects: Condition| {
+        let operators =
+            ids::<project::Entity>(project::Column::OperatorOrganisationId, projects.clone());
+        let partners = ids::<project_partner::Entity>(
+            project_partner::Column::OrganisationId,
+            Condition::all().add(project_partner::Column::ProjectId.in_subquery(ids::<
+                project::Entity,
+            >(
+                project::Column::Id,
+                projects,
+            ))),
+        );
+        Condition::all().add(ngo_like()).add(
+            Condition::any()
+                .add(organisation::Column::Id.in_subquery(operators))
+                .add(organisation::Column::Id.in_subquery(partners)),
+        )
+    };
+    let mut audience = Condition::any()
+        .add(organisation::Column::Kind.eq(OrganisationKind::Secretariat))
+        .add(organisation::Column::Id.eq(referral.requester_organisation_id));
+    if let Some(receiver) = referral.receiver_organisation_id {
+        audience = audience.add(organisation::Column::Id.eq(receiver));
+    }
+    if let Some(code) = referral.pool_municipality_code {
+        audience = audience.add(
+            Condition::all()
+                .add(organisation::Column::Kind.eq(OrganisationKind::Municipality))
+                .add(organisation::Column::MunicipalityCode.eq(code)),
+        );
+        if referral.receiver_organisation_id.is_none() {
+            audience = audience.add(running(
+                Condition::all().add(project::Column::MunicipalityCode.eq(code)),
+            ));
+        }
+    }
+    if let Some(project_id) = referral.project_id {
+        audience = audience.add(running(
+            Condition::all().add(project::Column::Id.eq(project_id)),
+        ));
+    }
+    audience
+}
+
+/// Rule 5's rows: the organisation's own webhooks (all of them for the secretariat).
+fn webhooks(viewer: &Viewer) -> Option<Condition> {
+    viewer
+        .organisation()
+        .map(|org| Condition::all().add(webhook::Column::OrganisationId.eq(org)))
+}
+
 fn secretariat_only(viewer: &Viewer) -> Option<Condition> {
     match viewer {
         Viewer::Secretariat => None,
@@ -436,6 +521,39 @@ scoped! {
     api_client: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
     api_token: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
     audit_event: Some(Area::Audit) => |viewer| secretariat_only(viewer);
+}
+
+/// Webhooks, their deliveries and attempts: configuration of the referral area's
+/// administrators (`referrals:admin`), per organisation (rule 5).
+macro_rules! admin_scoped {
+    ($($module:ident => |$viewer:ident| $rule:expr;)+) => {
+        $(impl Scoped for $module::Entity {
+            const AREA: Option<Area> = Some(Area::Referrals);
+            const ACCESS: Access = Access::Admin;
+            fn visible($viewer: &Viewer) -> Option<Condition> {
+                $rule
+            }
+        })+
+    };
+}
+
+admin_scoped! {
+    webhook => |viewer| webhooks(viewer);
+    webhook_delivery => |viewer|
+        under::<webhook::Entity, _>(webhook_delivery::Column::WebhookId, webhook::Column::Id, viewer);
+    webhook_attempt => |viewer|
+        under::<webhook_delivery::Entity, _>(webhook_attempt::Column::DeliveryId, webhook_delivery::Column::Id, viewer);
+}
+
+impl Principal {
+    /// Rule 5: registering and changing webhooks needs `referrals:admin`; which ones a caller
+    /// may change is [`Scoped::visible`] of `webhook` (its own, or all for the secretariat).
+    pub fn may_manage_webhooks(&self) -> ApiResult<()> {
+        self.require(Scope {
+            area: Area::Referrals,
+            access: Access::Admin,
+        })
+    }
 }
 
 /// Which participants' personal data the principal may see, decided for a whole batch in

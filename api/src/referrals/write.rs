@@ -12,7 +12,8 @@
 //!   the transaction rolls back and the bump with it.
 //! - **Timeline.** Every change is one `referral_event` (sequence = last + 1, actor
 //!   organisation and client, from, to, reason, note) and one audit event naming the
-//!   participant, in the same transaction.
+//!   participant, in the same transaction, which also queues the event's webhook deliveries
+//!   ([`crate::webhooks::enqueue`]).
 //! - **Consent.** `REQUEST` (draft -> requested) is the move that shares her data with the
 //!   receiver, so it needs her live consent (purpose share_with_receiver, that receiver,
 //!   not withdrawn): `FORBIDDEN` otherwise, since the input is fine but her consent is
@@ -315,7 +316,8 @@ async fn apply(
     Ok(referral)
 }
 
-/// Appends one event to the referral's timeline, numbered after the last one.
+/// Appends one event to the referral's timeline, numbered after the last one, and queues it
+/// for the webhooks of everyone who may see the referral as it now stands.
 async fn insert_event(
     db: &impl ConnectionTrait,
     by: &Writer<'_>,
@@ -334,7 +336,7 @@ async fn insert_event(
         .one(db)
         .await?;
     let now = crate::db::now();
-    Ok(referral_event::ActiveModel {
+    let event = referral_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         referral_id: Set(referral.id),
         sequence: Set(last.unwrap_or(0) + 1),
@@ -348,7 +350,9 @@ async fn insert_event(
         created_at: Set(now),
     }
     .insert(db)
-    .await?)
+    .await?;
+    crate::webhooks::enqueue(db, referral, &event).await?;
+    Ok(event)
 }
 
 /// Claims an unclaimed pool referral for a project (`claimReferral`): the project's

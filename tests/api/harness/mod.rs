@@ -14,6 +14,7 @@ use bydel::{
     auth::{Claims, ScopeSet, TokenKeys},
     server::AppState,
     tokens::IssuedToken,
+    webhooks::{DispatchSettings, Dispatcher},
 };
 use migration::{Migrator, MigratorTrait};
 use reqwest::header::{self, HeaderMap};
@@ -91,6 +92,7 @@ impl TestApp {
                 db.clone(),
                 keys.clone(),
                 bydel::referrals::ReferralPolicy::default(),
+                bydel::webhooks::WebhookPolicy::default(),
             ),
             db: db.clone(),
             keys: keys.clone(),
@@ -275,6 +277,20 @@ impl TestApp {
             .expect("the statement counter is an integer")
     }
 
+    /// A webhook dispatcher on its own connection to this app's database (so it does not
+    /// move the statement counter), as every `bydel serve` replica runs one.
+    pub async fn dispatcher(&self, settings: DispatchSettings) -> Dispatcher {
+        let (db, _) = bydel::db::connect(&self.database_url)
+            .await
+            .expect("a second connection to the test database");
+        Dispatcher::new(db, settings).expect("the webhook dispatcher starts")
+    }
+
+    /// Runs a dispatcher in the background, as `bydel serve` does, until the guard drops.
+    pub async fn deliver_webhooks(&self, settings: DispatchSettings) -> Background {
+        Background(self.dispatcher(settings).await.spawn())
+    }
+
     /// Loads the demo data set into this app's database.
     pub async fn load_demo(&self) -> String {
         bydel::demo::load(&self.db)
@@ -293,6 +309,15 @@ impl Drop for TestApp {
         if let Some(server) = self.server.take() {
             server.abort();
         }
+    }
+}
+
+/// A background task that stops when dropped (declare it after the app it serves).
+pub struct Background(JoinHandle<()>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -1,0 +1,217 @@
+//! Webhooks: an organisation registers an endpoint and a secret, and Bydel POSTs every change
+//! of a referral it may see there, signed, retried with backoff, with every attempt visible.
+//!
+//! The parts: [`write`] (register/update/rotate/delete, and [`enqueue`], called in the
+//! transaction that appends a referral event), [`dispatch`] (the background sender every
+//! replica runs), [`mutation`] and the types and `webhooks` query here. Reading and changing
+//! webhooks needs `referrals:admin`; an organisation sees its own, the secretariat all
+//! (rule 5 of [`crate::auth::access`]). The secret is write-only: no field returns it.
+
+pub mod dispatch;
+mod mutation;
+pub mod write;
+
+pub use dispatch::{DispatchSettings, Dispatcher, WebhookArgs, signature};
+pub use mutation::WebhookMutation;
+pub use write::{WebhookPolicy, enqueue};
+
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::{organisation, referral_event, webhook, webhook_attempt, webhook_delivery};
+use sea_orm::{ColumnTrait, QueryFilter};
+
+use crate::{
+    child_of,
+    ids::{self, Kind},
+    loaders::{load_by_id, load_children},
+    node::lookup,
+    organisations::Organisation,
+    pagination::{ListConnection, Ordering, PageArgs, connection},
+    referrals::ReferralEvent,
+    schema::RequestContext,
+    vocabulary::{WebhookDeliveryStatus, WebhookEventType},
+};
+
+child_of!(AttemptsOfDelivery: webhook_attempt by DeliveryId ordered by Number);
+
+/// An endpoint an organisation registered for referral events.
+pub struct Webhook(pub webhook::Model);
+
+#[derive(InputObject, Default)]
+pub struct WebhookDeliveryFilter {
+    pub status: Option<Vec<WebhookDeliveryStatus>>,
+}
+
+#[Object]
+impl Webhook {
+    pub async fn id(&self) -> ID {
+        Kind::Webhook.id(self.0.id)
+    }
+    /// The organisation it belongs to: it receives what that organisation may see.
+    async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
+        let organisation = load_by_id::<organisation::Entity>(ctx, self.0.organisation_id);
+        Ok(organisation.await?.map(Organisation))
+    }
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// Inactive webhooks get no new deliveries; pending ones wait until it is active again.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// What was queued for this webhook, newest first. One query per webhook listed.
+    async fn deliveries(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<WebhookDeliveryFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Option<ListConnection<WebhookDelivery>>> {
+        use webhook_delivery::Column as D;
+        let mut query = ctx
+            .principal()?
+            .read::<webhook_delivery::Entity>()?
+            .filter(D::WebhookId.eq(self.0.id));
+        if let Some(status) = filter.unwrap_or_default().status {
+            let status: Vec<entity::enums::WebhookDeliveryStatus> =
+                status.into_iter().map(Into::into).collect();
+            query = query.filter(D::Status.is_in(status));
+        }
+        let ordering = Ordering::descending("created_at", D::CreatedAt, D::Id);
+        let args = PageArgs::new(first, after, last, before);
+        Ok(Some(
+            connection(ctx.db()?, query, ordering, args, WebhookDelivery).await?,
+        ))
+    }
+}
+
+/// One referral event queued for one webhook, and how sending it went.
+pub struct WebhookDelivery(pub webhook_delivery::Model);
+
+#[Object]
+impl WebhookDelivery {
+    /// Also sent as the `Bydel-Delivery` header and the payload's `deliveryId`.
+    pub async fn id(&self) -> ID {
+        Kind::WebhookDelivery.id(self.0.id)
+    }
+    async fn webhook(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Webhook>> {
+        let webhook = load_by_id::<webhook::Entity>(ctx, self.0.webhook_id);
+        Ok(webhook.await?.map(Webhook))
+    }
+    async fn event_type(&self) -> WebhookEventType {
+        self.0.event_type.into()
+    }
+    /// The timeline event delivered; `null` when this token cannot read the referral
+    /// (anymore), e.g. a pool referral another project claimed.
+    async fn event(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ReferralEvent>> {
+        let event = load_by_id::<referral_event::Entity>(ctx, self.0.referral_event_id);
+        Ok(event.await?.map(ReferralEvent))
+    }
+    /// The exact JSON body sent: ids and statuses only.
+    async fn payload(&self) -> &str {
+        &self.0.payload
+    }
+    async fn status(&self) -> WebhookDeliveryStatus {
+        self.0.status.into()
+    }
+    /// Attempts made so far.
+    async fn attempt_count(&self) -> i32 {
+        self.0.attempts
+    }
+    /// When the next attempt is due; `null` once delivered or failed.
+    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        (self.0.status == entity::enums::WebhookDeliveryStatus::Pending)
+            .then_some(self.0.next_attempt_at)
+    }
+    /// The HTTP status of the last attempt; `null` when it got no answer.
+    async fn last_status_code(&self) -> Option<i32> {
+        self.0.last_status_code
+    }
+    /// Why the last attempt failed, in a few words (never the receiver's response).
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.delivered_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Every attempt, first first.
+    async fn attempts(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<WebhookAttempt>>> {
+        let rows = load_children::<AttemptsOfDelivery>(ctx, self.0.id).await?;
+        Ok(Some(rows.into_iter().map(WebhookAttempt).collect()))
+    }
+}
+
+/// One try at sending a delivery.
+pub struct WebhookAttempt(pub webhook_attempt::Model);
+
+#[Object]
+impl WebhookAttempt {
+    /// From 1.
+    async fn number(&self) -> i32 {
+        self.0.number
+    }
+    async fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at
+    }
+    async fn duration_ms(&self) -> i32 {
+        self.0.duration_ms
+    }
+    /// The receiver's HTTP status; `null` when it did not answer (timeout, no connection).
+    async fn status_code(&self) -> Option<i32> {
+        self.0.status_code
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+}
+
+#[derive(Default)]
+pub struct WebhookQuery;
+
+#[Object]
+impl WebhookQuery {
+    /// The webhooks of the caller's organisation (every organisation's for the secretariat),
+    /// newest first. Needs `referrals:admin`.
+    async fn webhooks(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Option<ListConnection<Webhook>>> {
+        use webhook::Column as W;
+        let query = ctx.principal()?.read::<webhook::Entity>()?;
+        let ordering = Ordering::descending("created_at", W::CreatedAt, W::Id);
+        let args = PageArgs::new(first, after, last, before);
+        Ok(Some(
+            connection(ctx.db()?, query, ordering, args, Webhook).await?,
+        ))
+    }
+
+    async fn webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Webhook>> {
+        Ok(lookup::<webhook::Entity, _>(ctx, &id, Kind::Webhook, Webhook).await?)
+    }
+}
+
+/// Decodes the id of a webhook to change (`NOT_FOUND` comes later, from the data function).
+fn webhook_id(id: &ID, field: &str) -> crate::error::ApiResult<uuid::Uuid> {
+    ids::decode_as(id, Kind::Webhook, field)
+}
