@@ -234,12 +234,10 @@ async fn both_sides_receive_the_referral_events_in_order_signed_and_without_pers
         &municipality_end.url(),
     )
     .await;
-    let foreign = registered(
-        app,
-        &app.token("kommune-730", ADMIN).await,
-        &foreign_end.url(),
-    )
-    .await;
+    // Tokens before the dispatcher runs: on SQLite, issuing one reads before it writes, and a
+    // concurrent commit would make that transaction's upgrade fail (SQLITE_BUSY_SNAPSHOT).
+    let randers = app.token("kommune-730", ADMIN).await;
+    let foreign = registered(app, &randers, &foreign_end.url()).await;
     let _dispatcher = app.deliver_webhooks(fast()).await;
 
     let (id, version) = create_referral(&world).await;
@@ -314,7 +312,7 @@ async fn both_sides_receive_the_referral_events_in_order_signed_and_without_pers
         .expect("count");
     assert_eq!(queued, 0);
     assert!(foreign_end.is_idle());
-    let seen = deliveries(app, &app.token("kommune-730", ADMIN).await).await;
+    let seen = deliveries(app, &randers).await;
     assert!(seen.is_empty());
 }
 
