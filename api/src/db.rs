@@ -10,7 +10,8 @@ use std::{
 };
 
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -68,11 +69,16 @@ pub fn is_sqlite(url: &str) -> bool {
 /// awaited, not left to `Drop`: a refused write that already took SQLite's write lock (a
 /// referral transition claims its version first) must release it before the answer goes
 /// out, or the caller's next write could meet `SQLITE_BUSY`.
+///
+/// On SQLite the transaction takes the write lock at `BEGIN` (`BEGIN IMMEDIATE`): a deferred
+/// transaction that reads before it writes fails at once with "database is locked" when
+/// another connection commits in between (the busy timeout cannot help a read snapshot that
+/// went stale), whereas an immediate one waits its turn. PostgreSQL ignores the option.
 pub async fn transaction<T>(
     db: &DatabaseConnection,
     work: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
 ) -> ApiResult<T> {
-    let txn = db.begin().await?;
+    let txn = db.begin_with_options(write_transaction()).await?;
     match work(&txn).await {
         Ok(out) => {
             txn.commit().await?;
@@ -82,5 +88,13 @@ pub async fn transaction<T>(
             txn.rollback().await?;
             Err(err)
         }
+    }
+}
+
+/// The options of every write transaction (see [`transaction`]).
+pub fn write_transaction() -> TransactionOptions {
+    TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
     }
 }

@@ -116,9 +116,11 @@ pub enum Retirement {
 /// key id (`NOT_FOUND`) and the last active key (`CONFLICT`), because without an active key
 /// no token could be issued or accepted.
 pub async fn retire(db: &DatabaseConnection, kid: &str) -> ApiResult<Retirement> {
-    let txn = db.begin().await?;
+    let txn = db
+        .begin_with_options(crate::db::write_transaction())
+        .await?;
     // Locks the active keys (PostgreSQL), so two concurrent retirements cannot both see
-    // another active key and leave none; SQLite serialises writers anyway.
+    // another active key and leave none; on SQLite the immediate transaction serialises them.
     let active = signing_key::Entity::find()
         .filter(signing_key::Column::RetiredAt.is_null())
         .lock_exclusive()
