@@ -19,6 +19,7 @@ use crate::{
     auth::{ScopeSet, key_store, keys},
     config::{AuthArgs, DatabaseArgs},
     db, demo,
+    events::EventBus,
     organisations::{self, SECRETARIAT},
     referrals::ReferralPolicy,
     schema,
@@ -394,16 +395,21 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
             "Get a token with:  bydel token issue --organisation secretariat --scopes \"projects:read referrals:read\""
         );
     }
+    let events = EventBus::start(&db)
+        .await
+        .map_err(|e| fail(format!("cannot start the event bus: {e}")))?;
     eprintln!("Bydel is listening on http://{address}/graphql (open it in a browser for GraphiQL)");
     let state = AppState {
         schema: schema::build(
             db.clone(),
             keys.clone(),
             ReferralPolicy::with_response_days(args.referral_response_days),
+            events.clone(),
         ),
         db,
         keys,
         statements,
+        events,
     };
     server::serve(listener, state, shutdown_signal())
         .await

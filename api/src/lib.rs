@@ -3,8 +3,8 @@
 //! Domain areas (one module each, holding GraphQL types, resolvers and scoped queries):
 //! organisations, projects, mothers, courses, participants, visits, referrals, tokens.
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
-//! pagination, ids, node, vocabulary, schema, server, cli, demo, writes (shared by the
-//! write resolvers).
+//! pagination, ids, node, vocabulary, schema, server, websocket (subscriptions), events (the
+//! referral event bus), cli, demo, writes (shared by the write resolvers).
 
 pub mod audit;
 pub mod auth;
@@ -14,6 +14,7 @@ pub mod courses;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod loaders;
@@ -29,4 +30,5 @@ pub mod server;
 pub mod tokens;
 pub mod visits;
 pub mod vocabulary;
+pub mod websocket;
 pub mod writes;

@@ -87,3 +87,8 @@ pub const SET_PROJECT_PARTNER: &str = include_str!("queries/set_project_partner.
 pub const REMOVE_PROJECT_PARTNER: &str = include_str!("queries/remove_project_partner.graphql");
 /// One project with its partners, to read a write back.
 pub const PROJECT_RECORD: &str = include_str!("queries/project_record.graphql");
+
+/// Referral events over graphql-ws (`referralEvents`).
+pub const REFERRAL_EVENTS: &str = include_str!("queries/referral_events.graphql");
+pub const REFERRAL_EVENTS_PERSONAL_DATA: &str =
+    include_str!("queries/referral_events_personal_data.graphql");

@@ -12,7 +12,8 @@
 //!   the transaction rolls back and the bump with it.
 //! - **Timeline.** Every change is one `referral_event` (sequence = last + 1, actor
 //!   organisation and client, from, to, reason, note) and one audit event naming the
-//!   participant, in the same transaction.
+//!   participant, in the same transaction. The event is announced to subscriptions
+//!   ([`crate::events`]) once that transaction commits.
 //! - **Consent.** `REQUEST` (draft -> requested) is the move that shares her data with the
 //!   receiver, so it needs her live consent (purpose share_with_receiver, that receiver,
 //!   not withdrawn): `FORBIDDEN` otherwise, since the input is fine but her consent is
@@ -43,6 +44,7 @@ use crate::{
     audit::{self, Actor, Event},
     auth::{Area, Principal},
     error::{ApiError, ApiResult},
+    events::{self, Outbox},
     writes::optional_text,
 };
 
@@ -52,10 +54,12 @@ const ENTITY: &str = "referral";
 /// The longest note on a referral or one of its events, in characters.
 pub const NOTE_CHARS: usize = 4000;
 
-/// Who changes referrals: the caller's principal and the actor its audit events name.
+/// Who changes referrals: the caller's principal, the actor its audit events name, and the
+/// request's outbox for the events it writes.
 pub struct Writer<'a> {
     pub principal: &'a Principal,
     pub actor: Actor,
+    pub outbox: &'a Outbox,
 }
 
 impl Writer<'_> {
@@ -315,7 +319,8 @@ async fn apply(
     Ok(referral)
 }
 
-/// Appends one event to the referral's timeline, numbered after the last one.
+/// Appends one event to the referral's timeline, numbered after the last one, and announces
+/// it to subscriptions.
 async fn insert_event(
     db: &impl ConnectionTrait,
     by: &Writer<'_>,
@@ -334,7 +339,7 @@ async fn insert_event(
         .one(db)
         .await?;
     let now = crate::db::now();
-    Ok(referral_event::ActiveModel {
+    let event = referral_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         referral_id: Set(referral.id),
         sequence: Set(last.unwrap_or(0) + 1),
@@ -348,7 +353,9 @@ async fn insert_event(
         created_at: Set(now),
     }
     .insert(db)
-    .await?)
+    .await?;
+    events::announce(db, by.outbox, event.id).await?;
+    Ok(event)
 }
 
 /// Claims an unclaimed pool referral for a project (`claimReferral`): the project's
