@@ -198,3 +198,44 @@ pub async fn announce(db: &impl ConnectionTrait, outbox: &Outbox, event: Uuid) -
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Database;
+    use uuid::Uuid;
+
+    use super::{CAPACITY, EventBus, Notice, Outbox};
+
+    async fn in_process_bus() -> EventBus {
+        let db = Database::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory SQLite database");
+        EventBus::start(&db).await.expect("the bus starts")
+    }
+
+    #[tokio::test]
+    async fn only_committed_events_are_published_and_each_once() {
+        let bus = in_process_bus().await;
+        let mut feed = bus.subscribe();
+        let outbox = Outbox::default();
+        let (rolled_back, committed) = (Uuid::now_v7(), Uuid::now_v7());
+        outbox.ids().push(rolled_back);
+        outbox.settle(Some(&bus), false);
+        outbox.ids().push(committed);
+        outbox.settle(Some(&bus), true);
+        outbox.settle(Some(&bus), true);
+        bus.publish(Notice::Gap);
+        assert_eq!(feed.next().await, Some(Notice::Committed(committed)));
+        assert_eq!(feed.next().await, Some(Notice::Gap), "nothing in between");
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_behind_hears_a_gap() {
+        let bus = in_process_bus().await;
+        let mut feed = bus.subscribe();
+        for _ in 0..=CAPACITY {
+            bus.publish(Notice::Committed(Uuid::now_v7()));
+        }
+        assert_eq!(feed.next().await, Some(Notice::Gap));
+    }
+}

@@ -459,3 +459,46 @@ async fn an_event_reaches_a_subscriber_on_another_replica() {
     drop(a);
     drop(db);
 }
+
+/// PostgreSQL: when a replica's `LISTEN` connection is cut, what was notified meanwhile is
+/// lost, so its subscribers are told (`CONFLICT`, the stream ends) instead of silently missing
+/// events; the replica listens again and a new subscription hears the next event. SQLite has no
+/// listener to lose (its bus is in-process): there the test checks only that part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listener_connection_ends_streams_with_conflict_and_recovers() {
+    use sea_orm::ConnectionTrait;
+
+    let world = World::new().await;
+    let postgres = world.app.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    if postgres {
+        let mut connection = ws::connect_with_token(world.app.address, &world.municipality).await;
+        let sub = connection
+            .subscribe(queries::REFERRAL_EVENTS, json!({}))
+            .await;
+        let cut = world
+            .app
+            .db
+            .execute_unprepared(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND query LIKE 'LISTEN %'",
+            )
+            .await
+            .expect("the listener's connection can be cut");
+        assert_eq!(cut.rows_affected(), 1, "one listener per replica");
+        let error = final_error(&mut connection, &sub).await;
+        assert_eq!(error["extensions"]["code"], "CONFLICT", "{error:#}");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("updatedSince")),
+            "{error:#}"
+        );
+    }
+    let mut connection = ws::connect_with_token(world.app.address, &world.municipality).await;
+    let sub = connection
+        .subscribe(queries::REFERRAL_EVENTS, json!({}))
+        .await;
+    let id = world.create(world.base.copenhagen.id).await;
+    let created = notice(&mut connection, &sub).await;
+    assert_notice(&created, "CREATED", None, "DRAFT", &id);
+}

@@ -156,24 +156,24 @@ impl Connection {
 
     /// The next message for subscription `id`.
     pub async fn next(&mut self, id: &str) -> Frame {
-        loop {
-            let message = match self.held.is_empty() {
-                true => self.message().await,
-                false => Ok(self.held.remove(0)),
-            };
-            let message = match message {
-                Ok(message) => message,
-                Err(closed) => return closed,
-            };
-            if message["id"] != id {
-                panic!("a message for another subscription: {message}");
-            }
-            match message["type"].as_str() {
-                Some("next") => return Frame::Next(message["payload"].clone()),
-                Some("complete") => return Frame::Complete,
-                Some("error") => return Frame::Next(json!({ "errors": message["payload"] })),
-                _ => panic!("unexpected message {message}"),
-            }
+        let message = if self.held.is_empty() {
+            self.message().await
+        } else {
+            Ok(self.held.remove(0))
+        };
+        let message = match message {
+            Ok(message) => message,
+            Err(closed) => return closed,
+        };
+        assert_eq!(
+            message["id"], id,
+            "a message for another subscription: {message}"
+        );
+        match message["type"].as_str() {
+            Some("next") => Frame::Next(message["payload"].clone()),
+            Some("complete") => Frame::Complete,
+            Some("error") => Frame::Next(json!({ "errors": message["payload"] })),
+            _ => panic!("unexpected message {message}"),
         }
     }
 }
