@@ -394,7 +394,7 @@ fn replay(headers: &HeaderMap, body: String) -> Response {
 /// from async-graphql's parsing, validation and input coercion, so they are the caller's input.
 /// A field that failed is present as `null` in `data`, as the GraphQL spec requires
 /// (async-graphql 7 leaves it out); fields that can fail are nullable in the schema.
-fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+pub(crate) fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {

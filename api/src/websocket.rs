@@ -15,7 +15,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Context, Data, Executor, Request, Response, ServerError,
+    BatchRequest, BatchResponse, Context, Data, Executor, Request, Response,
     futures_util::stream::BoxStream, http::ALL_WEBSOCKET_PROTOCOLS, parser::types::OperationType,
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
@@ -36,7 +36,7 @@ use crate::{
     loaders::Loaders,
     organisations::MunicipalityCache,
     schema::{BydelSchema, RequestContext},
-    server::AppState,
+    server::{AppState, with_codes},
 };
 
 /// graphql-ws's close code for a connection whose `connection_init` was refused.
@@ -215,28 +215,12 @@ struct SubscriptionsOnly {
 }
 
 fn over_http() -> Response {
-    let err = ApiError::validation(
+    let err: async_graphql::Error = ApiError::validation(
         "request",
         "the websocket carries subscriptions only; send queries and mutations to POST /graphql",
-    );
-    Response::from_errors(vec![ServerError::new(err.to_string(), None)]).extension_code(&err)
-}
-
-/// Adds `extensions.code` to every error of a response made outside the executor.
-trait WithCode {
-    fn extension_code(self, err: &ApiError) -> Self;
-}
-
-impl WithCode for Response {
-    fn extension_code(mut self, err: &ApiError) -> Self {
-        for error in &mut self.errors {
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", err.code());
-        }
-        self
-    }
+    )
+    .into();
+    Response::from_errors(vec![err.into_server_error(Default::default())])
 }
 
 fn is_subscription(request: &mut Request) -> bool {
@@ -271,6 +255,9 @@ impl Executor for SubscriptionsOnly {
             return stream::once(future::ready(over_http())).boxed();
         }
         let request = request.data(PendingFeed(Mutex::new(Some(self.events.subscribe()))));
+        // Every error leaves with a code, as over HTTP.
         Executor::execute_stream(&self.schema, request, session_data)
+            .map(with_codes)
+            .boxed()
     }
 }

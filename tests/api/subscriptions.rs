@@ -341,6 +341,17 @@ async fn personal_data_is_never_pushed_even_to_those_who_may_query_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_that_does_not_validate_is_bad_user_input() {
+    let world = World::new().await;
+    let mut connection = ws::connect_with_token(world.app.address, &world.ngo).await;
+    let sub = connection
+        .subscribe("subscription { referralEvents { nope } }", json!({}))
+        .await;
+    let error = final_error(&mut connection, &sub).await;
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_websocket_carries_subscriptions_only() {
     let world = World::new().await;
     let mut connection = ws::connect_with_token(world.app.address, &world.ngo).await;
