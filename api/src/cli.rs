@@ -19,6 +19,7 @@ use crate::{
     auth::{ScopeSet, key_store, keys},
     config::{AuthArgs, DatabaseArgs},
     db, demo,
+    events::EventBus,
     organisations::{self, SECRETARIAT},
     referrals::ReferralPolicy,
     schema,
@@ -397,6 +398,9 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
             "Get a token with:  bydel token issue --organisation secretariat --scopes \"projects:read referrals:read\""
         );
     }
+    let events = EventBus::start(&db)
+        .await
+        .map_err(|e| fail(format!("cannot start the event bus: {e}")))?;
     eprintln!("Bydel is listening on http://{address}/graphql (open it in a browser for GraphiQL)");
     let state = AppState {
         schema: schema::build(
@@ -404,10 +408,12 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
             keys.clone(),
             ReferralPolicy::with_response_days(args.referral_response_days),
             args.webhooks.policy(),
+            events.clone(),
         ),
         db: db.clone(),
         keys,
         statements,
+        events,
     };
     // Every replica sends webhooks; claims keep them from sending one attempt twice.
     let dispatcher = Dispatcher::new(db, args.webhooks.settings())

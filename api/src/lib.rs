@@ -4,8 +4,8 @@
 //! organisations, projects, mothers, courses, participants, visits, referrals, tokens,
 //! webhooks.
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
-//! pagination, ids, node, vocabulary, schema, server, cli, demo, writes (shared by the
-//! write resolvers).
+//! pagination, ids, node, vocabulary, schema, server, websocket (subscriptions), events (the
+//! referral event bus), cli, demo, writes (shared by the write resolvers).
 
 pub mod audit;
 pub mod auth;
@@ -15,6 +15,7 @@ pub mod courses;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod loaders;
@@ -31,4 +32,5 @@ pub mod tokens;
 pub mod visits;
 pub mod vocabulary;
 pub mod webhooks;
+pub mod websocket;
 pub mod writes;

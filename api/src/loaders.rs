@@ -255,6 +255,16 @@ impl Loaders {
         }
     }
 
+    /// Forgets every cached row, so what resolves next reads the database again. A
+    /// subscription lives for many notices and resolves each one from fresh rows; a batch
+    /// already running finishes on the batcher it started with.
+    pub fn clear(&self) {
+        self.made
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
+
     pub fn get<L: BatchLoad>(&self) -> Arc<Batcher<L>> {
         let make = || {
             Arc::new(Batcher::new(L::new(

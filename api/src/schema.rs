@@ -1,9 +1,10 @@
-//! The GraphQL schema: the query and mutation roots merged from the domain areas, its limits,
-//! and the per-request context every resolver reads (principal, database, loaders, keys).
+//! The GraphQL schema: the query, mutation and subscription roots merged from the domain
+//! areas, its limits, and the per-request context every resolver reads (principal, database,
+//! loaders, keys).
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, SDLExportOptions, Schema};
+use async_graphql::{Context, MergedObject, MergedSubscription, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::{
@@ -11,13 +12,14 @@ use crate::{
     auth::{Principal, TokenKeys},
     courses::{CourseMutation, CourseQuery},
     error::{ApiError, ApiResult},
+    events::EventBus,
     loaders::{BatchLoad, Batcher, Loaders},
     mothers::{MotherMutation, MotherQuery},
     node::NodeQuery,
     organisations::OrganisationQuery,
     participants::{ParticipantMutation, ParticipantQuery},
     projects::{ProjectMutation, ProjectQuery},
-    referrals::{ReferralMutation, ReferralPolicy, ReferralQuery},
+    referrals::{ReferralMutation, ReferralPolicy, ReferralQuery, ReferralSubscription},
     server::RequestIdValue,
     tokens::{TokenMutation, TokenQuery},
     visits::{VisitMutation, VisitQuery},
@@ -57,33 +59,48 @@ pub struct Mutation(
     WebhookMutation,
 );
 
-pub type BydelSchema = Schema<Query, Mutation, EmptySubscription>;
+/// The subscription root (over graphql-ws, see `websocket`).
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(ReferralSubscription);
+
+pub type BydelSchema = Schema<Query, Mutation, Subscription>;
 
 /// Builds the schema with the shared database handle, the token keys (`issueToken` signs
-/// with them), the referral policy (when a referral is stale) and the webhook policy (which
-/// endpoint URLs registration accepts). Per-request data
-/// (principal, loaders, request id, read log) is attached to each request by the HTTP layer.
+/// with them), the referral policy (when a referral is stale), the webhook policy (which
+/// endpoint URLs registration accepts) and the event bus (writes announce on it,
+/// subscriptions listen). Per-request data (principal, loaders, request id, read log, event
+/// outbox) is attached to each request by the HTTP layer.
 pub fn build(
     db: DatabaseConnection,
     keys: Arc<TokenKeys>,
     referrals: ReferralPolicy,
     webhooks: WebhookPolicy,
+    events: EventBus,
 ) -> BydelSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .data(db)
-        .data(keys)
-        .data(referrals)
-        .data(webhooks)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .data(db)
+    .data(keys)
+    .data(referrals)
+    .data(webhooks)
+    .data(events)
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .finish()
 }
 
 /// The SDL that `bydel schema` writes to `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .finish()
-        .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .finish()
+    .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
 }
 
 /// What a resolver needs from the request, with errors in the API's own terms.

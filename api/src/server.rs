@@ -2,7 +2,8 @@
 //! and the token verification keys at `/.well-known/jwks.json`.
 //!
 //! Authentication happens in a layer before the GraphQL request is parsed, so any request
-//! without a valid token is `401 UNAUTHENTICATED` with no data. Logs carry the request id,
+//! without a valid token is `401 UNAUTHENTICATED` with no data. A websocket upgrade (GraphQL
+//! subscriptions) passes without one: it authenticates in `connection_init` ([`websocket`]). Logs carry the request id,
 //! client and organisation ids and the operation name, never query text, variables or tokens.
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -13,6 +14,7 @@ use axum::{
     Extension, Router,
     body::Body,
     extract::{Request, State},
+    handler::Handler,
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
@@ -31,10 +33,12 @@ use crate::{
     auth::{Principal, TokenKeys, authenticate},
     db::StatementCounter,
     error::ApiError,
+    events::{EventBus, Outbox},
     idempotency::{self, Claim, Outcome},
     loaders::Loaders,
     organisations::MunicipalityCache,
     schema::BydelSchema,
+    websocket,
 };
 
 /// Largest accepted request body; GraphQL documents are small, uploads are not supported.
@@ -49,11 +53,13 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: Arc<TokenKeys>,
     pub statements: StatementCounter,
+    /// Referral events for the subscriptions of this replica.
+    pub events: EventBus,
 }
 
 pub fn router(state: AppState) -> Router {
     let graphql = Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql", get(graphql_get_or_subscribe).post(graphql_post))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             require_principal,
@@ -146,7 +152,7 @@ async fn require_principal(
     mut req: Request,
     next: Next,
 ) -> Response {
-    if wants_graphiql(&req) {
+    if wants_graphiql(&req) || websocket::is_upgrade(req.headers()) {
         return next.run(req).await;
     }
     let principal = match bearer_token(req.headers()) {
@@ -206,6 +212,15 @@ impl IntoResponse for BadRequest {
             ),
         };
         error_response(status, &ApiError::validation("request", message))
+    }
+}
+
+/// `GET /graphql`: a websocket upgrade is a subscription connection, anything else a query.
+async fn graphql_get_or_subscribe(State(state): State<AppState>, req: Request) -> Response {
+    if websocket::is_upgrade(req.headers()) {
+        websocket::upgrade.call(req, state).await
+    } else {
+        graphql_get.call(req, state).await
     }
 }
 
@@ -300,6 +315,7 @@ async fn execute(
         .data(Loaders::new(state.db.clone(), principal.clone()))
         .data(MunicipalityCache::default())
         .data(read_log.clone())
+        .data(Outbox::default())
         .data(principal);
     if let Some(request_id) = request_id {
         request = request.data(request_id);
@@ -378,7 +394,7 @@ fn replay(headers: &HeaderMap, body: String) -> Response {
 /// from async-graphql's parsing, validation and input coercion, so they are the caller's input.
 /// A field that failed is present as `null` in `data`, as the GraphQL spec requires
 /// (async-graphql 7 leaves it out); fields that can fail are nullable in the schema.
-fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+pub(crate) fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {

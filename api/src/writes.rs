@@ -13,6 +13,7 @@ use crate::{
     audit::Actor,
     auth::Principal,
     error::{ApiError, ApiResult},
+    events::{EventBus, Outbox},
     schema::RequestContext,
 };
 
@@ -23,12 +24,17 @@ pub fn caller<'c>(ctx: &'c Context<'_>) -> ApiResult<(&'c Principal, Actor)> {
 }
 
 /// Runs `work` in one transaction on the request's database: the change and its audit
-/// events commit together or not at all.
+/// events commit together or not at all. Then the referral events it wrote reach the
+/// in-process bus, if it committed (see [`crate::events`]).
 pub async fn in_transaction<T>(
     ctx: &Context<'_>,
     work: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
 ) -> ApiResult<T> {
-    crate::db::transaction(ctx.db()?, work).await
+    let outcome = crate::db::transaction(ctx.db()?, work).await;
+    if let Some(outbox) = ctx.data_opt::<Outbox>() {
+        outbox.settle(ctx.data_opt::<EventBus>(), outcome.is_ok());
+    }
+    outcome
 }
 
 /// A required text: trimmed, 1 to `max` characters.

@@ -25,6 +25,7 @@ mod projects_write;
 mod referrals;
 mod schema;
 mod stale;
+mod subscriptions;
 mod sync;
 mod tokens;
 mod training;

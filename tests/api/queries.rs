@@ -94,3 +94,7 @@ pub const UPDATE_WEBHOOK: &str = include_str!("queries/update_webhook.graphql");
 pub const ROTATE_WEBHOOK_SECRET: &str = include_str!("queries/rotate_webhook_secret.graphql");
 pub const DELETE_WEBHOOK: &str = include_str!("queries/delete_webhook.graphql");
 pub const WEBHOOKS: &str = include_str!("queries/webhooks.graphql");
+/// Referral events over graphql-ws (`referralEvents`).
+pub const REFERRAL_EVENTS: &str = include_str!("queries/referral_events.graphql");
+pub const REFERRAL_EVENTS_PERSONAL_DATA: &str =
+    include_str!("queries/referral_events_personal_data.graphql");

@@ -26,6 +26,9 @@
 //!    secretariat or an organisation operating or partnering in her project. Otherwise the
 //!    field is `null` with a `FORBIDDEN` error; the rest of the record still loads. Every
 //!    participant whose personal data a request returns is written to the audit trail.
+//!    Personal data is never pushed: a request that cannot record its reads (it carries no
+//!    [`ReadLog`], as a subscription over the websocket) gets `FORBIDDEN` for every field of
+//!    this rule, however it is related to her; the partner queries it over HTTP.
 //! 4. **Writes.** API clients and tokens are managed by the secretariat with `tokens:admin`
 //!    (the scope on any other organisation's token grants nothing); projects and their
 //!    partner organisations by the secretariat with `projects:write` (likewise). Inside a
@@ -632,8 +635,19 @@ fn personal_data_refused() -> ApiError {
     )
 }
 
+/// The request's record of personal-data reads; without one (a subscription) rule 3 refuses.
+fn audited_reads<'c>(ctx: &Context<'c>) -> ApiResult<&'c ReadLog> {
+    ctx.data_opt::<ReadLog>().ok_or_else(|| {
+        ApiError::forbidden(
+            "personal data is not pushed over subscriptions; query it over HTTP \
+             (POST /graphql), where every read is audited",
+        )
+    })
+}
+
 /// Allows reading a participant's personal data (and records the read), or refuses it.
 pub async fn participant_personal_data(ctx: &Context<'_>, participant: Uuid) -> ApiResult<()> {
+    let log = audited_reads(ctx)?;
     let allowed = ctx
         .loader::<PersonalData>()?
         .load_one(participant)
@@ -642,9 +656,7 @@ pub async fn participant_personal_data(ctx: &Context<'_>, participant: Uuid) -> 
     if !allowed {
         return Err(personal_data_refused());
     }
-    if let Some(log) = ctx.data_opt::<ReadLog>() {
-        log.participant(participant);
-    }
+    log.participant(participant);
     Ok(())
 }
 
@@ -711,6 +723,7 @@ async fn role_in(ctx: &Context<'_>, project: Uuid) -> ApiResult<Option<ProjectRo
 
 /// Free-text notes on a visit: the secretariat or the operator of the visit's project.
 pub async fn visit_notes(ctx: &Context<'_>, visit: &visit::Model) -> ApiResult<()> {
+    audited_reads(ctx)?;
     match role_in(ctx, visit.project_id).await? {
         Some(ProjectRole::Operator) => Ok(()),
         _ => Err(ApiError::forbidden(
@@ -721,6 +734,7 @@ pub async fn visit_notes(ctx: &Context<'_>, visit: &visit::Model) -> ApiResult<(
 
 /// A mother's contact details: the secretariat or an organisation running her project.
 pub async fn mother_contact(ctx: &Context<'_>, mother: &mother::Model) -> ApiResult<()> {
+    audited_reads(ctx)?;
     match role_in(ctx, mother.project_id).await? {
         Some(_) => Ok(()),
         None => Err(ApiError::forbidden(

@@ -13,7 +13,8 @@ use super::{
 };
 use crate::{
     audit::Actor,
-    error::ApiResult,
+    error::{ApiError, ApiResult},
+    events::Outbox,
     ids::{self, Kind},
     schema::RequestContext,
     vocabulary::{ReferralOutcome, ReferralReason, ServiceCategory},
@@ -23,9 +24,13 @@ use crate::{
 /// The caller as the writer of a change, with the actor its audit events name.
 pub(crate) fn writer<'c>(ctx: &'c Context<'_>) -> ApiResult<Writer<'c>> {
     let principal = ctx.principal()?;
+    let outbox = ctx
+        .data_opt::<Outbox>()
+        .ok_or_else(|| ApiError::internal("request without an event outbox"))?;
     Ok(Writer {
         principal,
         actor: Actor::of(principal, ctx.request_id()),
+        outbox,
     })
 }
 

@@ -4,13 +4,15 @@
 //! The lifecycle follows the HL7 SDOH referral Task statuses; every transition is a
 //! `ReferralEvent` (who, when, from, to, reason, note). `version` guards concurrent edits.
 //! The table is [`lifecycle`], the changes are [`write`] (data functions) and [`graphql`]
-//! (the mutations).
+//! (the mutations); [`subscription`] pushes timeline events to the organisations involved.
 
 pub mod graphql;
 pub mod lifecycle;
+pub mod subscription;
 pub mod write;
 
 pub use graphql::ReferralMutation;
+pub use subscription::ReferralSubscription;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Duration, Utc};

@@ -13,7 +13,8 @@
 //! - **Timeline.** Every change is one `referral_event` (sequence = last + 1, actor
 //!   organisation and client, from, to, reason, note) and one audit event naming the
 //!   participant, in the same transaction, which also queues the event's webhook deliveries
-//!   ([`crate::webhooks::enqueue`]).
+//!   ([`crate::webhooks::enqueue`]); the event is announced to subscriptions
+//!   ([`crate::events`]) once that transaction commits.
 //! - **Consent.** `REQUEST` (draft -> requested) is the move that shares her data with the
 //!   receiver, so it needs her live consent (purpose share_with_receiver, that receiver,
 //!   not withdrawn): `FORBIDDEN` otherwise, since the input is fine but her consent is
@@ -44,6 +45,7 @@ use crate::{
     audit::{self, Actor, Event},
     auth::{Area, Principal},
     error::{ApiError, ApiResult},
+    events::{self, Outbox},
     writes::optional_text,
 };
 
@@ -53,10 +55,12 @@ const ENTITY: &str = "referral";
 /// The longest note on a referral or one of its events, in characters.
 pub const NOTE_CHARS: usize = 4000;
 
-/// Who changes referrals: the caller's principal and the actor its audit events name.
+/// Who changes referrals: the caller's principal, the actor its audit events name, and the
+/// request's outbox for the events it writes.
 pub struct Writer<'a> {
     pub principal: &'a Principal,
     pub actor: Actor,
+    pub outbox: &'a Outbox,
 }
 
 impl Writer<'_> {
@@ -316,8 +320,9 @@ async fn apply(
     Ok(referral)
 }
 
-/// Appends one event to the referral's timeline, numbered after the last one, and queues it
-/// for the webhooks of everyone who may see the referral as it now stands.
+/// Appends one event to the referral's timeline, numbered after the last one, queues it for
+/// the webhooks of everyone who may see the referral as it now stands, and announces it to
+/// subscriptions.
 async fn insert_event(
     db: &impl ConnectionTrait,
     by: &Writer<'_>,
@@ -352,6 +357,7 @@ async fn insert_event(
     .insert(db)
     .await?;
     crate::webhooks::enqueue(db, referral, &event).await?;
+    events::announce(db, by.outbox, event.id).await?;
     Ok(event)
 }
 

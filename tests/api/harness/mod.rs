@@ -6,6 +6,8 @@
 
 mod database;
 pub mod fixtures;
+pub mod process;
+pub mod ws;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -86,6 +88,9 @@ impl TestApp {
         keys.register(&db)
             .await
             .expect("the test signing key can be registered");
+        let events = bydel::events::EventBus::start(&db)
+            .await
+            .expect("the event bus starts on the test database");
         let state = AppState {
             // The default response time (14 days), as `bydel serve` without the flag.
             schema: bydel::schema::build(
@@ -93,10 +98,12 @@ impl TestApp {
                 keys.clone(),
                 bydel::referrals::ReferralPolicy::default(),
                 bydel::webhooks::WebhookPolicy::default(),
+                events.clone(),
             ),
             db: db.clone(),
             keys: keys.clone(),
             statements,
+            events,
         };
         let listener = TcpListener::bind("127.0.0.1:0")
             .await

@@ -1,0 +1,241 @@
+//! The referral event bus: "referral event X was committed", delivered to the subscriptions of
+//! every replica.
+//!
+//! The durable record is the `referral_event` row itself; the bus carries only its id, and a
+//! subscriber reads the row (through its own row scope) when the id arrives. Invariants:
+//! - **Only committed events are announced.** On PostgreSQL the write that inserts the row also
+//!   runs `pg_notify` in its transaction, and PostgreSQL delivers a notification only on
+//!   commit, to every replica's listener (one `LISTEN` connection per replica, reconnected with
+//!   backoff). SQLite serves one process by design: the ids wait in the request's [`Outbox`]
+//!   and are published once the transaction has committed, dropped when it rolls back.
+//! - **Nothing is skipped silently.** When a subscriber falls behind the buffer, or the
+//!   listener lost its connection (notifications sent meanwhile are gone), the subscriber gets
+//!   a [`Notice::Gap`] and ends its stream with an error; the client resyncs from the tables
+//!   (`updatedSince`) and subscribes again.
+//! - Bulk loads (the demo data) insert events without announcing them.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement,
+    sqlx::{PgPool, postgres::PgListener},
+};
+use tokio::{
+    sync::broadcast::{self, error::RecvError},
+    task::AbortHandle,
+};
+use uuid::Uuid;
+
+use crate::error::ApiResult;
+
+/// The PostgreSQL notification channel; the payload is the `referral_event` id.
+pub const CHANNEL: &str = "bydel_referral_events";
+
+/// Notices a slow subscriber may fall behind before it is told it missed some.
+const CAPACITY: usize = 1024;
+
+/// The listener's waits between reconnection attempts: doubling up to the cap.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+const LAST_RETRY: Duration = Duration::from_secs(30);
+
+/// What a subscriber hears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// The `referral_event` row with this id is committed.
+    Committed(Uuid),
+    /// Notices may have been lost; the subscriber must resync.
+    Gap,
+}
+
+/// One replica's bus. Cheap to clone; the PostgreSQL listener stops with the last clone.
+#[derive(Clone)]
+pub struct EventBus {
+    sender: broadcast::Sender<Notice>,
+    _listener: Option<Arc<ListenerTask>>,
+}
+
+/// Aborts the listener task when the bus goes away (a test server stops, the process ends).
+struct ListenerTask(AbortHandle);
+
+impl Drop for ListenerTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl EventBus {
+    /// Starts the bus for `db`. On PostgreSQL it listens before returning, so every event
+    /// committed after start-up (on any replica) reaches this replica's subscribers; a database
+    /// that cannot be listened to is an error, not a silently deaf replica.
+    pub async fn start(db: &DatabaseConnection) -> Result<EventBus, DbErr> {
+        let (sender, _) = broadcast::channel(CAPACITY);
+        let listener = match db.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                let pool = db.get_postgres_connection_pool().clone();
+                let listener = listen(&pool).await.map_err(sqlx_error)?;
+                let task = tokio::spawn(forward(pool, listener, sender.clone()));
+                Some(Arc::new(ListenerTask(task.abort_handle())))
+            }
+            _ => None,
+        };
+        Ok(EventBus {
+            sender,
+            _listener: listener,
+        })
+    }
+
+    /// A new subscriber: it hears every notice sent from now on.
+    pub fn subscribe(&self) -> Feed {
+        Feed(self.sender.subscribe())
+    }
+
+    fn publish(&self, notice: Notice) {
+        // No receiver is not an error: nobody subscribes right now.
+        let _ = self.sender.send(notice);
+    }
+}
+
+fn sqlx_error(err: sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Custom(format!("cannot listen for referral events: {err}"))
+}
+
+async fn listen(pool: &PgPool) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// The replica's listener: forwards notifications to the bus until the pool closes. A lost
+/// connection is a [`Notice::Gap`] (what was sent meanwhile is gone), then sqlx reconnects and
+/// re-listens; failed reconnections are retried with backoff.
+async fn forward(pool: PgPool, mut listener: PgListener, bus: broadcast::Sender<Notice>) {
+    let mut retry = FIRST_RETRY;
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => {
+                retry = FIRST_RETRY;
+                match Uuid::parse_str(notification.payload()) {
+                    Ok(id) => drop(bus.send(Notice::Committed(id))),
+                    Err(_) => tracing::warn!(channel = CHANNEL, "ignored a malformed notification"),
+                }
+            }
+            Ok(None) => {
+                tracing::warn!("the referral event listener lost its connection; reconnected");
+                let _ = bus.send(Notice::Gap);
+            }
+            Err(sea_orm::sqlx::Error::PoolClosed) => return,
+            Err(err) => {
+                tracing::error!(error = %err, retry_in = ?retry, "the referral event listener cannot reconnect");
+                let _ = bus.send(Notice::Gap);
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).min(LAST_RETRY);
+                if pool.is_closed() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// One subscriber's receiving end.
+pub struct Feed(broadcast::Receiver<Notice>);
+
+impl Feed {
+    /// The next notice; `None` when the bus is gone. Falling behind is a [`Notice::Gap`].
+    pub async fn next(&mut self) -> Option<Notice> {
+        match self.0.recv().await {
+            Ok(notice) => Some(notice),
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "a subscriber fell behind the referral event bus");
+                Some(Notice::Gap)
+            }
+            Err(RecvError::Closed) => None,
+        }
+    }
+}
+
+/// The event ids an open transaction of one request has written, for the in-process bus
+/// (SQLite). Request data: the HTTP layer gives every request its own.
+#[derive(Debug, Clone, Default)]
+pub struct Outbox(Arc<Mutex<Vec<Uuid>>>);
+
+impl Outbox {
+    fn ids(&self) -> std::sync::MutexGuard<'_, Vec<Uuid>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Ends the transaction the ids were written in: publishes them once it committed, forgets
+    /// them when it rolled back.
+    pub fn settle(&self, bus: Option<&EventBus>, committed: bool) {
+        let ids = std::mem::take(&mut *self.ids());
+        let Some(bus) = bus.filter(|_| committed) else {
+            return;
+        };
+        for id in ids {
+            bus.publish(Notice::Committed(id));
+        }
+    }
+}
+
+/// Announces the `referral_event` row `event` that the transaction `db` has just inserted:
+/// `pg_notify` in that transaction on PostgreSQL, the request's outbox elsewhere.
+pub async fn announce(db: &impl ConnectionTrait, outbox: &Outbox, event: Uuid) -> ApiResult<()> {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let notify = Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CHANNEL.into(), event.to_string().into()],
+            );
+            db.execute_raw(notify).await?;
+        }
+        _ => outbox.ids().push(event),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::Database;
+    use uuid::Uuid;
+
+    use super::{CAPACITY, EventBus, Notice, Outbox};
+
+    async fn in_process_bus() -> EventBus {
+        let db = Database::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory SQLite database");
+        EventBus::start(&db).await.expect("the bus starts")
+    }
+
+    #[tokio::test]
+    async fn only_committed_events_are_published_and_each_once() {
+        let bus = in_process_bus().await;
+        let mut feed = bus.subscribe();
+        let outbox = Outbox::default();
+        let (rolled_back, committed) = (Uuid::now_v7(), Uuid::now_v7());
+        outbox.ids().push(rolled_back);
+        outbox.settle(Some(&bus), false);
+        outbox.ids().push(committed);
+        outbox.settle(Some(&bus), true);
+        outbox.settle(Some(&bus), true);
+        bus.publish(Notice::Gap);
+        assert_eq!(feed.next().await, Some(Notice::Committed(committed)));
+        assert_eq!(feed.next().await, Some(Notice::Gap), "nothing in between");
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_that_falls_behind_hears_a_gap() {
+        let bus = in_process_bus().await;
+        let mut feed = bus.subscribe();
+        for _ in 0..=CAPACITY {
+            bus.publish(Notice::Committed(Uuid::now_v7()));
+        }
+        assert_eq!(feed.next().await, Some(Notice::Gap));
+    }
+}

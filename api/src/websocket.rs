@@ -1,0 +1,263 @@
+//! GraphQL subscriptions over graphql-ws (`graphql-transport-ws`, and the legacy
+//! `graphql-ws`) at `GET /graphql` with a websocket upgrade.
+//!
+//! Browsers cannot set headers on a websocket, so the token travels in the `connection_init`
+//! payload (`{"Authorization": "Bearer <token>"}`, `{"authorization": ...}` or
+//! `{"token": "<token>"}`) and is verified exactly like a bearer header; a missing or refused
+//! token closes the connection with 4403 (graphql-ws's "Forbidden"). The token is checked again
+//! before every delivery (see [`recheck_token`]).
+//!
+//! The socket carries subscriptions only: queries and mutations go over HTTP, where
+//! idempotency keys and the personal-data audit apply. A subscription hears every event
+//! committed after the server read its `subscribe` message (a `ping` sent after it and
+//! answered proves that), because its feed is taken when the message is read.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use async_graphql::{
+    BatchRequest, BatchResponse, Context, Data, Executor, Request, Response,
+    futures_util::stream::BoxStream, http::ALL_WEBSOCKET_PROTOCOLS, parser::types::OperationType,
+};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::{
+    extract::{
+        State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
+    http::{HeaderMap, header},
+    response::{IntoResponse, Response as HttpResponse},
+};
+use futures::{SinkExt, StreamExt, future, stream};
+
+use crate::{
+    auth::{Principal, TokenKeys, authenticate},
+    error::{ApiError, ApiResult},
+    events::{EventBus, Feed},
+    loaders::Loaders,
+    organisations::MunicipalityCache,
+    schema::{BydelSchema, RequestContext},
+    server::{AppState, with_codes},
+};
+
+/// graphql-ws's close code for a connection whose `connection_init` was refused.
+const FORBIDDEN: u16 = 4403;
+/// The longest reason a close frame may carry, in bytes (RFC 6455).
+const CLOSE_REASON_BYTES: usize = 123;
+
+/// Whether `headers` ask for a websocket (the GraphQL subscription transport).
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// `GET /graphql` with `Upgrade: websocket`. Needs no `Authorization` header: the token comes
+/// in `connection_init`.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> HttpResponse {
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve(state, protocol, socket))
+        .into_response()
+}
+
+async fn serve(state: AppState, protocol: GraphQLProtocol, socket: WebSocket) {
+    let refused = Arc::new(OnceLock::new());
+    let (sink, stream) = socket.split();
+    // async-graphql closes a refused `connection_init` with 1002; graphql-ws says 4403.
+    let closing = refused.clone();
+    let sink = sink.with(move |message| {
+        future::ready(Ok::<_, axum::Error>(with_refusal_code(&closing, message)))
+    });
+    let executor = SubscriptionsOnly {
+        schema: state.schema.clone(),
+        events: state.events.clone(),
+    };
+    GraphQLWebSocket::new_with_pair(sink, stream, executor, protocol)
+        .on_connection_init(move |payload| connection_init(state, payload, refused))
+        .serve()
+        .await;
+}
+
+fn with_refusal_code(refused: &OnceLock<()>, message: Message) -> Message {
+    match message {
+        Message::Close(Some(frame)) if refused.get().is_some() => {
+            let mut reason = frame.reason.as_str().to_owned();
+            while reason.len() > CLOSE_REASON_BYTES {
+                reason.pop();
+            }
+            Message::Close(Some(CloseFrame {
+                code: FORBIDDEN,
+                reason: reason.into(),
+            }))
+        }
+        other => other,
+    }
+}
+
+/// The connection's bearer token, checked again before each delivery. Not `Debug`: it must
+/// never reach a log.
+struct ConnectionToken(String);
+
+/// Authenticates the connection from its `connection_init` payload and sets up what its
+/// subscriptions resolve with: the principal, loaders and caches, and no `ReadLog`, so
+/// personal data is refused (rule 3 of [`crate::auth::access`]).
+async fn connection_init(
+    state: AppState,
+    payload: serde_json::Value,
+    refused: Arc<OnceLock<()>>,
+) -> async_graphql::Result<Data> {
+    let principal = match token_of(&payload) {
+        Ok(token) => authenticate(&state.db, &state.keys, token)
+            .await
+            .map(|principal| (principal, token.to_owned())),
+        Err(err) => Err(err),
+    };
+    let (principal, token) = match principal {
+        Ok(found) => found,
+        Err(err) => {
+            let _ = refused.set(());
+            let err = match err {
+                ApiError::Unauthenticated(_) => err,
+                other => {
+                    tracing::error!(error = ?other, "authentication of a websocket failed");
+                    ApiError::internal("")
+                }
+            };
+            tracing::info!(reason = %err, "websocket refused");
+            return Err(async_graphql::Error::new(format!("Forbidden: {err}")));
+        }
+    };
+    tracing::info!(
+        client = %principal.client_id,
+        organisation = %principal.organisation.id,
+        "websocket connected"
+    );
+    let principal = Arc::new(principal);
+    let mut data = Data::default();
+    data.insert(Loaders::new(state.db.clone(), principal.clone()));
+    data.insert(MunicipalityCache::default());
+    data.insert(ConnectionToken(token));
+    data.insert(principal);
+    Ok(data)
+}
+
+/// The token in a `connection_init` payload.
+fn token_of(payload: &serde_json::Value) -> ApiResult<&str> {
+    let missing = || {
+        ApiError::Unauthenticated(
+            "send the token in connection_init: {\"Authorization\": \"Bearer <token>\"}".into(),
+        )
+    };
+    if let Some(token) = payload.get("token") {
+        return token
+            .as_str()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(missing);
+    }
+    let header = payload
+        .get("Authorization")
+        .or_else(|| payload.get("authorization"))
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(missing)?;
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::Unauthenticated("Authorization must be `Bearer <token>`".into()))
+}
+
+/// Checks the connection's token again (revoked, expired, client revoked, organisation or
+/// signing key gone): `UNAUTHENTICATED` when it no longer holds.
+pub async fn recheck_token(ctx: &Context<'_>) -> ApiResult<Principal> {
+    let token = ctx
+        .data_opt::<ConnectionToken>()
+        .ok_or_else(|| ApiError::Unauthenticated("subscriptions need a websocket".into()))?;
+    let keys = ctx
+        .data_opt::<Arc<TokenKeys>>()
+        .ok_or_else(|| ApiError::internal("schema built without token keys"))?;
+    authenticate(ctx.db()?, keys, &token.0).await
+}
+
+/// The feed a subscription was given when its `subscribe` message was read.
+struct PendingFeed(Mutex<Option<Feed>>);
+
+/// The event feed of the subscription resolving in `ctx`.
+pub fn feed(ctx: &Context<'_>) -> ApiResult<Feed> {
+    let pending = ctx.data_opt::<PendingFeed>().and_then(|pending| {
+        pending
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    });
+    match pending {
+        Some(feed) => Ok(feed),
+        None => ctx
+            .data_opt::<EventBus>()
+            .map(EventBus::subscribe)
+            .ok_or_else(|| ApiError::internal("schema built without an event bus")),
+    }
+}
+
+/// The schema as the websocket runs it: subscriptions only, each with its feed taken the
+/// moment its `subscribe` message is read.
+#[derive(Clone)]
+struct SubscriptionsOnly {
+    schema: BydelSchema,
+    events: EventBus,
+}
+
+fn over_http() -> Response {
+    let err: async_graphql::Error = ApiError::validation(
+        "request",
+        "the websocket carries subscriptions only; send queries and mutations to POST /graphql",
+    )
+    .into();
+    Response::from_errors(vec![err.into_server_error(Default::default())])
+}
+
+fn is_subscription(request: &mut Request) -> bool {
+    let wanted = request.operation_name.clone();
+    let Ok(document) = request.parsed_query() else {
+        // Let the executor report what does not parse.
+        return true;
+    };
+    document.operations.iter().any(|(name, operation)| {
+        operation.node.ty == OperationType::Subscription
+            && wanted
+                .as_deref()
+                .is_none_or(|wanted| name.is_some_and(|name| name.as_str() == wanted))
+    })
+}
+
+impl Executor for SubscriptionsOnly {
+    async fn execute(&self, _request: Request) -> Response {
+        over_http()
+    }
+
+    async fn execute_batch(&self, _batch: BatchRequest) -> BatchResponse {
+        BatchResponse::Single(over_http())
+    }
+
+    fn execute_stream(
+        &self,
+        mut request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        if !is_subscription(&mut request) {
+            return stream::once(future::ready(over_http())).boxed();
+        }
+        let request = request.data(PendingFeed(Mutex::new(Some(self.events.subscribe()))));
+        // Every error leaves with a code, as over HTTP.
+        Executor::execute_stream(&self.schema, request, session_data)
+            .map(with_codes)
+            .boxed()
+    }
+}
