@@ -17,8 +17,9 @@ use uuid::Uuid;
 
 use crate::{
     auth::{ScopeSet, key_store, keys},
-    config::{AuthArgs, DatabaseArgs},
+    config::{AuthArgs, DatabaseArgs, HttpArgs},
     db, demo,
+    limits::Limits,
     organisations::{self, SECRETARIAT},
     referrals::ReferralPolicy,
     schema,
@@ -96,6 +97,8 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u16).range(1..=365)
     )]
     referral_response_days: u16,
+    #[command(flatten)]
+    http: HttpArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -361,6 +364,7 @@ async fn load_demo(db: &DatabaseConnection) -> Result<(), CliError> {
 
 async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliError> {
     let keys = Arc::new(auth.token_keys(url).map_err(fail)?);
+    let persisted = Arc::new(args.http.persisted().map_err(fail)?);
     let (db, statements) = db::connect(url)
         .await
         .map_err(|e| fail(format!("cannot open the database: {e}")))?;
@@ -395,15 +399,19 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
         );
     }
     eprintln!("Bydel is listening on http://{address}/graphql (open it in a browser for GraphiQL)");
+    let schema = schema::build(
+        db.clone(),
+        keys.clone(),
+        ReferralPolicy::with_response_days(args.referral_response_days),
+    );
+    let limits = Arc::new(Limits::new(args.http.limits(), &schema.sdl()));
     let state = AppState {
-        schema: schema::build(
-            db.clone(),
-            keys.clone(),
-            ReferralPolicy::with_response_days(args.referral_response_days),
-        ),
+        schema,
         db,
         keys,
         statements,
+        limits,
+        persisted,
     };
     server::serve(listener, state, shutdown_signal())
         .await

@@ -1,5 +1,6 @@
-//! The GraphQL schema: the query and mutation roots merged from the domain areas, its limits,
-//! and the per-request context every resolver reads (principal, database, loaders, keys).
+//! The GraphQL schema: the query and mutation roots merged from the domain areas, and the
+//! per-request context every resolver reads (principal, database, loaders, keys). Its cost
+//! limits live in `limits` and are checked before execution.
 
 use std::sync::Arc;
 
@@ -22,11 +23,6 @@ use crate::{
     tokens::{TokenMutation, TokenQuery},
     visits::{VisitMutation, VisitQuery},
 };
-
-/// Nesting deeper than this is refused before any database work.
-pub const MAX_DEPTH: usize = 12;
-/// Upper bound on the summed field complexity of one operation.
-pub const MAX_COMPLEXITY: usize = 5_000;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -68,8 +64,6 @@ pub fn build(
         .data(db)
         .data(keys)
         .data(referrals)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
         .finish()
 }
 

@@ -12,6 +12,8 @@ use std::{net::SocketAddr, sync::Arc};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use bydel::{
     auth::{Claims, ScopeSet, TokenKeys},
+    limits::{LimitSettings, Limits},
+    persisted::PersistedQueries,
     server::AppState,
     tokens::IssuedToken,
 };
@@ -35,11 +37,33 @@ pub const ALL_READ: &str =
 /// The API client name tests issue their tokens under.
 const CLIENT: &str = "integration-tests";
 
+/// What a test may configure on its server. The default is `bydel serve` without flags, except
+/// a per-client rate limit high enough for tests that send hundreds of requests in a burst.
+pub struct Options {
+    pub limits: LimitSettings,
+    pub persisted: PersistedQueries,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            limits: LimitSettings {
+                rate: 1_000.0,
+                burst: 1_000,
+                ..LimitSettings::default()
+            },
+            persisted: PersistedQueries::default(),
+        }
+    }
+}
+
 /// A running server and the handles a test needs to drive and inspect it.
 pub struct TestApp {
     pub address: SocketAddr,
     pub db: DatabaseConnection,
     pub keys: Arc<TokenKeys>,
+    /// The server's limits, to read its refusal counters.
+    pub limits: Arc<Limits>,
     database_url: String,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -51,25 +75,35 @@ pub struct TestApp {
 impl TestApp {
     /// A server over a fresh, migrated database holding only the secretariat.
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(Options::default()).await
+    }
+
+    /// A server over a fresh database with the given limits and persisted operations.
+    pub async fn spawn_with(options: Options) -> TestApp {
         let database = TestDatabase::create().await;
         let pem = bydel::auth::keys::generate_pem().expect("an Ed25519 key can be generated");
         let url = database.url().to_owned();
-        Self::start(&url, &pem, Some(database)).await
+        Self::start(&url, &pem, Some(database), options).await
     }
 
     /// A server over a database prepared elsewhere (e.g. by the `bydel` binary), signing and
     /// verifying with `pem`. The caller keeps the database alive.
     pub async fn serve_existing(url: &str, pem: &str) -> TestApp {
-        Self::start(url, pem, None).await
+        Self::start(url, pem, None, Options::default()).await
     }
 
     /// A second server on this app's database, signing with `pem`: another replica, as after
     /// a key rotation. This app keeps the database alive, so drop the replica first.
     pub async fn replica(&self, pem: &str) -> TestApp {
-        Self::start(&self.database_url, pem, None).await
+        Self::start(&self.database_url, pem, None, Options::default()).await
     }
 
-    async fn start(url: &str, pem: &str, database: Option<TestDatabase>) -> TestApp {
+    async fn start(
+        url: &str,
+        pem: &str,
+        database: Option<TestDatabase>,
+        options: Options,
+    ) -> TestApp {
         let (db, statements) = bydel::db::connect(url)
             .await
             .unwrap_or_else(|err| panic!("cannot connect to the test database {url}: {err}"));
@@ -85,16 +119,20 @@ impl TestApp {
         keys.register(&db)
             .await
             .expect("the test signing key can be registered");
+        // The default response time (14 days), as `bydel serve` without the flag.
+        let schema = bydel::schema::build(
+            db.clone(),
+            keys.clone(),
+            bydel::referrals::ReferralPolicy::default(),
+        );
+        let limits = Arc::new(Limits::new(options.limits, &schema.sdl()));
         let state = AppState {
-            // The default response time (14 days), as `bydel serve` without the flag.
-            schema: bydel::schema::build(
-                db.clone(),
-                keys.clone(),
-                bydel::referrals::ReferralPolicy::default(),
-            ),
+            schema,
             db: db.clone(),
             keys: keys.clone(),
             statements,
+            limits: limits.clone(),
+            persisted: Arc::new(options.persisted),
         };
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -110,6 +148,7 @@ impl TestApp {
             address,
             db,
             keys,
+            limits,
             database_url: url.to_owned(),
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),
