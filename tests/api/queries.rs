@@ -87,3 +87,8 @@ pub const SET_PROJECT_PARTNER: &str = include_str!("queries/set_project_partner.
 pub const REMOVE_PROJECT_PARTNER: &str = include_str!("queries/remove_project_partner.graphql");
 /// One project with its partners, to read a write back.
 pub const PROJECT_RECORD: &str = include_str!("queries/project_record.graphql");
+
+/// Limits and GraphQL over HTTP.
+pub const INTROSPECTION: &str = include_str!("queries/introspection.graphql");
+pub const DEEP_NESTING: &str = include_str!("queries/deep_nesting.graphql");
+pub const HUGE_PAGE: &str = include_str!("queries/huge_page.graphql");

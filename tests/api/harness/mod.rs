@@ -157,6 +157,11 @@ impl TestApp {
         }
     }
 
+    /// The HTTP client, for requests the typed helpers do not make (raw bodies, headers).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
@@ -356,7 +361,8 @@ pub struct GqlResponse {
 }
 
 impl GqlResponse {
-    async fn read(response: reqwest::Response) -> GqlResponse {
+    /// Reads a response whose body is JSON (every `/graphql` answer's is).
+    pub async fn read(response: reqwest::Response) -> GqlResponse {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("the response has a body");
