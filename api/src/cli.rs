@@ -468,6 +468,39 @@ mod tests {
         }
     }
 
+    /// The limits' defaults are the documented ones; `--only-persisted` needs a manifest.
+    #[test]
+    fn http_settings_parse() {
+        let serve = |extra: &[&str]| {
+            let args = ["bydel", "serve"].iter().chain(extra).copied();
+            match Cli::try_parse_from(args).map(|cli| cli.command) {
+                Ok(Command::Serve(serve)) => Ok(serve.http),
+                Ok(other) => panic!("not serve: {other:?}"),
+                Err(err) => Err(err.kind()),
+            }
+        };
+        let limits = serve(&["--introspection", "false", "--request-timeout", "250ms"])
+            .expect("parses")
+            .limits();
+        assert!(!limits.introspection);
+        assert_eq!(
+            limits.request_timeout,
+            std::time::Duration::from_millis(250)
+        );
+        assert!(serve(&["--only-persisted"]).is_err());
+        assert!(serve(&["--rate-burst", "0"]).is_err());
+        assert!(serve(&["--only-persisted", "--persisted-operations", "ops.json"]).is_ok());
+        if std::env::vars().all(|(name, _)| !name.starts_with("BYDEL_")) {
+            let defaults = serve(&[]).expect("parses").limits();
+            assert!(defaults.introspection);
+            assert_eq!(defaults.max_depth, 12);
+            assert_eq!(defaults.max_complexity, 10_000);
+            assert_eq!(defaults.max_aliases, 30);
+            assert_eq!(defaults.request_timeout, std::time::Duration::from_secs(30));
+            assert_eq!((defaults.rate, defaults.burst), (20.0, 100));
+        }
+    }
+
     #[test]
     fn a_key_id_may_begin_with_a_hyphen() {
         let cli = Cli::try_parse_from(["bydel", "key", "retire", "-x9Qa", "--database-url", "u"])

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bydel::limits::{LimitSettings, Limits};
 use entity::enums::OrganisationKind;
 use reqwest::header;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::TransactionTrait;
 use serde_json::{Value, json};
 
 use crate::{
