@@ -91,8 +91,8 @@ pub struct HttpArgs {
     /// Largest response body in bytes.
     #[arg(long, env = "BYDEL_MAX_RESPONSE_BYTES", default_value_t = limits::DEFAULT_MAX_RESPONSE_BYTES)]
     pub max_response_bytes: usize,
-    /// Longest a request may run: a number with ms, s or m (`30s`).
-    #[arg(long, env = "BYDEL_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    /// Longest a request may run: a number with ms, s or m (`30s`), at most a minute.
+    #[arg(long, env = "BYDEL_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_request_timeout)]
     pub request_timeout: Duration,
     /// Sustained requests per second per API client, per replica; 0 turns the limit off.
     #[arg(long, env = "BYDEL_RATE_LIMIT", default_value_t = limits::DEFAULT_RATE)]
@@ -132,6 +132,16 @@ impl HttpArgs {
         };
         Ok(PersistedQueries::new(manifest, self.only_persisted))
     }
+}
+
+/// A request timeout of at most a minute: an idempotency key whose request has run longer
+/// than that counts as abandoned (`idempotency`), so a longer request could run twice.
+fn parse_request_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(text)?;
+    if timeout > Duration::from_secs(60) {
+        return Err("the request timeout is at most 60s".into());
+    }
+    Ok(timeout)
 }
 
 /// `500ms`, `30s`, `2m`: a positive whole number with its unit.
@@ -258,6 +268,8 @@ mod tests {
         for bad in ["", "30", "s", "0s", "1h", "-1s", "1.5s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_request_timeout("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_request_timeout("61s").is_err());
     }
 
     #[test]
