@@ -17,9 +17,10 @@ use uuid::Uuid;
 
 use crate::{
     auth::{ScopeSet, key_store, keys},
-    config::{AuthArgs, DatabaseArgs},
+    config::{AuthArgs, DatabaseArgs, HttpArgs},
     db, demo,
     events::EventBus,
+    limits::Limits,
     organisations::{self, SECRETARIAT},
     referrals::ReferralPolicy,
     schema,
@@ -100,6 +101,8 @@ struct ServeArgs {
     referral_response_days: u16,
     #[command(flatten)]
     webhooks: WebhookArgs,
+    #[command(flatten)]
+    http: HttpArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -365,6 +368,7 @@ async fn load_demo(db: &DatabaseConnection) -> Result<(), CliError> {
 
 async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliError> {
     let keys = Arc::new(auth.token_keys(url).map_err(fail)?);
+    let persisted = Arc::new(args.http.persisted().map_err(fail)?);
     let (db, statements) = db::connect(url)
         .await
         .map_err(|e| fail(format!("cannot open the database: {e}")))?;
@@ -402,18 +406,22 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
         .await
         .map_err(|e| fail(format!("cannot start the event bus: {e}")))?;
     eprintln!("Bydel is listening on http://{address}/graphql (open it in a browser for GraphiQL)");
+    let schema = schema::build(
+        db.clone(),
+        keys.clone(),
+        ReferralPolicy::with_response_days(args.referral_response_days),
+        args.webhooks.policy(),
+        events.clone(),
+    );
+    let limits = Arc::new(Limits::new(args.http.limits(), &schema.sdl()));
     let state = AppState {
-        schema: schema::build(
-            db.clone(),
-            keys.clone(),
-            ReferralPolicy::with_response_days(args.referral_response_days),
-            args.webhooks.policy(),
-            events.clone(),
-        ),
+        schema,
         db: db.clone(),
         keys,
         statements,
         events,
+        limits,
+        persisted,
     };
     // Every replica sends webhooks; claims keep them from sending one attempt twice.
     let dispatcher = Dispatcher::new(db, args.webhooks.settings())
@@ -471,6 +479,39 @@ mod tests {
         assert_eq!(days(&["--referral-response-days", "365"]), Ok(365));
         for bad in ["0", "366", "-3", "two"] {
             assert!(days(&["--referral-response-days", bad]).is_err(), "{bad}");
+        }
+    }
+
+    /// The limits' defaults are the documented ones; `--only-persisted` needs a manifest.
+    #[test]
+    fn http_settings_parse() {
+        let serve = |extra: &[&str]| {
+            let args = ["bydel", "serve"].iter().chain(extra).copied();
+            match Cli::try_parse_from(args).map(|cli| cli.command) {
+                Ok(Command::Serve(serve)) => Ok(serve.http),
+                Ok(other) => panic!("not serve: {other:?}"),
+                Err(err) => Err(err.kind()),
+            }
+        };
+        let limits = serve(&["--introspection", "false", "--request-timeout", "250ms"])
+            .expect("parses")
+            .limits();
+        assert!(!limits.introspection);
+        assert_eq!(
+            limits.request_timeout,
+            std::time::Duration::from_millis(250)
+        );
+        assert!(serve(&["--only-persisted"]).is_err());
+        assert!(serve(&["--rate-burst", "0"]).is_err());
+        assert!(serve(&["--only-persisted", "--persisted-operations", "ops.json"]).is_ok());
+        if std::env::vars().all(|(name, _)| !name.starts_with("BYDEL_")) {
+            let defaults = serve(&[]).expect("parses").limits();
+            assert!(defaults.introspection);
+            assert_eq!(defaults.max_depth, 12);
+            assert_eq!(defaults.max_complexity, 10_000);
+            assert_eq!(defaults.max_aliases, 30);
+            assert_eq!(defaults.request_timeout, std::time::Duration::from_secs(30));
+            assert_eq!((defaults.rate, defaults.burst), (20.0, 100));
         }
     }
 

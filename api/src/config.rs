@@ -3,11 +3,18 @@
 //!
 //! Secrets (the signing key) are read from a file or an environment variable, never printed.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
-use clap::Args;
+use clap::{ArgAction, Args, builder::BoolishValueParser};
 
-use crate::auth::keys::{self, KeyError, TokenKeys};
+use crate::{
+    auth::keys::{self, KeyError, TokenKeys},
+    limits::{self, LimitSettings},
+    persisted::{Manifest, ManifestError, PersistedQueries},
+};
 
 /// The default database: an SQLite file in the working directory, created when missing.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://bydel.db?mode=rwc";
@@ -60,6 +67,103 @@ pub struct AuthArgs {
         global = true
     )]
     pub token_audience: String,
+}
+
+/// What `/graphql` accepts: introspection, the cost limits of one operation, the per-client
+/// rate limit, and which documents may run (persisted operations).
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// Answer introspection (`__schema`, `__type`); `false` hides the schema from probing in
+    /// production (GraphiQL still loads; `schema.graphql` documents the API).
+    #[arg(long, env = "BYDEL_INTROSPECTION", default_value_t = true, action = ArgAction::Set,
+          value_parser = BoolishValueParser::new())]
+    pub introspection: bool,
+    /// Deepest field nesting an operation may reach (a connection's `edges { node }` counts 2).
+    #[arg(long, env = "BYDEL_MAX_DEPTH", default_value_t = limits::DEFAULT_MAX_DEPTH)]
+    pub max_depth: usize,
+    /// Highest operation complexity: each field 1, a connection multiplies its selection by
+    /// `first`/`last` (or the default page size, 20).
+    #[arg(long, env = "BYDEL_MAX_COMPLEXITY", default_value_t = limits::DEFAULT_MAX_COMPLEXITY)]
+    pub max_complexity: u64,
+    /// Most aliased fields in one operation.
+    #[arg(long, env = "BYDEL_MAX_ALIASES", default_value_t = limits::DEFAULT_MAX_ALIASES)]
+    pub max_aliases: u64,
+    /// Largest response body in bytes.
+    #[arg(long, env = "BYDEL_MAX_RESPONSE_BYTES", default_value_t = limits::DEFAULT_MAX_RESPONSE_BYTES)]
+    pub max_response_bytes: usize,
+    /// Longest a request may run: a number with ms, s or m (`30s`), at most a minute.
+    #[arg(long, env = "BYDEL_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_request_timeout)]
+    pub request_timeout: Duration,
+    /// Sustained requests per second per API client, per replica; 0 turns the limit off.
+    #[arg(long, env = "BYDEL_RATE_LIMIT", default_value_t = limits::DEFAULT_RATE)]
+    pub rate_limit: f64,
+    /// Requests an API client may send at once before the rate applies.
+    #[arg(long, env = "BYDEL_RATE_BURST", default_value_t = limits::DEFAULT_BURST,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_burst: u32,
+    /// Registered operations: a JSON manifest `{"<sha256>": "<document>"}` (or Apollo's
+    /// persisted query manifest), or a directory of `.graphql` files.
+    #[arg(long, env = "BYDEL_PERSISTED_OPERATIONS")]
+    pub persisted_operations: Option<PathBuf>,
+    /// Run registered operations only; any other document is refused.
+    #[arg(long, env = "BYDEL_ONLY_PERSISTED", requires = "persisted_operations")]
+    pub only_persisted: bool,
+}
+
+impl HttpArgs {
+    pub fn limits(&self) -> LimitSettings {
+        LimitSettings {
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+            max_aliases: self.max_aliases,
+            max_response_bytes: self.max_response_bytes,
+            request_timeout: self.request_timeout,
+            rate: self.rate_limit,
+            burst: self.rate_burst,
+            introspection: self.introspection,
+        }
+    }
+
+    /// Loads the registered operations (none without `--persisted-operations`).
+    pub fn persisted(&self) -> Result<PersistedQueries, ManifestError> {
+        let manifest = match &self.persisted_operations {
+            Some(path) => Manifest::load(path)?,
+            None => Manifest::default(),
+        };
+        Ok(PersistedQueries::new(manifest, self.only_persisted))
+    }
+}
+
+/// A request timeout of at most a minute: an idempotency key whose request has run longer
+/// than that counts as abandoned (`idempotency`), so a longer request could run twice.
+fn parse_request_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(text)?;
+    if timeout > Duration::from_secs(60) {
+        return Err("the request timeout is at most 60s".into());
+    }
+    Ok(timeout)
+}
+
+/// `500ms`, `30s`, `2m`: a positive whole number with its unit.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} needs a unit: ms, s or m"))?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} does not start with a whole number"))?;
+    let duration = match unit {
+        "ms" => Duration::from_millis(number),
+        "s" => Duration::from_secs(number),
+        "m" => Duration::from_secs(number.saturating_mul(60)),
+        _ => return Err(format!("{text:?}: the unit must be ms, s or m")),
+    };
+    if duration.is_zero() {
+        return Err("the duration must be positive".into());
+    }
+    Ok(duration)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +259,18 @@ pub fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        for bad in ["", "30", "s", "0s", "1h", "-1s", "1.5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_request_timeout("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_request_timeout("61s").is_err());
+    }
 
     #[test]
     fn finds_the_sqlite_file_of_a_url() {

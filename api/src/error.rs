@@ -31,6 +31,22 @@ pub enum ApiError {
     InvalidTransition(String),
     #[error("too many requests; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// An operation beyond the cost limits (depth, complexity, aliases), refused before it ran.
+    #[error("{0}")]
+    TooComplex(String),
+    /// A response beyond the configured size; the caller should page.
+    #[error("{0}")]
+    ResponseTooLarge(String),
+    /// The request ran out of time and was stopped.
+    #[error("{0}")]
+    Timeout(String),
+    /// An automatic persisted query's hash the server does not know; the message is Apollo's,
+    /// which older Apollo clients match on, so they re-send the document.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
+    /// A document that is not a registered operation, on a server that runs only those.
+    #[error("{0}")]
+    PersistedQueryRequired(String),
     /// Detail for the log only; the client sees "internal error".
     #[error("internal error")]
     Internal(String),
@@ -81,6 +97,11 @@ impl ApiError {
             Self::Conflict(_) => "CONFLICT",
             Self::InvalidTransition(_) => "INVALID_TRANSITION",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::TooComplex(_) => "QUERY_TOO_COMPLEX",
+            Self::ResponseTooLarge(_) => "RESPONSE_TOO_LARGE",
+            Self::Timeout(_) => "TIMEOUT",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::PersistedQueryRequired(_) => "PERSISTED_QUERY_REQUIRED",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -209,6 +230,17 @@ mod tests {
                     retry_after_secs: 1,
                 },
                 "RATE_LIMITED",
+            ),
+            (ApiError::TooComplex("x".into()), "QUERY_TOO_COMPLEX"),
+            (ApiError::ResponseTooLarge("x".into()), "RESPONSE_TOO_LARGE"),
+            (ApiError::Timeout("x".into()), "TIMEOUT"),
+            (
+                ApiError::PersistedQueryNotFound,
+                "PERSISTED_QUERY_NOT_FOUND",
+            ),
+            (
+                ApiError::PersistedQueryRequired("x".into()),
+                "PERSISTED_QUERY_REQUIRED",
             ),
             (ApiError::internal("x"), "INTERNAL"),
         ];

@@ -5,7 +5,9 @@
 //! webhooks.
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
 //! pagination, ids, node, vocabulary, schema, server, websocket (subscriptions), events (the
-//! referral event bus), cli, demo, writes (shared by the write resolvers).
+//! referral event bus), cli, demo, writes (shared by the write resolvers); around `/graphql`:
+//! graphql_http (the protocol), limits (cost, size, time, rate) and persisted (persisted
+//! queries).
 
 pub mod audit;
 pub mod auth;
@@ -16,14 +18,17 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod graphql_http;
 pub mod idempotency;
 pub mod ids;
+pub mod limits;
 pub mod loaders;
 pub mod mothers;
 pub mod node;
 pub mod organisations;
 pub mod pagination;
 pub mod participants;
+pub mod persisted;
 pub mod projects;
 pub mod referrals;
 pub mod schema;

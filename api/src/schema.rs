@@ -1,6 +1,6 @@
 //! The GraphQL schema: the query, mutation and subscription roots merged from the domain
-//! areas, its limits, and the per-request context every resolver reads (principal, database,
-//! loaders, keys).
+//! areas, and the per-request context every resolver reads (principal, database, loaders,
+//! keys). Its cost limits live in `limits` and are checked before execution.
 
 use std::sync::Arc;
 
@@ -25,11 +25,6 @@ use crate::{
     visits::{VisitMutation, VisitQuery},
     webhooks::{WebhookMutation, WebhookPolicy, WebhookQuery},
 };
-
-/// Nesting deeper than this is refused before any database work.
-pub const MAX_DEPTH: usize = 12;
-/// Upper bound on the summed field complexity of one operation.
-pub const MAX_COMPLEXITY: usize = 5_000;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -87,8 +82,6 @@ pub fn build(
     .data(referrals)
     .data(webhooks)
     .data(events)
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
     .finish()
 }
 

@@ -5,17 +5,21 @@
 //! without a valid token is `401 UNAUTHENTICATED` with no data. A websocket upgrade (GraphQL
 //! subscriptions) passes without one: it authenticates in `connection_init` ([`websocket`]). Logs carry the request id,
 //! client and organisation ids and the operation name, never query text, variables or tokens.
+//!
+//! Around `/graphql`, outermost first: the request timeout, authentication, the per-client rate
+//! limit (`limits`); then the GraphQL-over-HTTP reading and media type negotiation
+//! (`graphql_http`), persisted queries (`persisted`) and the document's cost limits, all before
+//! execution. Only `/graphql` reads a body, and it enforces [`MAX_BODY_BYTES`] itself.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use async_graphql::{PathSegment, http::GraphiQLSource};
-use async_graphql_axum::GraphQLRequest;
 use axum::{
     Extension, Router,
     body::Body,
     extract::{Request, State},
     handler::Handler,
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -23,7 +27,6 @@ use axum::{
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::{
-    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
@@ -34,9 +37,12 @@ use crate::{
     db::StatementCounter,
     error::ApiError,
     events::{EventBus, Outbox},
+    graphql_http::{self, MediaType, Params},
     idempotency::{self, Claim, Outcome},
+    limits::{self, Limits},
     loaders::Loaders,
     organisations::MunicipalityCache,
+    persisted::PersistedQueries,
     schema::BydelSchema,
     websocket,
 };
@@ -44,7 +50,6 @@ use crate::{
 /// Largest accepted request body; GraphQL documents are small, uploads are not supported.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const REQUEST_ID: &str = "x-request-id";
-const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
 /// What every request handler shares. Cheap to clone; holds no per-caller state.
 #[derive(Clone)]
@@ -55,14 +60,26 @@ pub struct AppState {
     pub statements: StatementCounter,
     /// Referral events for the subscriptions of this replica.
     pub events: EventBus,
+    /// Cost limits, response size, timeout and the per-client rate limiter.
+    pub limits: Arc<Limits>,
+    /// APQ cache and registered operations.
+    pub persisted: Arc<PersistedQueries>,
 }
 
 pub fn router(state: AppState) -> Router {
     let graphql = Router::new()
         .route("/graphql", get(graphql_get_or_subscribe).post(graphql_post))
         .layer(middleware::from_fn_with_state(
+            state.limits.clone(),
+            limits::throttle,
+        ))
+        .layer(middleware::from_fn_with_state(
             state.clone(),
             require_principal,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.limits.clone(),
+            limits::deadline,
         ));
     Router::new()
         .merge(graphql)
@@ -70,7 +87,6 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/.well-known/jwks.json", get(jwks))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let request_id = req
                 .headers()
@@ -106,10 +122,7 @@ pub async fn serve(
 
 /// A GraphQL-shaped error body with its code, for failures outside the executor.
 fn error_response(status: StatusCode, err: &ApiError) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }]
-    });
-    let mut response = (status, axum::Json(body)).into_response();
+    let mut response = graphql_http::refusal(status, err);
     if status == StatusCode::UNAUTHORIZED {
         response
             .headers_mut()
@@ -181,40 +194,6 @@ async fn require_principal(
     }
 }
 
-/// Rejection for bodies that are not a GraphQL request: a GraphQL-shaped 400, not a debug dump.
-pub struct BadRequest(async_graphql::ParseRequestError);
-
-impl From<async_graphql::ParseRequestError> for BadRequest {
-    fn from(err: async_graphql::ParseRequestError) -> Self {
-        Self(err)
-    }
-}
-
-impl IntoResponse for BadRequest {
-    fn into_response(self) -> Response {
-        use async_graphql::ParseRequestError::*;
-        let (status, message) = match self.0 {
-            PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the request body is too large",
-            ),
-            UnsupportedBatch => (
-                StatusCode::BAD_REQUEST,
-                "batched requests are not supported",
-            ),
-            InvalidRequest(_) | Io(_) => (
-                StatusCode::BAD_REQUEST,
-                "the body is not a GraphQL request: send JSON {\"query\": \"...\", \"variables\": {...}}",
-            ),
-            _ => (
-                StatusCode::BAD_REQUEST,
-                "the request could not be read as GraphQL",
-            ),
-        };
-        error_response(status, &ApiError::validation("request", message))
-    }
-}
-
 /// `GET /graphql`: a websocket upgrade is a subscription connection, anything else a query.
 async fn graphql_get_or_subscribe(State(state): State<AppState>, req: Request) -> Response {
     if websocket::is_upgrade(req.headers()) {
@@ -228,7 +207,7 @@ async fn graphql_get(
     state: State<AppState>,
     principal: Option<Extension<Arc<Principal>>>,
     headers: HeaderMap,
-    request: Result<GraphQLRequest<BadRequest>, BadRequest>,
+    uri: Uri,
 ) -> Response {
     let Some(principal) = principal else {
         return Html(
@@ -240,11 +219,65 @@ async fn graphql_get(
         )
         .into_response();
     };
-    let mut request = match request {
-        Ok(request) => request,
-        Err(rejection) => return rejection.into_response(),
+    let Some(media) = graphql_http::negotiate(&headers) else {
+        return not_acceptable();
     };
-    if runs_mutation(&mut request.0) {
+    match graphql_http::from_get(uri.query()) {
+        Ok(params) => handle(state, principal, headers, media, params, Method::GET).await,
+        Err(malformed) => malformed.into_response(),
+    }
+}
+
+async fn graphql_post(
+    state: State<AppState>,
+    principal: Option<Extension<Arc<Principal>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(principal) = principal else {
+        let err = ApiError::Unauthenticated("a bearer token is required".into());
+        return error_response(StatusCode::UNAUTHORIZED, &err);
+    };
+    let Some(media) = graphql_http::negotiate(&headers) else {
+        return not_acceptable();
+    };
+    match graphql_http::from_post(&headers, body, MAX_BODY_BYTES).await {
+        Ok(params) => handle(state, principal, headers, media, params, Method::POST).await,
+        Err(malformed) => malformed.into_response(),
+    }
+}
+
+fn not_acceptable() -> Response {
+    let err = ApiError::validation(
+        "Accept",
+        "responses are application/graphql-response+json or application/json; accept one of them",
+    );
+    error_response(StatusCode::NOT_ACCEPTABLE, &err)
+}
+
+/// From well-formed parameters to an answer: the persisted document, GET's no-mutation rule,
+/// the cost limits, then execution. Refusals before execution are GraphQL request errors.
+async fn handle(
+    state: State<AppState>,
+    principal: Extension<Arc<Principal>>,
+    headers: HeaderMap,
+    media: MediaType,
+    params: Params,
+    method: Method,
+) -> Response {
+    if params.query.is_none() && !PersistedQueries::names_persisted_query(&params.extensions) {
+        let err = ApiError::validation("query", "`query` is missing");
+        return error_response(StatusCode::BAD_REQUEST, &err);
+    }
+    let document = match state
+        .persisted
+        .document(params.query.clone(), &params.extensions)
+    {
+        Ok(document) => document,
+        Err(err) => return request_error(media, &err),
+    };
+    let mut request = params.into_request(document);
+    if method == Method::GET && runs_mutation(&mut request) {
         let err = ApiError::validation("request", "send mutations with POST");
         let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, &err);
         response
@@ -252,7 +285,20 @@ async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(state, principal, headers, request).await
+    if let Err(err) = state.limits.check(&mut request) {
+        tracing::info!(reason = %err, "operation refused by the limits");
+        return request_error(media, &err);
+    }
+    execute(state, principal, headers, media, request).await
+}
+
+/// A request refused before it ran, answered as a GraphQL response without `data`.
+fn request_error(media: MediaType, err: &ApiError) -> Response {
+    let mut response = graphql_http::refusal(media.status(true), err);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    response
 }
 
 /// Whether the operation a request would run is a mutation, which GraphQL over HTTP forbids
@@ -272,34 +318,18 @@ fn runs_mutation(request: &mut async_graphql::Request) -> bool {
     })
 }
 
-async fn graphql_post(
-    state: State<AppState>,
-    principal: Option<Extension<Arc<Principal>>>,
-    headers: HeaderMap,
-    request: Result<GraphQLRequest<BadRequest>, BadRequest>,
-) -> Response {
-    let Some(principal) = principal else {
-        let err = ApiError::Unauthenticated("a bearer token is required".into());
-        return error_response(StatusCode::UNAUTHORIZED, &err);
-    };
-    match request {
-        Ok(request) => execute(state, principal, headers, request).await,
-        Err(rejection) => rejection.into_response(),
-    }
-}
-
 async fn execute(
     State(state): State<AppState>,
     Extension(principal): Extension<Arc<Principal>>,
     headers: HeaderMap,
-    request: GraphQLRequest<BadRequest>,
+    media: MediaType,
+    mut request: async_graphql::Request,
 ) -> Response {
-    let mut request = request.into_inner();
     if let Some(name) = &request.operation_name {
         tracing::Span::current().record("operation", name.as_str());
     }
     let claim = match claim_idempotency_key(&state, &principal, &headers, &mut request).await {
-        Ok(Some(Outcome::Replay(body))) => return replay(&headers, body),
+        Ok(Some(Outcome::Replay(body))) => return replay(media, body),
         Ok(Some(Outcome::Run(claim))) => Some(claim),
         Ok(None) => None,
         Err(response) => return *response,
@@ -335,7 +365,7 @@ async fn execute(
             &ApiError::internal("audit write failed"),
         );
     }
-    let response = respond(&headers, response);
+    let response = respond(media, &state.limits, response);
     match claim {
         Some(claim) => keep_for_retries(&state, claim, response).await,
         None => response.http,
@@ -379,11 +409,11 @@ async fn keep_for_retries(state: &AppState, claim: Claim, response: Answer) -> R
 }
 
 /// A stored response, answered again for a retry with the same key and input.
-fn replay(headers: &HeaderMap, body: String) -> Response {
+fn replay(media: MediaType, body: String) -> Response {
     let request_error = serde_json::from_str::<serde_json::Value>(&body)
         .map(|v| v.get("data").is_none_or(serde_json::Value::is_null))
         .unwrap_or(false);
-    let mut response = answer(headers, request_error, body.into_bytes()).http;
+    let mut response = answer(media, request_error, body.into_bytes()).http;
     response
         .headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -444,10 +474,10 @@ fn null_at(data: &mut async_graphql::Value, path: &[PathSegment]) {
 #[derive(Debug, Clone)]
 pub struct RequestIdValue(pub String);
 
-/// Serialises a GraphQL response with the media type the client accepts. Under
-/// `application/graphql-response+json` a request error (no data at all) is a 400, as the
-/// GraphQL-over-HTTP spec asks; under `application/json` every executed request is 200.
-fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Answer {
+/// Serialises a GraphQL response with the negotiated media type and its status (see
+/// [`MediaType::status`]). A request error (nothing ran) leaves `data` out, as the spec asks; a
+/// response over the size limit is replaced by a `RESPONSE_TOO_LARGE` error.
+fn respond(media: MediaType, limits: &Limits, response: async_graphql::Response) -> Answer {
     let request_error = response.data == async_graphql::Value::Null && response.is_err();
     let internal_error = response.errors.iter().any(|e| {
         e.extensions
@@ -455,10 +485,27 @@ fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Answer {
             .and_then(|ext| ext.get("code"))
             .is_some_and(|code| *code == async_graphql::Value::from("INTERNAL"))
     });
-    match serde_json::to_vec(&response) {
-        Ok(body) => Answer {
-            internal_error,
-            ..answer(headers, request_error, body)
+    let body = serde_json::to_value(&response).map(|mut body| {
+        if request_error && let Some(object) = body.as_object_mut() {
+            object.remove("data");
+        }
+        body
+    });
+    match body.and_then(|body| serde_json::to_vec(&body)) {
+        Ok(body) => match limits.check_response_size(body.len()) {
+            Ok(()) => Answer {
+                internal_error,
+                ..answer(media, request_error, body)
+            },
+            Err(err) => {
+                tracing::info!(bytes = body.len(), "response refused: too large");
+                // Kept like any answer: a retried mutation replays this, never runs twice.
+                answer(
+                    media,
+                    true,
+                    graphql_http::error_body(&err).to_string().into_bytes(),
+                )
+            }
         },
         Err(err) => {
             tracing::error!(error = %err, "could not serialise a response");
@@ -478,19 +525,10 @@ struct Answer {
     internal_error: bool,
 }
 
-fn answer(headers: &HeaderMap, request_error: bool, body: Vec<u8>) -> Answer {
-    let accepts_graphql_json = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains(GRAPHQL_RESPONSE_JSON));
-    let (status, content_type) = match (accepts_graphql_json, request_error) {
-        (true, true) => (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE_JSON),
-        (true, false) => (StatusCode::OK, GRAPHQL_RESPONSE_JSON),
-        (false, _) => (StatusCode::OK, "application/json"),
-    };
+fn answer(media: MediaType, request_error: bool, body: Vec<u8>) -> Answer {
     let http = Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, content_type)
+        .status(media.status(request_error))
+        .header(header::CONTENT_TYPE, media.content_type())
         .body(Body::from(body.clone()))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
     Answer {

@@ -98,3 +98,7 @@ pub const WEBHOOKS: &str = include_str!("queries/webhooks.graphql");
 pub const REFERRAL_EVENTS: &str = include_str!("queries/referral_events.graphql");
 pub const REFERRAL_EVENTS_PERSONAL_DATA: &str =
     include_str!("queries/referral_events_personal_data.graphql");
+/// Limits and GraphQL over HTTP.
+pub const INTROSPECTION: &str = include_str!("queries/introspection.graphql");
+pub const DEEP_NESTING: &str = include_str!("queries/deep_nesting.graphql");
+pub const HUGE_PAGE: &str = include_str!("queries/huge_page.graphql");

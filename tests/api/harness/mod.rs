@@ -14,6 +14,8 @@ use std::{net::SocketAddr, sync::Arc};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use bydel::{
     auth::{Claims, ScopeSet, TokenKeys},
+    limits::{LimitSettings, Limits},
+    persisted::PersistedQueries,
     server::AppState,
     tokens::IssuedToken,
     webhooks::{DispatchSettings, Dispatcher},
@@ -38,11 +40,33 @@ pub const ALL_READ: &str =
 /// The API client name tests issue their tokens under.
 const CLIENT: &str = "integration-tests";
 
+/// What a test may configure on its server. The default is `bydel serve` without flags, except
+/// a per-client rate limit high enough for tests that send hundreds of requests in a burst.
+pub struct Options {
+    pub limits: LimitSettings,
+    pub persisted: PersistedQueries,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            limits: LimitSettings {
+                rate: 1_000.0,
+                burst: 1_000,
+                ..LimitSettings::default()
+            },
+            persisted: PersistedQueries::default(),
+        }
+    }
+}
+
 /// A running server and the handles a test needs to drive and inspect it.
 pub struct TestApp {
     pub address: SocketAddr,
     pub db: DatabaseConnection,
     pub keys: Arc<TokenKeys>,
+    /// The server's limits, to read its refusal counters.
+    pub limits: Arc<Limits>,
     database_url: String,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -54,25 +78,35 @@ pub struct TestApp {
 impl TestApp {
     /// A server over a fresh, migrated database holding only the secretariat.
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(Options::default()).await
+    }
+
+    /// A server over a fresh database with the given limits and persisted operations.
+    pub async fn spawn_with(options: Options) -> TestApp {
         let database = TestDatabase::create().await;
         let pem = bydel::auth::keys::generate_pem().expect("an Ed25519 key can be generated");
         let url = database.url().to_owned();
-        Self::start(&url, &pem, Some(database)).await
+        Self::start(&url, &pem, Some(database), options).await
     }
 
     /// A server over a database prepared elsewhere (e.g. by the `bydel` binary), signing and
     /// verifying with `pem`. The caller keeps the database alive.
     pub async fn serve_existing(url: &str, pem: &str) -> TestApp {
-        Self::start(url, pem, None).await
+        Self::start(url, pem, None, Options::default()).await
     }
 
     /// A second server on this app's database, signing with `pem`: another replica, as after
     /// a key rotation. This app keeps the database alive, so drop the replica first.
     pub async fn replica(&self, pem: &str) -> TestApp {
-        Self::start(&self.database_url, pem, None).await
+        Self::start(&self.database_url, pem, None, Options::default()).await
     }
 
-    async fn start(url: &str, pem: &str, database: Option<TestDatabase>) -> TestApp {
+    async fn start(
+        url: &str,
+        pem: &str,
+        database: Option<TestDatabase>,
+        options: Options,
+    ) -> TestApp {
         let (db, statements) = bydel::db::connect(url)
             .await
             .unwrap_or_else(|err| panic!("cannot connect to the test database {url}: {err}"));
@@ -91,19 +125,23 @@ impl TestApp {
         let events = bydel::events::EventBus::start(&db)
             .await
             .expect("the event bus starts on the test database");
+        // The default response time (14 days), as `bydel serve` without the flag.
+        let schema = bydel::schema::build(
+            db.clone(),
+            keys.clone(),
+            bydel::referrals::ReferralPolicy::default(),
+            bydel::webhooks::WebhookPolicy::default(),
+            events.clone(),
+        );
+        let limits = Arc::new(Limits::new(options.limits, &schema.sdl()));
         let state = AppState {
-            // The default response time (14 days), as `bydel serve` without the flag.
-            schema: bydel::schema::build(
-                db.clone(),
-                keys.clone(),
-                bydel::referrals::ReferralPolicy::default(),
-                bydel::webhooks::WebhookPolicy::default(),
-                events.clone(),
-            ),
+            schema,
             db: db.clone(),
             keys: keys.clone(),
             statements,
             events,
+            limits: limits.clone(),
+            persisted: Arc::new(options.persisted),
         };
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -119,12 +157,18 @@ impl TestApp {
             address,
             db,
             keys,
+            limits,
             database_url: url.to_owned(),
             client: reqwest::Client::new(),
             shutdown: Some(shutdown),
             server: Some(server),
             _database: database,
         }
+    }
+
+    /// The HTTP client, for requests the typed helpers do not make (raw bodies, headers).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -349,7 +393,8 @@ pub struct GqlResponse {
 }
 
 impl GqlResponse {
-    async fn read(response: reqwest::Response) -> GqlResponse {
+    /// Reads a response whose body is JSON (every `/graphql` answer's is).
+    pub async fn read(response: reqwest::Response) -> GqlResponse {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("the response has a body");
