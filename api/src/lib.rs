@@ -3,7 +3,7 @@
 //! Domain areas (one module each, holding GraphQL types, resolvers and scoped queries):
 //! organisations, projects, mothers, courses, participants, visits, referrals, tokens.
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
-//! pagination, ids, node, vocabulary, schema, server, cli, demo, writes (shared by the
+//! pagination, ids, node, federation, vocabulary, schema, server, cli, demo, writes (shared by the
 //! write resolvers).
 
 pub mod audit;
@@ -14,6 +14,7 @@ pub mod courses;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod federation;
 pub mod idempotency;
 pub mod ids;
 pub mod loaders;

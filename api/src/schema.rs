@@ -1,5 +1,7 @@
 //! The GraphQL schema: the query and mutation roots merged from the domain areas, its limits,
 //! and the per-request context every resolver reads (principal, database, loaders, keys).
+//! It is an Apollo Federation v2 subgraph (`_service`, `_entities`; see `federation`), and the
+//! SDL it exports is the federation SDL.
 
 use std::sync::Arc;
 
@@ -11,6 +13,7 @@ use crate::{
     auth::{Principal, TokenKeys},
     courses::{CourseMutation, CourseQuery},
     error::{ApiError, ApiResult},
+    federation::FederationQuery,
     loaders::{BatchLoad, Batcher, Loaders},
     mothers::{MotherMutation, MotherQuery},
     node::NodeQuery,
@@ -40,6 +43,7 @@ pub struct Query(
     ReferralQuery,
     TokenQuery,
     AuditQuery,
+    FederationQuery,
 );
 
 /// The mutation root: one object per domain area that changes data.
@@ -68,16 +72,24 @@ pub fn build(
         .data(db)
         .data(keys)
         .data(referrals)
+        .enable_federation()
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
 }
 
-/// The SDL that `bydel schema` writes to `schema.graphql`.
+/// The federation v2 subgraph SDL that `bydel schema` writes to `schema.graphql`: what a
+/// supergraph composes (`_service { sdl }` answers the same schema, unsorted).
 pub fn sdl() -> String {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .enable_federation()
         .finish()
-        .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
+        .sdl_with_options(
+            SDLExportOptions::new()
+                .federation()
+                .sorted_fields()
+                .sorted_enum_items(),
+        )
 }
 
 /// What a resolver needs from the request, with errors in the API's own terms.

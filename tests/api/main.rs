@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod cli;
 mod demo;
+mod federation;
 mod idempotency;
 mod keys;
 mod lists;

@@ -87,3 +87,10 @@ pub const SET_PROJECT_PARTNER: &str = include_str!("queries/set_project_partner.
 pub const REMOVE_PROJECT_PARTNER: &str = include_str!("queries/remove_project_partner.graphql");
 /// One project with its partners, to read a write back.
 pub const PROJECT_RECORD: &str = include_str!("queries/project_record.graphql");
+
+/// Apollo Federation: `_service` and `_entities` straight against Bydel, and the queries a
+/// municipality sends through its gateway (tests/federation).
+pub const FEDERATION_SERVICE: &str = include_str!("queries/federation_service.graphql");
+pub const FEDERATION_ENTITIES: &str = include_str!("queries/federation_entities.graphql");
+pub const GATEWAY_CASES: &str = include_str!("queries/gateway_cases.graphql");
+pub const GATEWAY_REFERRALS: &str = include_str!("queries/gateway_referrals.graphql");

@@ -6,6 +6,7 @@
 
 mod database;
 pub mod fixtures;
+pub mod node;
 
 use std::{net::SocketAddr, sync::Arc};
 
