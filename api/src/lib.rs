@@ -3,8 +3,8 @@
 //! Domain areas (one module each, holding GraphQL types, resolvers and scoped queries):
 //! organisations, projects, mothers, courses, participants, visits, referrals, tokens.
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
-//! pagination, ids, node, federation, vocabulary, schema, server, cli, demo, writes (shared by the
-//! write resolvers).
+//! pagination, ids, node, federation, vocabulary, schema, server, metrics, telemetry (request
+//! logs), shutdown, cli, demo, writes (shared by the write resolvers).
 
 pub mod audit;
 pub mod auth;
@@ -18,6 +18,7 @@ pub mod federation;
 pub mod idempotency;
 pub mod ids;
 pub mod loaders;
+pub mod metrics;
 pub mod mothers;
 pub mod node;
 pub mod organisations;
@@ -27,6 +28,8 @@ pub mod projects;
 pub mod referrals;
 pub mod schema;
 pub mod server;
+pub mod shutdown;
+pub mod telemetry;
 pub mod tokens;
 pub mod visits;
 pub mod vocabulary;

@@ -3,7 +3,8 @@
 //!
 //! Authentication happens in a layer before the GraphQL request is parsed, so any request
 //! without a valid token is `401 UNAUTHENTICATED` with no data. Logs carry the request id,
-//! client and organisation ids and the operation name, never query text, variables or tokens.
+//! client and organisation ids and the operation name, never query text, variables or tokens
+//! (one line per request, see `telemetry`).
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -33,8 +34,11 @@ use crate::{
     error::ApiError,
     idempotency::{self, Claim, Outcome},
     loaders::Loaders,
+    metrics::Metrics,
     organisations::MunicipalityCache,
     schema::BydelSchema,
+    shutdown::{self, Shutdown},
+    telemetry::{self, Caller, ErrorCodes, OperationName},
 };
 
 /// Largest accepted request body; GraphQL documents are small, uploads are not supported.
@@ -49,6 +53,28 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: Arc<TokenKeys>,
     pub statements: StatementCounter,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled when the server begins to shut down; long-lived connections watch it.
+    pub shutdown: Shutdown,
+}
+
+impl AppState {
+    /// The state of one server over `db`, with its own metrics registry.
+    pub fn new(
+        schema: BydelSchema,
+        db: DatabaseConnection,
+        keys: Arc<TokenKeys>,
+        statements: StatementCounter,
+    ) -> Result<AppState, prometheus::Error> {
+        Ok(AppState {
+            metrics: Arc::new(Metrics::new(db.clone(), &statements)?),
+            schema,
+            db,
+            keys,
+            statements,
+            shutdown: Shutdown::default(),
+        })
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -65,6 +91,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/.well-known/jwks.json", get(jwks))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            telemetry::observe,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let request_id = req
                 .headers()
@@ -87,14 +117,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves on an already bound listener (tests bind port 0) until `shutdown` resolves.
+/// Serves on an already bound listener (tests bind port 0) until `shutdown` resolves; then
+/// stops accepting connections, cancels `state.shutdown` and returns once the requests in
+/// flight have been answered.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    let token = state.shutdown.clone();
+    axum::serve(shutdown::Listener::new(listener), router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            token.begin();
+        })
         .await
 }
 
@@ -104,6 +140,9 @@ fn error_response(status: StatusCode, err: &ApiError) -> Response {
         "errors": [{ "message": err.to_string(), "extensions": { "code": err.code() } }]
     });
     let mut response = (status, axum::Json(body)).into_response();
+    let mut codes = ErrorCodes::default();
+    codes.push(err.code());
+    response.extensions_mut().insert(codes);
     if status == StatusCode::UNAUTHORIZED {
         response
             .headers_mut()
@@ -161,8 +200,14 @@ async fn require_principal(
                 "organisation",
                 tracing::field::display(principal.organisation.id),
             );
+            let caller = Caller {
+                client: principal.client_id,
+                organisation: principal.organisation.id,
+            };
             req.extensions_mut().insert(Arc::new(principal));
-            next.run(req).await
+            let mut response = next.run(req).await;
+            response.extensions_mut().insert(caller);
+            response
         }
         Err(err @ ApiError::Unauthenticated(_)) => {
             tracing::info!(reason = %err, "request refused");
@@ -273,16 +318,48 @@ async fn graphql_post(
     }
 }
 
+/// Runs a GraphQL request and marks the response with the operation's name for the log.
 async fn execute(
-    State(state): State<AppState>,
-    Extension(principal): Extension<Arc<Principal>>,
+    state: State<AppState>,
+    principal: Extension<Arc<Principal>>,
     headers: HeaderMap,
     request: GraphQLRequest<BadRequest>,
 ) -> Response {
     let mut request = request.into_inner();
-    if let Some(name) = &request.operation_name {
+    let operation = operation_name(&mut request);
+    if let Some(name) = &operation {
         tracing::Span::current().record("operation", name.as_str());
     }
+    let mut response = run(state, principal, headers, request).await;
+    response.extensions_mut().insert(OperationName(operation));
+    response
+}
+
+/// The name of the operation a request runs: the `operationName` when the document has such
+/// an operation, else the name of the document's only operation. A name the document does
+/// not define is not reported, so logs and metric labels only carry names that ran.
+fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    let wanted = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let mut names = document.operations.iter().map(|(name, _)| name);
+    match wanted {
+        Some(wanted) => names
+            .flatten()
+            .find(|name| name.as_str() == wanted)
+            .map(|name| name.to_string()),
+        None => match (names.next(), names.next()) {
+            (Some(Some(name)), None) => Some(name.to_string()),
+            _ => None,
+        },
+    }
+}
+
+async fn run(
+    State(state): State<AppState>,
+    Extension(principal): Extension<Arc<Principal>>,
+    headers: HeaderMap,
+    mut request: async_graphql::Request,
+) -> Response {
     let claim = match claim_idempotency_key(&state, &principal, &headers, &mut request).await {
         Ok(Some(Outcome::Replay(body))) => return replay(&headers, body),
         Ok(Some(Outcome::Run(claim))) => Some(claim),
@@ -364,13 +441,19 @@ async fn keep_for_retries(state: &AppState, claim: Claim, response: Answer) -> R
 
 /// A stored response, answered again for a retry with the same key and input.
 fn replay(headers: &HeaderMap, body: String) -> Response {
-    let request_error = serde_json::from_str::<serde_json::Value>(&body)
-        .map(|v| v.get("data").is_none_or(serde_json::Value::is_null))
-        .unwrap_or(false);
+    let stored = serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default();
+    let request_error = stored.get("data").is_none_or(serde_json::Value::is_null);
+    let mut codes = ErrorCodes::default();
+    for error in stored["errors"].as_array().into_iter().flatten() {
+        if let Some(code) = error["extensions"]["code"].as_str() {
+            codes.push(code);
+        }
+    }
     let mut response = answer(headers, request_error, body.into_bytes()).http;
     response
         .headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response.extensions_mut().insert(codes);
     response
 }
 
@@ -439,11 +522,23 @@ fn respond(headers: &HeaderMap, response: async_graphql::Response) -> Answer {
             .and_then(|ext| ext.get("code"))
             .is_some_and(|code| *code == async_graphql::Value::from("INTERNAL"))
     });
+    let mut codes = ErrorCodes::default();
+    for error in &response.errors {
+        if let Some(async_graphql::Value::String(code)) =
+            error.extensions.as_ref().and_then(|ext| ext.get("code"))
+        {
+            codes.push(code);
+        }
+    }
     match serde_json::to_vec(&response) {
-        Ok(body) => Answer {
-            internal_error,
-            ..answer(headers, request_error, body)
-        },
+        Ok(body) => {
+            let mut answer = answer(headers, request_error, body);
+            answer.http.extensions_mut().insert(codes);
+            Answer {
+                internal_error,
+                ..answer
+            }
+        }
         Err(err) => {
             tracing::error!(error = %err, "could not serialise a response");
             Answer {
@@ -484,12 +579,46 @@ fn answer(headers: &HeaderMap, request_error: bool, body: Vec<u8>) -> Answer {
     }
 }
 
+/// Ready to take traffic: not shutting down, the database answers, and every migration this
+/// binary knows is applied (`503` with the reason otherwise). Migrations applied by a newer
+/// binary do not make an older replica unready: they must stay compatible during a rollout.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let ping = tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await;
-    match ping {
-        Ok(Ok(())) => "ready".into_response(),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    let unready = |reason: String| (StatusCode::SERVICE_UNAVAILABLE, reason).into_response();
+    if state.shutdown.is_shutting_down() {
+        return unready("shutting down".into());
     }
+    let pending = tokio::time::timeout(Duration::from_secs(2), pending_migrations(&state.db));
+    match pending.await {
+        Ok(Ok(pending)) if pending.is_empty() => "ready".into_response(),
+        Ok(Ok(pending)) => unready(format!(
+            "{} migration(s) not applied: {}; run `bydel migrate up`",
+            pending.len(),
+            pending.join(", ")
+        )),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "readiness: the database does not answer");
+            unready("database unreachable".into())
+        }
+        Err(_) => unready("database unreachable (timed out)".into()),
+    }
+}
+
+/// The names of this binary's migrations the database has not applied, in order.
+async fn pending_migrations(db: &DatabaseConnection) -> Result<Vec<String>, sea_orm::DbErr> {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::EntityTrait;
+    use sea_orm_migration::seaql_migrations;
+    let applied: std::collections::HashSet<String> = seaql_migrations::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
+    Ok(Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .filter(|name| !applied.contains(name))
+        .collect())
 }
 
 /// The public keys that verify Bydel tokens (RFC 7517), for partners and gateways; no token
@@ -505,13 +634,13 @@ async fn jwks(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus text format. Counts only; nothing here identifies a person.
+/// Prometheus text format (see `metrics`). Counts only; nothing here identifies a person.
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = format!(
-        "# HELP bydel_db_statements_total SQL statements executed by this process.\n\
-         # TYPE bydel_db_statements_total counter\n\
-         bydel_db_statements_total {}\n",
-        state.statements.get()
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    match state.metrics.render() {
+        Ok(body) => ([(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], body).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not render the metrics");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }

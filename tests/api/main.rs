@@ -20,6 +20,7 @@ mod loaders;
 mod migrations;
 mod mothers_write;
 mod node;
+mod operations;
 mod pagination;
 mod participants;
 mod projects_write;

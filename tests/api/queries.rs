@@ -94,3 +94,6 @@ pub const FEDERATION_SERVICE: &str = include_str!("queries/federation_service.gr
 pub const FEDERATION_ENTITIES: &str = include_str!("queries/federation_entities.graphql");
 pub const GATEWAY_CASES: &str = include_str!("queries/gateway_cases.graphql");
 pub const GATEWAY_REFERRALS: &str = include_str!("queries/gateway_referrals.graphql");
+
+/// Operations: a named query whose variable must never reach the logs.
+pub const PARTICIPANT_BY_PSEUDONYM: &str = include_str!("queries/participant_by_pseudonym.graphql");

@@ -86,17 +86,14 @@ impl TestApp {
         keys.register(&db)
             .await
             .expect("the test signing key can be registered");
-        let state = AppState {
-            // The default response time (14 days), as `bydel serve` without the flag.
-            schema: bydel::schema::build(
-                db.clone(),
-                keys.clone(),
-                bydel::referrals::ReferralPolicy::default(),
-            ),
-            db: db.clone(),
-            keys: keys.clone(),
-            statements,
-        };
+        // The default response time (14 days), as `bydel serve` without the flag.
+        let schema = bydel::schema::build(
+            db.clone(),
+            keys.clone(),
+            bydel::referrals::ReferralPolicy::default(),
+        );
+        let state = AppState::new(schema, db.clone(), keys.clone(), statements)
+            .expect("the metrics register");
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a test port on 127.0.0.1 can be bound");
