@@ -169,15 +169,29 @@ fn fail(err: impl std::fmt::Display) -> CliError {
 }
 
 /// `serve` logs at info; one-shot commands only warn, so their output stays what they print.
+/// The level comes from `BYDEL_LOG`, else `RUST_LOG` (tracing `EnvFilter` syntax). JSON lines
+/// carry the event's fields at the top level and the request span's fields (request id,
+/// client, organisation, operation) under `span`.
 fn init_logging(format: LogFormat, default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BYDEL_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let filter = ["BYDEL_LOG", "RUST_LOG"]
+        .into_iter()
+        .find_map(|variable| {
+            std::env::var(variable)
+                .ok()
+                .filter(|value| !value.trim().is_empty())
+                .and_then(|value| tracing_subscriber::EnvFilter::try_new(value).ok())
+        })
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .try_init(),
     };
 }
 
@@ -414,45 +428,25 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
         events.clone(),
     );
     let limits = Arc::new(Limits::new(args.http.limits(), &schema.sdl()));
-    let state = AppState {
+    let state = AppState::new(
         schema,
-        db: db.clone(),
+        db.clone(),
         keys,
         statements,
         events,
         limits,
         persisted,
-    };
+    )
+    .map_err(fail)?;
     // Every replica sends webhooks; claims keep them from sending one attempt twice.
     let dispatcher = Dispatcher::new(db, args.webhooks.settings())
         .map_err(fail)?
         .spawn();
-    let served = server::serve(listener, state, shutdown_signal()).await;
+    let served = server::serve(listener, state, crate::shutdown::os_signal()).await;
     dispatcher.abort();
-    served.map_err(fail)
-}
-
-/// Resolves on Ctrl-C or SIGTERM, so in-flight requests can finish.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
+    served.map_err(fail)?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,13 +1,9 @@
 //! Opening the database: embedded SQLite (WAL, foreign keys, busy timeout) or PostgreSQL,
 //! with a statement counter that feeds `/metrics` (and lets tests prove there is no N+1).
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::time::Duration;
+
+use prometheus::IntCounter;
 
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
@@ -17,13 +13,28 @@ use sea_orm::{
 
 use crate::error::ApiResult;
 
-/// How many SQL statements this process has executed; monotonic, shared with `/metrics`.
-#[derive(Debug, Clone, Default)]
-pub struct StatementCounter(Arc<AtomicU64>);
+/// How many SQL statements this connection pool has executed; monotonic, exported at
+/// `/metrics` as `bydel_db_statements_total`.
+#[derive(Debug, Clone)]
+pub struct StatementCounter(IntCounter);
 
 impl StatementCounter {
+    fn new() -> Result<Self, DbErr> {
+        IntCounter::new(
+            "bydel_db_statements_total",
+            "SQL statements executed by this process.",
+        )
+        .map(Self)
+        .map_err(|err| DbErr::Custom(err.to_string()))
+    }
+
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.get()
+    }
+
+    /// The Prometheus counter itself, for the metrics registry.
+    pub fn counter(&self) -> &IntCounter {
+        &self.0
     }
 }
 
@@ -42,11 +53,9 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, StatementCounter)
                 .busy_timeout(Duration::from_secs(10))
         });
     let mut db = Database::connect(options).await?;
-    let counter = StatementCounter::default();
+    let counter = StatementCounter::new()?;
     let inner = counter.0.clone();
-    db.set_metric_callback(move |_info| {
-        inner.fetch_add(1, Ordering::Relaxed);
-    });
+    db.set_metric_callback(move |_info| inner.inc());
     Ok((db, counter))
 }
 

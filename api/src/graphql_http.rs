@@ -336,6 +336,9 @@ pub fn refusal(status: StatusCode, err: &ApiError) -> Response {
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, MediaType::Json.content_type());
+    let mut codes = crate::telemetry::ErrorCodes::default();
+    codes.push(err.code());
+    response.extensions_mut().insert(codes);
     response
 }
 

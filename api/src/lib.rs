@@ -4,10 +4,10 @@
 //! organisations, projects, mothers, courses, participants, visits, referrals, tokens,
 //! webhooks.
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
-//! pagination, ids, node, vocabulary, schema, server, websocket (subscriptions), events (the
-//! referral event bus), cli, demo, writes (shared by the write resolvers); around `/graphql`:
-//! graphql_http (the protocol), limits (cost, size, time, rate) and persisted (persisted
-//! queries).
+//! pagination, ids, node, federation, vocabulary, schema, server, websocket (subscriptions),
+//! events (the referral event bus), metrics, telemetry (request logs), shutdown, cli, demo,
+//! writes (shared by the write resolvers); around `/graphql`: graphql_http (the protocol),
+//! limits (cost, size, time, rate) and persisted (persisted queries).
 
 pub mod audit;
 pub mod auth;
@@ -18,11 +18,13 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod events;
+pub mod federation;
 pub mod graphql_http;
 pub mod idempotency;
 pub mod ids;
 pub mod limits;
 pub mod loaders;
+pub mod metrics;
 pub mod mothers;
 pub mod node;
 pub mod organisations;
@@ -33,6 +35,8 @@ pub mod projects;
 pub mod referrals;
 pub mod schema;
 pub mod server;
+pub mod shutdown;
+pub mod telemetry;
 pub mod tokens;
 pub mod visits;
 pub mod vocabulary;

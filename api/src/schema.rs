@@ -1,6 +1,8 @@
 //! The GraphQL schema: the query, mutation and subscription roots merged from the domain
 //! areas, and the per-request context every resolver reads (principal, database, loaders,
-//! keys). Its cost limits live in `limits` and are checked before execution.
+//! keys). Its cost limits live in `limits` and are checked before execution. It is an Apollo
+//! Federation v2 subgraph (`_service`, `_entities`; see `federation`), and the SDL it exports
+//! is the federation SDL.
 
 use std::sync::Arc;
 
@@ -13,6 +15,7 @@ use crate::{
     courses::{CourseMutation, CourseQuery},
     error::{ApiError, ApiResult},
     events::EventBus,
+    federation::FederationQuery,
     loaders::{BatchLoad, Batcher, Loaders},
     mothers::{MotherMutation, MotherQuery},
     node::NodeQuery,
@@ -39,6 +42,7 @@ pub struct Query(
     TokenQuery,
     AuditQuery,
     WebhookQuery,
+    FederationQuery,
 );
 
 /// The mutation root: one object per domain area that changes data.
@@ -82,18 +86,26 @@ pub fn build(
     .data(referrals)
     .data(webhooks)
     .data(events)
+    .enable_federation()
     .finish()
 }
 
-/// The SDL that `bydel schema` writes to `schema.graphql`.
+/// The federation v2 subgraph SDL that `bydel schema` writes to `schema.graphql`: what a
+/// supergraph composes (`_service { sdl }` answers the same schema, unsorted).
 pub fn sdl() -> String {
     Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
     )
+    .enable_federation()
     .finish()
-    .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
+    .sdl_with_options(
+        SDLExportOptions::new()
+            .federation()
+            .sorted_fields()
+            .sorted_enum_items(),
+    )
 }
 
 /// What a resolver needs from the request, with errors in the API's own terms.

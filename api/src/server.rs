@@ -4,7 +4,8 @@
 //! Authentication happens in a layer before the GraphQL request is parsed, so any request
 //! without a valid token is `401 UNAUTHENTICATED` with no data. A websocket upgrade (GraphQL
 //! subscriptions) passes without one: it authenticates in `connection_init` ([`websocket`]). Logs carry the request id,
-//! client and organisation ids and the operation name, never query text, variables or tokens.
+//! client and organisation ids and the operation name, never query text, variables or tokens
+//! (one line per request, see `telemetry`).
 //!
 //! Around `/graphql`, outermost first: the request timeout, authentication, the per-client rate
 //! limit (`limits`); then the GraphQL-over-HTTP reading and media type negotiation
@@ -41,9 +42,12 @@ use crate::{
     idempotency::{self, Claim, Outcome},
     limits::{self, Limits},
     loaders::Loaders,
+    metrics::Metrics,
     organisations::MunicipalityCache,
     persisted::PersistedQueries,
     schema::BydelSchema,
+    shutdown::{self, Shutdown},
+    telemetry::{self, Caller, ErrorCodes, OperationName},
     websocket,
 };
 
@@ -64,6 +68,34 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// APQ cache and registered operations.
     pub persisted: Arc<PersistedQueries>,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled when the server begins to shut down; long-lived connections watch it.
+    pub shutdown: Shutdown,
+}
+
+impl AppState {
+    /// The state of one server over `db`, with its own metrics registry.
+    pub fn new(
+        schema: BydelSchema,
+        db: DatabaseConnection,
+        keys: Arc<TokenKeys>,
+        statements: StatementCounter,
+        events: EventBus,
+        limits: Arc<Limits>,
+        persisted: Arc<PersistedQueries>,
+    ) -> Result<AppState, prometheus::Error> {
+        Ok(AppState {
+            metrics: Arc::new(Metrics::new(db.clone(), &statements)?),
+            schema,
+            db,
+            keys,
+            statements,
+            events,
+            limits,
+            persisted,
+            shutdown: Shutdown::default(),
+        })
+    }
 }
 
 pub fn router(state: AppState) -> Router {
@@ -87,6 +119,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/.well-known/jwks.json", get(jwks))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            telemetry::observe,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let request_id = req
                 .headers()
@@ -109,14 +145,20 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves on an already bound listener (tests bind port 0) until `shutdown` resolves.
+/// Serves on an already bound listener (tests bind port 0) until `shutdown` resolves; then
+/// stops accepting connections, cancels `state.shutdown` (subscriptions end) and returns once
+/// the requests in flight have been answered.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    let token = state.shutdown.clone();
+    axum::serve(shutdown::Listener::new(listener), router(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            token.begin();
+        })
         .await
 }
 
@@ -180,8 +222,14 @@ async fn require_principal(
                 "organisation",
                 tracing::field::display(principal.organisation.id),
             );
+            let caller = Caller {
+                client: principal.client_id,
+                organisation: principal.organisation.id,
+            };
             req.extensions_mut().insert(Arc::new(principal));
-            next.run(req).await
+            let mut response = next.run(req).await;
+            response.extensions_mut().insert(caller);
+            response
         }
         Err(err @ ApiError::Unauthenticated(_)) => {
             tracing::info!(reason = %err, "request refused");
@@ -318,16 +366,49 @@ fn runs_mutation(request: &mut async_graphql::Request) -> bool {
     })
 }
 
+/// Runs a GraphQL request and marks the response with the operation's name for the log.
 async fn execute(
+    state: State<AppState>,
+    principal: Extension<Arc<Principal>>,
+    headers: HeaderMap,
+    media: MediaType,
+    mut request: async_graphql::Request,
+) -> Response {
+    let operation = operation_name(&mut request);
+    if let Some(name) = &operation {
+        tracing::Span::current().record("operation", name.as_str());
+    }
+    let mut response = run(state, principal, headers, media, request).await;
+    response.extensions_mut().insert(OperationName(operation));
+    response
+}
+
+/// The name of the operation a request runs: the `operationName` when the document has such
+/// an operation, else the name of the document's only operation. A name the document does
+/// not define is not reported, so logs and metric labels only carry names that ran.
+fn operation_name(request: &mut async_graphql::Request) -> Option<String> {
+    let wanted = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let mut names = document.operations.iter().map(|(name, _)| name);
+    match wanted {
+        Some(wanted) => names
+            .flatten()
+            .find(|name| name.as_str() == wanted)
+            .map(|name| name.to_string()),
+        None => match (names.next(), names.next()) {
+            (Some(Some(name)), None) => Some(name.to_string()),
+            _ => None,
+        },
+    }
+}
+
+async fn run(
     State(state): State<AppState>,
     Extension(principal): Extension<Arc<Principal>>,
     headers: HeaderMap,
     media: MediaType,
     mut request: async_graphql::Request,
 ) -> Response {
-    if let Some(name) = &request.operation_name {
-        tracing::Span::current().record("operation", name.as_str());
-    }
     let claim = match claim_idempotency_key(&state, &principal, &headers, &mut request).await {
         Ok(Some(Outcome::Replay(body))) => return replay(media, body),
         Ok(Some(Outcome::Run(claim))) => Some(claim),
@@ -410,13 +491,19 @@ async fn keep_for_retries(state: &AppState, claim: Claim, response: Answer) -> R
 
 /// A stored response, answered again for a retry with the same key and input.
 fn replay(media: MediaType, body: String) -> Response {
-    let request_error = serde_json::from_str::<serde_json::Value>(&body)
-        .map(|v| v.get("data").is_none_or(serde_json::Value::is_null))
-        .unwrap_or(false);
+    let stored = serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default();
+    let request_error = stored.get("data").is_none_or(serde_json::Value::is_null);
+    let mut codes = ErrorCodes::default();
+    for error in stored["errors"].as_array().into_iter().flatten() {
+        if let Some(code) = error["extensions"]["code"].as_str() {
+            codes.push(code);
+        }
+    }
     let mut response = answer(media, request_error, body.into_bytes()).http;
     response
         .headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response.extensions_mut().insert(codes);
     response
 }
 
@@ -485,6 +572,14 @@ fn respond(media: MediaType, limits: &Limits, response: async_graphql::Response)
             .and_then(|ext| ext.get("code"))
             .is_some_and(|code| *code == async_graphql::Value::from("INTERNAL"))
     });
+    let mut codes = ErrorCodes::default();
+    for error in &response.errors {
+        if let Some(async_graphql::Value::String(code)) =
+            error.extensions.as_ref().and_then(|ext| ext.get("code"))
+        {
+            codes.push(code);
+        }
+    }
     let body = serde_json::to_value(&response).map(|mut body| {
         if request_error && let Some(object) = body.as_object_mut() {
             object.remove("data");
@@ -493,18 +588,26 @@ fn respond(media: MediaType, limits: &Limits, response: async_graphql::Response)
     });
     match body.and_then(|body| serde_json::to_vec(&body)) {
         Ok(body) => match limits.check_response_size(body.len()) {
-            Ok(()) => Answer {
-                internal_error,
-                ..answer(media, request_error, body)
-            },
+            Ok(()) => {
+                let mut answer = answer(media, request_error, body);
+                answer.http.extensions_mut().insert(codes);
+                Answer {
+                    internal_error,
+                    ..answer
+                }
+            }
             Err(err) => {
                 tracing::info!(bytes = body.len(), "response refused: too large");
                 // Kept like any answer: a retried mutation replays this, never runs twice.
-                answer(
+                let mut answer = answer(
                     media,
                     true,
                     graphql_http::error_body(&err).to_string().into_bytes(),
-                )
+                );
+                let mut codes = ErrorCodes::default();
+                codes.push(err.code());
+                answer.http.extensions_mut().insert(codes);
+                answer
             }
         },
         Err(err) => {
@@ -538,12 +641,46 @@ fn answer(media: MediaType, request_error: bool, body: Vec<u8>) -> Answer {
     }
 }
 
+/// Ready to take traffic: not shutting down, the database answers, and every migration this
+/// binary knows is applied (`503` with the reason otherwise). Migrations applied by a newer
+/// binary do not make an older replica unready: they must stay compatible during a rollout.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let ping = tokio::time::timeout(Duration::from_secs(2), state.db.ping()).await;
-    match ping {
-        Ok(Ok(())) => "ready".into_response(),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response(),
+    let unready = |reason: String| (StatusCode::SERVICE_UNAVAILABLE, reason).into_response();
+    if state.shutdown.is_shutting_down() {
+        return unready("shutting down".into());
     }
+    let pending = tokio::time::timeout(Duration::from_secs(2), pending_migrations(&state.db));
+    match pending.await {
+        Ok(Ok(pending)) if pending.is_empty() => "ready".into_response(),
+        Ok(Ok(pending)) => unready(format!(
+            "{} migration(s) not applied: {}; run `bydel migrate up`",
+            pending.len(),
+            pending.join(", ")
+        )),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "readiness: the database does not answer");
+            unready("database unreachable".into())
+        }
+        Err(_) => unready("database unreachable (timed out)".into()),
+    }
+}
+
+/// The names of this binary's migrations the database has not applied, in order.
+async fn pending_migrations(db: &DatabaseConnection) -> Result<Vec<String>, sea_orm::DbErr> {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::EntityTrait;
+    use sea_orm_migration::seaql_migrations;
+    let applied: std::collections::HashSet<String> = seaql_migrations::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
+    Ok(Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .filter(|name| !applied.contains(name))
+        .collect())
 }
 
 /// The public keys that verify Bydel tokens (RFC 7517), for partners and gateways; no token
@@ -559,13 +696,13 @@ async fn jwks(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus text format. Counts only; nothing here identifies a person.
+/// Prometheus text format (see `metrics`). Counts only; nothing here identifies a person.
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = format!(
-        "# HELP bydel_db_statements_total SQL statements executed by this process.\n\
-         # TYPE bydel_db_statements_total counter\n\
-         bydel_db_statements_total {}\n",
-        state.statements.get()
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+    match state.metrics.render() {
+        Ok(body) => ([(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], body).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not render the metrics");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }

@@ -65,9 +65,13 @@ pub async fn upgrade(
         .into_response()
 }
 
+/// One graphql-ws connection. When the server shuts down the client's side of the stream is
+/// cut: async-graphql then ends every subscription and the socket is closed with a close
+/// frame, so clients see a clean close and reconnect to another replica.
 async fn serve(state: AppState, protocol: GraphQLProtocol, socket: WebSocket) {
     let refused = Arc::new(OnceLock::new());
     let (sink, stream) = socket.split();
+    let stream = stream.take_until(state.shutdown.cancelled_owned());
     // async-graphql closes a refused `connection_init` with 1002; graphql-ws says 4403.
     let closing = refused.clone();
     let sink = sink.with(move |message| {

@@ -20,7 +20,7 @@ use crate::{
 
 /// Settings the binary reads from the environment; cleared so the developer's or CI's own
 /// configuration cannot leak into these tests.
-const BYDEL_ENV: [&str; 11] = [
+pub(crate) const BYDEL_ENV: [&str; 11] = [
     "DATABASE_URL",
     "BYDEL_DATABASE_URL",
     "BYDEL_SIGNING_KEY_FILE",

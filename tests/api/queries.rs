@@ -102,3 +102,12 @@ pub const REFERRAL_EVENTS_PERSONAL_DATA: &str =
 pub const INTROSPECTION: &str = include_str!("queries/introspection.graphql");
 pub const DEEP_NESTING: &str = include_str!("queries/deep_nesting.graphql");
 pub const HUGE_PAGE: &str = include_str!("queries/huge_page.graphql");
+/// Apollo Federation: `_service` and `_entities` straight against Bydel, and the queries a
+/// municipality sends through its gateway (tests/federation).
+pub const FEDERATION_SERVICE: &str = include_str!("queries/federation_service.graphql");
+pub const FEDERATION_ENTITIES: &str = include_str!("queries/federation_entities.graphql");
+pub const GATEWAY_CASES: &str = include_str!("queries/gateway_cases.graphql");
+pub const GATEWAY_REFERRALS: &str = include_str!("queries/gateway_referrals.graphql");
+
+/// Operations: a named query whose variable must never reach the logs.
+pub const PARTICIPANT_BY_PSEUDONYM: &str = include_str!("queries/participant_by_pseudonym.graphql");

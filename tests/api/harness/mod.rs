@@ -6,6 +6,7 @@
 
 mod database;
 pub mod fixtures;
+pub mod node;
 pub mod process;
 pub mod ws;
 
@@ -134,15 +135,16 @@ impl TestApp {
             events.clone(),
         );
         let limits = Arc::new(Limits::new(options.limits, &schema.sdl()));
-        let state = AppState {
+        let state = AppState::new(
             schema,
-            db: db.clone(),
-            keys: keys.clone(),
+            db.clone(),
+            keys.clone(),
             statements,
             events,
-            limits: limits.clone(),
-            persisted: Arc::new(options.persisted),
-        };
+            limits.clone(),
+            Arc::new(options.persisted),
+        )
+        .expect("the metrics register");
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a test port on 127.0.0.1 can be bound");
