@@ -23,6 +23,7 @@ use crate::{
     referrals::ReferralPolicy,
     schema,
     server::{self, AppState},
+    stats::StatsPolicy,
     tokens,
 };
 
@@ -96,6 +97,15 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u16).range(1..=365)
     )]
     referral_response_days: u16,
+    /// Statistics cells counting fewer than this are suppressed for callers outside the
+    /// secretariat (1-1000).
+    #[arg(
+        long,
+        env = "BYDEL_STATS_MIN_CELL",
+        default_value_t = StatsPolicy::DEFAULT_MIN_CELL,
+        value_parser = clap::value_parser!(u16).range(1..=1000)
+    )]
+    stats_min_cell: u16,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -400,6 +410,9 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
             db.clone(),
             keys.clone(),
             ReferralPolicy::with_response_days(args.referral_response_days),
+            StatsPolicy {
+                min_cell: args.stats_min_cell,
+            },
         ),
         db,
         keys,

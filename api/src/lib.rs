@@ -1,7 +1,7 @@
 //! Bydel: the GraphQL API of the Danish Neighbourhood Mothers (Bydelsmødre) programme.
 //!
 //! Domain areas (one module each, holding GraphQL types, resolvers and scoped queries):
-//! organisations, projects, mothers, courses, participants, visits, referrals, tokens.
+//! organisations, projects, mothers, courses, participants, visits, referrals, stats, tokens.
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
 //! pagination, ids, node, vocabulary, schema, server, cli, demo, writes (shared by the
 //! write resolvers).
@@ -26,6 +26,7 @@ pub mod projects;
 pub mod referrals;
 pub mod schema;
 pub mod server;
+pub mod stats;
 pub mod tokens;
 pub mod visits;
 pub mod vocabulary;

@@ -19,6 +19,7 @@ use crate::{
     projects::{ProjectMutation, ProjectQuery},
     referrals::{ReferralMutation, ReferralPolicy, ReferralQuery},
     server::RequestIdValue,
+    stats::{StatsPolicy, StatsQuery},
     tokens::{TokenMutation, TokenQuery},
     visits::{VisitMutation, VisitQuery},
 };
@@ -38,6 +39,7 @@ pub struct Query(
     ParticipantQuery,
     VisitQuery,
     ReferralQuery,
+    StatsQuery,
     TokenQuery,
     AuditQuery,
 );
@@ -57,17 +59,20 @@ pub struct Mutation(
 pub type BydelSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Builds the schema with the shared database handle, the token keys (`issueToken` signs
-/// with them) and the referral policy (when a referral is stale). Per-request data
+/// with them), the referral policy (when a referral is stale) and the statistics policy
+/// (disclosure control's threshold). Per-request data
 /// (principal, loaders, request id, read log) is attached to each request by the HTTP layer.
 pub fn build(
     db: DatabaseConnection,
     keys: Arc<TokenKeys>,
     referrals: ReferralPolicy,
+    stats: StatsPolicy,
 ) -> BydelSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(db)
         .data(keys)
         .data(referrals)
+        .data(stats)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()

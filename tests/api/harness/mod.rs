@@ -91,6 +91,8 @@ impl TestApp {
                 db.clone(),
                 keys.clone(),
                 bydel::referrals::ReferralPolicy::default(),
+                // The default disclosure threshold (5), as `bydel serve` without the flag.
+                bydel::stats::StatsPolicy::default(),
             ),
             db: db.clone(),
             keys: keys.clone(),
