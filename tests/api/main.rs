@@ -25,6 +25,7 @@ mod projects_write;
 mod referrals;
 mod schema;
 mod stale;
+mod stats;
 mod tokens;
 mod training;
 mod visits_write;

@@ -87,3 +87,13 @@ pub const SET_PROJECT_PARTNER: &str = include_str!("queries/set_project_partner.
 pub const REMOVE_PROJECT_PARTNER: &str = include_str!("queries/remove_project_partner.graphql");
 /// One project with its partners, to read a write back.
 pub const PROJECT_RECORD: &str = include_str!("queries/project_record.graphql");
+
+/// Statistics (`stats`): the demo's published figures, one figure at a time, every figure,
+/// the benchmark's dashboard query, stale referrals, and a probe that runs no figure.
+pub const STATS_DEMO: &str = include_str!("queries/stats_demo.graphql");
+pub const STATS_VISITS: &str = include_str!("queries/stats_visits.graphql");
+pub const STATS_REFERRALS: &str = include_str!("queries/stats_referrals.graphql");
+pub const STATS_FIGURES: &str = include_str!("queries/stats_figures.graphql");
+pub const STATS_DASHBOARD: &str = include_str!("queries/stats_dashboard.graphql");
+pub const STATS_STALE: &str = include_str!("queries/stats_stale.graphql");
+pub const STATS_PROBE: &str = include_str!("queries/stats_probe.graphql");

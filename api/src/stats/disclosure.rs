@@ -5,7 +5,8 @@
 //! The rule, applied to a table of `n` dimensions (each cell keyed by one value per dimension):
 //!
 //! 1. **Primary suppression.** A cell whose count is below `min_cell` is hidden; so is the
-//!    grand total when its count is below `min_cell`. With no dimension at all the single cell
+//!    grand total when its count is below `min_cell`. A count of zero is published: "nobody"
+//!    reveals no one (and group-only volunteer hours, counting no mother, are no one's). With no dimension at all the single cell
 //!    *is* the total and shares its fate.
 //! 2. **Secondary suppression.** A *line* is the set of cells that agree on every dimension but
 //!    one (a 1-D table is one line; a 2-D table has its rows and its columns). The line's total
@@ -20,7 +21,7 @@
 //!    nothing changes (a fixed point; it terminates because cells only ever become hidden).
 //!
 //! Invariants (unit-tested exhaustively on small tables below):
-//! - no published cell and no published total has a count below `min_cell`;
+//! - no published cell and no published total has a count from 1 to `min_cell - 1`;
 //! - every line with at least two cells holds either no hidden cell or at least two, so no
 //!   hidden value equals a line total minus published values;
 //! - a 1-D table whose only hidden cell has no partner hides its total;
@@ -75,8 +76,9 @@ pub fn suppress<K: Ord + Hash + Clone>(
     total_count: u64,
     min_cell: u64,
 ) -> Suppression {
-    let mut hidden: Vec<bool> = cells.iter().map(|c| c.count < min_cell).collect();
-    let mut total = total_count < min_cell;
+    let small = |count: u64| 0 < count && count < min_cell;
+    let mut hidden: Vec<bool> = cells.iter().map(|c| small(c.count)).collect();
+    let mut total = small(total_count);
     let dimensions = cells.first().map_or(0, |c| c.key.len());
     if dimensions == 0 {
         // The one cell is the total: publish both or neither.

@@ -316,7 +316,7 @@ impl Stats {
         let db = ctx.db()?;
         let backend = db.get_database_backend();
         let dimensions = figure.dimensions(backend, &group_by.unwrap_or_default())?;
-        let statement = figure.statement(backend, &self.scope, &self.filter, &dimensions);
+        let statement = figure.statement(&self.scope, &self.filter, &dimensions);
         let rows = db.query_all(&statement).await?;
         let kinds: Vec<Dimension> = dimensions.iter().map(|(d, _)| *d).collect();
         let scale = match figure {

@@ -103,7 +103,7 @@ impl DateColumn {
                 "CAST(EXTRACT(WEEK FROM ($1 AT TIME ZONE 'UTC')) AS INTEGER)"
             }
         };
-        Expr::cust_with_expr(template, self.expr())
+        custom(backend, template, [self.expr()])
     }
 
     /// `from`..=`to`, inclusive whole days (UTC for timestamps).
@@ -139,7 +139,19 @@ fn seconds_between(backend: DbBackend, end: Expr, start: Expr) -> Expr {
         DbBackend::Sqlite => "CAST(ROUND((julianday($1) - julianday($2)) * 86400) AS INTEGER)",
         _ => "CAST(EXTRACT(EPOCH FROM ($1 - $2)) AS BIGINT)",
     };
-    Expr::cust_with_exprs(template, [end, start])
+    custom(backend, template, [end, start])
+}
+
+/// A backend-specific expression around `exprs`. Templates name them `$1`, `$2`, ... in order
+/// of appearance; sea-query's SQLite writer substitutes `?` instead.
+fn custom<const N: usize>(backend: DbBackend, template: &'static str, exprs: [Expr; N]) -> Expr {
+    let template = match backend {
+        DbBackend::Sqlite => {
+            (1..=N).fold(template.to_owned(), |t, i| t.replace(&format!("${i}"), "?"))
+        }
+        _ => template.to_owned(),
+    };
+    Expr::cust_with_exprs(template, exprs)
 }
 
 fn col<E: EntityTrait, C: sea_orm::ColumnTrait>(entity: E, column: C) -> Expr {
@@ -316,7 +328,6 @@ impl Figure {
     /// Result columns: `is_total`, `d0..`, `n` (count), `v` (value).
     pub fn statement(
         self,
-        backend: DbBackend,
         scope: &StatsScope,
         filter: &Filter,
         dimensions: &[(Dimension, Expr)],
