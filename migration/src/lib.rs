@@ -15,6 +15,7 @@ mod m20261124_000007_api_clients;
 mod m20261124_000008_audit;
 mod m20261124_000009_signing_keys;
 mod m20261124_000010_idempotency_keys;
+mod m20261124_000012_stats_indexes;
 
 /// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_audit::Migration),
             Box::new(m20261124_000009_signing_keys::Migration),
             Box::new(m20261124_000010_idempotency_keys::Migration),
+            Box::new(m20261124_000012_stats_indexes::Migration),
         ]
     }
 }
