@@ -243,7 +243,10 @@ mod tests {
         for (c, hidden) in table.iter().zip(&s.cells) {
             assert!(*hidden || c.count >= MIN, "small cell published: {table:?}");
         }
-        assert!(s.total || total >= MIN, "small total published: {table:?}");
+        assert!(
+            s.total || total >= MIN || total == 0,
+            "small total published: {table:?}"
+        );
         if table.iter().all(|c| c.count >= MIN) {
             assert_eq!(s.hidden_cells(), 0, "{table:?}");
         }
@@ -312,6 +315,13 @@ mod tests {
                 total: true
             }
         );
+    }
+
+    #[test]
+    fn zero_is_published() {
+        assert_eq!(suppress::<u32>(&[], 0, MIN), Suppression::none(0));
+        let s = suppress(&[cell(&[], 0)], 0, MIN);
+        assert_eq!(s, Suppression::none(1));
     }
 
     #[test]
