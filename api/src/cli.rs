@@ -473,6 +473,27 @@ mod tests {
         }
     }
 
+    /// The disclosure threshold is 1 to 1000, 5 unless set.
+    #[test]
+    fn the_stats_threshold_is_bounded() {
+        let min_cell = |extra: &[&str]| {
+            let args = ["bydel", "serve"].iter().chain(extra).copied();
+            match Cli::try_parse_from(args).map(|cli| cli.command) {
+                Ok(Command::Serve(serve)) => Ok(serve.stats_min_cell),
+                Ok(other) => panic!("not serve: {other:?}"),
+                Err(err) => Err(err.kind()),
+            }
+        };
+        if std::env::var_os("BYDEL_STATS_MIN_CELL").is_none() {
+            assert_eq!(min_cell(&[]), Ok(5));
+        }
+        assert_eq!(min_cell(&["--stats-min-cell", "1"]), Ok(1));
+        assert_eq!(min_cell(&["--stats-min-cell", "1000"]), Ok(1000));
+        for bad in ["0", "1001", "-1", "five"] {
+            assert!(min_cell(&["--stats-min-cell", bad]).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn a_key_id_may_begin_with_a_hyphen() {
         let cli = Cli::try_parse_from(["bydel", "key", "retire", "-x9Qa", "--database-url", "u"])
