@@ -25,6 +25,7 @@ use crate::{
     referrals::ReferralPolicy,
     schema,
     server::{self, AppState},
+    stats::StatsPolicy,
     tokens,
     webhooks::{Dispatcher, WebhookArgs},
 };
@@ -103,6 +104,15 @@ struct ServeArgs {
     webhooks: WebhookArgs,
     #[command(flatten)]
     http: HttpArgs,
+    /// Statistics cells counting fewer than this are suppressed for callers outside the
+    /// secretariat (1-1000).
+    #[arg(
+        long,
+        env = "BYDEL_STATS_MIN_CELL",
+        default_value_t = StatsPolicy::DEFAULT_MIN_CELL,
+        value_parser = clap::value_parser!(u16).range(1..=1000)
+    )]
+    stats_min_cell: u16,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -424,6 +434,9 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
         db.clone(),
         keys.clone(),
         ReferralPolicy::with_response_days(args.referral_response_days),
+        StatsPolicy {
+            min_cell: args.stats_min_cell,
+        },
         args.webhooks.policy(),
         events.clone(),
     );
@@ -506,6 +519,27 @@ mod tests {
             assert_eq!(defaults.max_aliases, 30);
             assert_eq!(defaults.request_timeout, std::time::Duration::from_secs(30));
             assert_eq!((defaults.rate, defaults.burst), (20.0, 100));
+        }
+    }
+
+    /// The disclosure threshold is 1 to 1000, 5 unless set.
+    #[test]
+    fn the_stats_threshold_is_bounded() {
+        let min_cell = |extra: &[&str]| {
+            let args = ["bydel", "serve"].iter().chain(extra).copied();
+            match Cli::try_parse_from(args).map(|cli| cli.command) {
+                Ok(Command::Serve(serve)) => Ok(serve.stats_min_cell),
+                Ok(other) => panic!("not serve: {other:?}"),
+                Err(err) => Err(err.kind()),
+            }
+        };
+        if std::env::var_os("BYDEL_STATS_MIN_CELL").is_none() {
+            assert_eq!(min_cell(&[]), Ok(5));
+        }
+        assert_eq!(min_cell(&["--stats-min-cell", "1"]), Ok(1));
+        assert_eq!(min_cell(&["--stats-min-cell", "1000"]), Ok(1000));
+        for bad in ["0", "1001", "-1", "five"] {
+            assert!(min_cell(&["--stats-min-cell", bad]).is_err(), "{bad}");
         }
     }
 

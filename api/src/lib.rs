@@ -1,7 +1,7 @@
 //! Bydel: the GraphQL API of the Danish Neighbourhood Mothers (Bydelsmødre) programme.
 //!
 //! Domain areas (one module each, holding GraphQL types, resolvers and scoped queries):
-//! organisations, projects, mothers, courses, participants, visits, referrals, tokens,
+//! organisations, projects, mothers, courses, participants, visits, referrals, stats, tokens,
 //! webhooks.
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
 //! pagination, ids, node, federation, vocabulary, schema, server, websocket (subscriptions),
@@ -36,6 +36,7 @@ pub mod referrals;
 pub mod schema;
 pub mod server;
 pub mod shutdown;
+pub mod stats;
 pub mod telemetry;
 pub mod tokens;
 pub mod visits;

@@ -24,6 +24,7 @@ use crate::{
     projects::{ProjectMutation, ProjectQuery},
     referrals::{ReferralMutation, ReferralPolicy, ReferralQuery, ReferralSubscription},
     server::RequestIdValue,
+    stats::{StatsPolicy, StatsQuery},
     tokens::{TokenMutation, TokenQuery},
     visits::{VisitMutation, VisitQuery},
     webhooks::{WebhookMutation, WebhookPolicy, WebhookQuery},
@@ -39,6 +40,7 @@ pub struct Query(
     ParticipantQuery,
     VisitQuery,
     ReferralQuery,
+    StatsQuery,
     TokenQuery,
     AuditQuery,
     WebhookQuery,
@@ -65,14 +67,16 @@ pub struct Subscription(ReferralSubscription);
 pub type BydelSchema = Schema<Query, Mutation, Subscription>;
 
 /// Builds the schema with the shared database handle, the token keys (`issueToken` signs
-/// with them), the referral policy (when a referral is stale), the webhook policy (which
-/// endpoint URLs registration accepts) and the event bus (writes announce on it,
-/// subscriptions listen). Per-request data (principal, loaders, request id, read log, event
-/// outbox) is attached to each request by the HTTP layer.
+/// with them), the referral policy (when a referral is stale), the statistics policy
+/// (disclosure control's threshold), the webhook policy (which endpoint URLs registration
+/// accepts) and the event bus (writes announce on it, subscriptions listen). Per-request data
+/// (principal, loaders, request id, read log, event outbox) is attached to each request by the
+/// HTTP layer.
 pub fn build(
     db: DatabaseConnection,
     keys: Arc<TokenKeys>,
     referrals: ReferralPolicy,
+    stats: StatsPolicy,
     webhooks: WebhookPolicy,
     events: EventBus,
 ) -> BydelSchema {
@@ -84,6 +88,7 @@ pub fn build(
     .data(db)
     .data(keys)
     .data(referrals)
+    .data(stats)
     .data(webhooks)
     .data(events)
     .enable_federation()

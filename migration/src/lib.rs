@@ -16,6 +16,7 @@ mod m20261124_000008_audit;
 mod m20261124_000009_signing_keys;
 mod m20261124_000010_idempotency_keys;
 mod m20261124_000011_webhooks;
+mod m20261124_000012_stats_indexes;
 
 /// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000009_signing_keys::Migration),
             Box::new(m20261124_000010_idempotency_keys::Migration),
             Box::new(m20261124_000011_webhooks::Migration),
+            Box::new(m20261124_000012_stats_indexes::Migration),
         ]
     }
 }

@@ -31,6 +31,7 @@ mod projects_write;
 mod referrals;
 mod schema;
 mod stale;
+mod stats;
 mod subscriptions;
 mod sync;
 mod tokens;

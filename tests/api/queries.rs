@@ -111,3 +111,12 @@ pub const GATEWAY_REFERRALS: &str = include_str!("queries/gateway_referrals.grap
 
 /// Operations: a named query whose variable must never reach the logs.
 pub const PARTICIPANT_BY_PSEUDONYM: &str = include_str!("queries/participant_by_pseudonym.graphql");
+/// Statistics (`stats`): the demo's published figures, one figure at a time, every figure,
+/// the benchmark's dashboard query, stale referrals, and a probe that runs no figure.
+pub const STATS_DEMO: &str = include_str!("queries/stats_demo.graphql");
+pub const STATS_VISITS: &str = include_str!("queries/stats_visits.graphql");
+pub const STATS_REFERRALS: &str = include_str!("queries/stats_referrals.graphql");
+pub const STATS_FIGURES: &str = include_str!("queries/stats_figures.graphql");
+pub const STATS_DASHBOARD: &str = include_str!("queries/stats_dashboard.graphql");
+pub const STATS_STALE: &str = include_str!("queries/stats_stale.graphql");
+pub const STATS_PROBE: &str = include_str!("queries/stats_probe.graphql");

@@ -45,6 +45,13 @@
 //!    manages its own; the secretariat sees and manages all. A referral event is pushed to
 //!    exactly the organisations that rule 2 lets see the referral after the change
 //!    ([`referral_audience`]); the payload carries ids and statuses only.
+//! 6. **Statistics** (`principal.stats()`, `stats:read`): figures about the caller's area,
+//!    independent of the other areas' scopes — the secretariat everything, an NGO the projects
+//!    it operates or partners in, a municipality the projects in its municipality (or that it
+//!    partners in) and the referrals it sent, receives or that wait in its pool, besides those
+//!    of its area's projects. Only the secretariat sees exact figures; everyone else gets them
+//!    through disclosure control (`stats::disclosure`). Stale referrals are counted for their
+//!    receiver (the secretariat: all of them).
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -253,6 +260,55 @@ impl Principal {
                  records her consents",
             ))
         }
+    }
+}
+
+/// Rule 5: what a caller's statistics cover. Conditions are on the `project` and `referral`
+/// tables, for the statistics queries to join and filter; `None` means everything.
+#[derive(Debug, Clone, Copy)]
+pub struct StatsScope {
+    viewer: Viewer,
+}
+
+impl Principal {
+    /// Rule 5: `stats:read`, then the caller's area.
+    pub fn stats(&self) -> ApiResult<StatsScope> {
+        self.require(Scope::read(Area::Stats))?;
+        Ok(StatsScope {
+            viewer: self.viewer(),
+        })
+    }
+}
+
+impl StatsScope {
+    /// Exact figures (no disclosure control): the secretariat only.
+    pub fn exact(&self) -> bool {
+        matches!(self.viewer, Viewer::Secretariat)
+    }
+
+    /// The projects whose mothers, training, visits and hours the figures count.
+    pub fn projects(&self) -> Option<Condition> {
+        projects(&self.viewer)
+    }
+
+    /// The referrals the figures count: those the caller sees as a party, and those of the
+    /// projects in its area.
+    pub fn referrals(&self) -> Option<Condition> {
+        let parties = referrals(&self.viewer)?;
+        let own_projects = under::<project::Entity, _>(
+            referral::Column::ProjectId,
+            project::Column::Id,
+            &self.viewer,
+        )?;
+        Some(Condition::any().add(parties).add(own_projects))
+    }
+
+    /// The referrals waiting for the caller's answer: addressed to it (everyone's for the
+    /// secretariat).
+    pub fn awaiting_answer(&self) -> Option<Condition> {
+        self.viewer
+            .organisation()
+            .map(|org| Condition::all().add(referral::Column::ReceiverOrganisationId.eq(org)))
     }
 }
 

@@ -86,13 +86,13 @@ impl Default for ReferralPolicy {
 }
 
 /// The policy the schema was built with.
-fn policy<'c>(ctx: &'c Context<'_>) -> ApiResult<&'c ReferralPolicy> {
+pub(crate) fn policy<'c>(ctx: &'c Context<'_>) -> ApiResult<&'c ReferralPolicy> {
     ctx.data_opt::<ReferralPolicy>()
         .ok_or_else(|| ApiError::internal("schema built without a referral policy"))
 }
 
 /// The SQL twin of [`ReferralPolicy::is_stale`]: requested, and requested before `cutoff`.
-fn stale_condition(cutoff: DateTime<Utc>) -> Condition {
+pub(crate) fn stale_condition(cutoff: DateTime<Utc>) -> Condition {
     Condition::all()
         .add(referral::Column::Status.eq(entity::enums::ReferralStatus::Requested))
         .add(referral::Column::RequestedAt.lt(cutoff))

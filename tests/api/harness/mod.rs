@@ -126,11 +126,13 @@ impl TestApp {
         let events = bydel::events::EventBus::start(&db)
             .await
             .expect("the event bus starts on the test database");
-        // The default response time (14 days), as `bydel serve` without the flag.
+        // The default response time (14 days) and disclosure threshold (5), as `bydel serve`
+        // without the flags.
         let schema = bydel::schema::build(
             db.clone(),
             keys.clone(),
             bydel::referrals::ReferralPolicy::default(),
+            bydel::stats::StatsPolicy::default(),
             bydel::webhooks::WebhookPolicy::default(),
             events.clone(),
         );
