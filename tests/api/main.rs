@@ -23,6 +23,7 @@ mod pagination;
 mod participants;
 mod projects_write;
 mod referrals;
+mod scale;
 mod schema;
 mod stale;
 mod tokens;
