@@ -104,7 +104,10 @@ async fn the_api_reads_generated_data() {
     for edge in &edges {
         let node = &edge["node"];
         let events = node["events"].as_array().expect("a timeline");
-        assert_eq!(events.len() as u64, node["version"].as_u64().expect("version"));
+        assert_eq!(
+            events.len() as u64,
+            node["version"].as_u64().expect("version")
+        );
         assert_eq!(events.last().map(|e| &e["toStatus"]), Some(&node["status"]));
     }
 }
@@ -130,8 +133,6 @@ fn the_cli_generates_and_then_refuses() {
     assert!(run.stderr().contains("generated:"), "{}", run.stderr());
     assert_eq!(run.stdout(), "");
 
-    let reason = workspace
-        .run_db(&["generate", "--scale", TINY])
-        .refused();
+    let reason = workspace.run_db(&["generate", "--scale", TINY]).refused();
     assert!(reason.contains("already holds"), "{reason}");
 }

@@ -30,7 +30,10 @@ enum Target {
 }
 
 enum Encoded {
-    Copy { statement: String, data: Vec<String> },
+    Copy {
+        statement: String,
+        data: Vec<String>,
+    },
     Insert(Vec<sea_orm::Statement>),
 }
 

@@ -119,7 +119,9 @@ impl FromStr for Scale {
             })?,
         };
         if factor.is_nan() || factor <= 0.0 || factor > 100.0 {
-            return Err(format!("scale factor must be above 0 and at most 100, not {factor}"));
+            return Err(format!(
+                "scale factor must be above 0 and at most 100, not {factor}"
+            ));
         }
         Ok(Scale(factor))
     }
@@ -686,15 +688,13 @@ impl<'a> ProjectBuilder<'a> {
                 created_at,
                 updated_at,
             });
-            self.mother_languages.extend(
-                background
-                    .languages(rng, 0.8)
-                    .into_iter()
-                    .map(|language| mother_language::Model {
+            self.mother_languages
+                .extend(background.languages(rng, 0.8).into_iter().map(|language| {
+                    mother_language::Model {
                         mother_id: id,
                         language: language.to_owned(),
-                    }),
-            );
+                    }
+                }));
             let until = left_on.unwrap_or(p.active_until).min(TODAY);
             let from = joined_on.max(WINDOW_START);
             if status != MotherStatus::Inactive && from <= until {
@@ -803,15 +803,14 @@ impl<'a> ProjectBuilder<'a> {
             created_at,
             updated_at: created_at,
         });
-        self.topics
-            .extend(
-                topics(channel, rng)
-                    .into_iter()
-                    .map(|topic| visit_topic::Model {
-                        visit_id: id,
-                        topic,
-                    }),
-            );
+        self.topics.extend(
+            topics(channel, rng)
+                .into_iter()
+                .map(|topic| visit_topic::Model {
+                    visit_id: id,
+                    topic,
+                }),
+        );
     }
 
     /// Splits the project's referrals over its participants: a tenth only asked to be
@@ -1011,7 +1010,11 @@ impl<'a> ProjectBuilder<'a> {
 
     fn moment_in_window(&mut self) -> DateTime<Utc> {
         let from = WINDOW_START.max(self.p.started_on);
-        let until = self.p.active_until.min(clock::add_days(TODAY, -1)).max(from);
+        let until = self
+            .p
+            .active_until
+            .min(clock::add_days(TODAY, -1))
+            .max(from);
         let day = clock::day_between(from, until, &mut self.rng);
         clock::evening(day, &mut self.rng)
     }
@@ -1019,7 +1022,11 @@ impl<'a> ProjectBuilder<'a> {
     /// Office hours in the window, more often recent than old.
     fn recent_moment(&mut self) -> DateTime<Utc> {
         let from = WINDOW_START.max(self.p.started_on);
-        let until = self.p.active_until.min(clock::add_days(TODAY, -1)).max(from);
+        let until = self
+            .p
+            .active_until
+            .min(clock::add_days(TODAY, -1))
+            .max(from);
         let back = (self.rng.unit().powi(2) * (until - from).num_days() as f64) as i64;
         clock::office_hours(clock::add_days(until, -back), &mut self.rng)
     }
@@ -1161,9 +1168,7 @@ impl<'a> ProjectBuilder<'a> {
                 .map(|(_, t)| *t)
         };
         let updated_at = times.last().copied().unwrap_or(ask.start);
-        if withdrawn
-            && let Some(c) = ask.share_consent.and_then(|i| self.consents.get_mut(i))
-        {
+        if withdrawn && let Some(c) = ask.share_consent.and_then(|i| self.consents.get_mut(i)) {
             c.withdrawn_at = Some(updated_at);
             c.updated_at = updated_at;
         }
