@@ -10,7 +10,7 @@
 # Settings (environment): BENCH_SCALE (national-x10), BENCH_SEED (1), BENCH_SECONDS (10),
 # BENCH_CONCURRENCY ("1 8 32"), BENCH_PG (postgres://postgres@127.0.0.1:5432, trust auth),
 # BENCH_DB (bydel_bench; generated when missing, BENCH_REGENERATE=1 to redo it),
-# BENCH_SKIP_POSTGRAPHILE=1, BENCH_SKIP_SQLITE=1.
+# BENCH_SKIP_POSTGRAPHILE=1, BENCH_SKIP_SQLITE=1, BENCH_BIN (a prebuilt bydel: no build).
 # Output: a table per backend on stdout, raw wrk/pgbench output under target/bench/.
 set -euo pipefail
 
@@ -29,7 +29,7 @@ DB_URL="$PG/$DB"
 BYDEL_PORT=18080
 SQLITE_PORT=18081
 PGL_PORT=15000
-BIN="$ROOT/target/release/bydel"
+BIN="$(realpath "${BENCH_BIN:-$ROOT/target/release/bydel}")"
 KEY="$OUT/signing-key.pem"
 YEAR_FROM=2025-01-01
 YEAR_TO=2025-12-31
@@ -61,8 +61,10 @@ install_tools() {
 }
 
 build() {
-  log "cargo build --release"
-  (cd "$ROOT" && cargo build --release -q -p bydel)
+  if [[ -z "${BENCH_BIN:-}" ]]; then
+    log "cargo build --release"
+    (cd "$ROOT" && cargo build --release -q -p bydel)
+  fi
   [[ -f "$KEY" ]] || "$BIN" key generate --output "$KEY" 2>/dev/null
   export BYDEL_SIGNING_KEY_FILE="$KEY"
 }
@@ -184,9 +186,10 @@ transition_check() {
 }
 
 pg_percentiles() { # pgbench per-transaction logs -> "p50 p99" in ms
-  cat "$OUT"/pgbench_log.* | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {
-    if (NR == 0) {print "- -"; exit}
-    printf "%.2f %.2f", a[int(NR*0.5)>0?int(NR*0.5):1]/1000, a[int(NR*0.99)>0?int(NR*0.99):1]/1000}'
+  cat "$OUT"/pgbench_log.* | awk '{print $3}' | sort -n | awk '
+    function at(q,  i) { i = int(NR * q); if (i < 1) i = 1; return a[i] / 1000 }
+    {a[NR] = $1}
+    END { if (NR == 0) print "- -"; else printf "%.2f %.2f", at(0.5), at(0.99) }'
 }
 
 # pgbench_op OP SQL_FILE VARS...
@@ -303,8 +306,10 @@ run_sqlite() {
   pid=$(cat "$dir/pid")
   PIDS+=("$pid")
   local org
-  org=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(
-    "select id from organisation where short_name = ?", (sys.argv[2],)).fetchone()[0])' \
+  org=$(python3 -c 'import sqlite3, sys, uuid
+v = sqlite3.connect(sys.argv[1]).execute(
+    "select id from organisation where short_name = ?", (sys.argv[2],)).fetchone()[0]
+print(uuid.UUID(bytes=v) if isinstance(v, bytes) else v)' \
     "$dir/bydel.db" "kommune-$MUNICIPALITY")
   org=$(gid Organisation "$org")
   body "$OUT/sqlite-inbox.json" "$BENCH/bydel/inbox.graphql" "{\"receiver\": \"$org\"}"
