@@ -156,7 +156,10 @@ bydel_op() {
     local note=""
     [[ $(field non2xx "$line") != 0 || $(field socket_errors "$line") != 0 ]] &&
       note="non-2xx $(field non2xx "$line"), socket errors $(field socket_errors "$line")"
-    [[ "$op" == transition ]] && note="$(transition_check "$requests")${note:+; $note}"
+    if [[ "$op" == transition ]]; then
+      transition_check "$requests"
+      note="$TRANSITIONS${note:+; $note}"
+    fi
     record "$system" "$op" "$c" "$(field rps "$line")" "$(field p50_ms "$line")" \
       "$(field p99_ms "$line")" "$(awk -v a="$before" -v b="$after" -v n="$requests" \
       'BEGIN {printf "%.1f", n ? (b - a) / n : 0}')" "$(rss_peak_mb "$pid")" "$note"
@@ -180,9 +183,8 @@ transition_check() {
   local now moved
   now=$(psql_db -c "select sum(version) from referral where receiver_organisation_id = '$ORG_UUID' and status in ('in_progress', 'on_hold')")
   moved=$((now - POOL_VERSIONS))
-  POOL_VERSIONS=$now
   write_pool
-  echo "$moved of $1 transitions applied"
+  TRANSITIONS="$moved of $1 transitions applied"
 }
 
 pg_percentiles() { # pgbench per-transaction logs -> "p50 p99" in ms
@@ -349,8 +351,9 @@ report() {
 lookup() {
   for row in "${RESULTS[@]}"; do
     IFS='|' read -r sys op c rest <<<"$row"
-    [[ "$sys" == "$1" && "$op" == "$2" && "$c" == "$3" ]] && { echo "$row"; return; }
+    [[ "$sys" == "$1" && "$op" == "$2" && "$c" == "$3" ]] && { echo "$row"; return 0; }
   done
+  return 0
 }
 
 ratio() { # ratio ROW_A ROW_B COLUMN(1-based)
