@@ -539,7 +539,7 @@ impl Pseudonyms {
     }
 
     fn next(&mut self) -> String {
-        let mut x = (self.next.wrapping_mul(0x9E37_79B9_7F) & Self::BITS) ^ self.mask;
+        let mut x = (self.next.wrapping_mul(0x009E_3779_B97F) & Self::BITS) ^ self.mask;
         self.next += 1;
         let mut code = String::from("BM-");
         let mut chars = [0u8; 8];
