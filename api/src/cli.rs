@@ -71,6 +71,9 @@ enum Command {
     },
     /// Load the demo data set (skipped when it is already there).
     Demo,
+    /// Generate a deterministic synthetic data set at national scale or beyond, for
+    /// benchmarks, into a database without projects (a fresh one).
+    Generate(GenerateArgs),
     /// Issue and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -113,6 +116,17 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u16).range(1..=1000)
     )]
     stats_min_cell: u16,
+}
+
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// `national-x10` (150 projects, 3 million visits, 500,000 referrals), `national`,
+    /// `small` (a tenth of national) or a factor of national (e.g. 0.5).
+    #[arg(long, env = "BYDEL_GENERATE_SCALE", default_value = "national-x10")]
+    scale: demo::scale::Scale,
+    /// Seed of the generator: the same scale and seed give the same rows.
+    #[arg(long, env = "BYDEL_GENERATE_SEED", default_value_t = 1)]
+    seed: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -220,6 +234,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Demo => {
             let db = open(&url).await?;
             load_demo(&db).await
+        }
+        Command::Generate(args) => {
+            let db = open(&url).await?;
+            let summary = demo::scale::generate(&db, args.scale, args.seed, |line| {
+                eprintln!("{line}");
+            })
+            .await
+            .map_err(fail)?;
+            eprintln!("generated: {summary}");
+            Ok(())
         }
         Command::Token(TokenCommand::Issue {
             organisation,

@@ -20,7 +20,9 @@ use crate::{
 
 /// Settings the binary reads from the environment; cleared so the developer's or CI's own
 /// configuration cannot leak into these tests.
-pub(crate) const BYDEL_ENV: [&str; 11] = [
+pub(crate) const BYDEL_ENV: [&str; 13] = [
+    "BYDEL_GENERATE_SCALE",
+    "BYDEL_GENERATE_SEED",
     "DATABASE_URL",
     "BYDEL_DATABASE_URL",
     "BYDEL_SIGNING_KEY_FILE",

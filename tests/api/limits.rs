@@ -290,7 +290,11 @@ async fn a_request_that_runs_too_long_times_out_and_changes_nothing() {
     while let Ok(txn) = tokio::time::timeout(Duration::from_secs(1), app.db.begin()).await {
         held.push(txn.expect("a pooled connection"));
     }
-    assert!(held.len() >= 4, "only {} connections could be held", held.len());
+    assert!(
+        held.len() >= 4,
+        "only {} connections could be held",
+        held.len()
+    );
 
     let response = crate::tokens::create_client(
         &app,

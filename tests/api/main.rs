@@ -29,6 +29,7 @@ mod participants;
 mod persisted;
 mod projects_write;
 mod referrals;
+mod scale;
 mod schema;
 mod stale;
 mod stats;

@@ -20,12 +20,14 @@
 //! The data is generated in memory first ([`build`], pure and unit-tested), then written in
 //! small multi-row inserts (see [`VALUES_PER_INSERT`]).
 
+mod bulk;
 mod clock;
 mod hours;
 mod names;
 mod places;
 mod referrals;
 mod rng;
+pub mod scale;
 mod training;
 mod visits;
 

@@ -39,7 +39,7 @@ use ReferralStatus::{
 };
 
 /// Letters and digits that cannot be mistaken for each other when read aloud or written.
-const PSEUDONYM_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+pub(super) const PSEUDONYM_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 
 /// Chance that a (non-group) visit led to a referral, by period: the Bydel era refers more.
 fn referral_chance(day: NaiveDate) -> f64 {
@@ -61,7 +61,7 @@ const POOLS: &[i32] = &[101, 751, 461, 730];
 const CONTACT_ONLY_PARTICIPANTS: usize = 12;
 const CONTACT_ONLY_SINCE: NaiveDate = ymd(2025, 6, 1);
 
-const MUNICIPAL_SERVICES: &[(ServiceCategory, u32)] = &[
+pub(super) const MUNICIPAL_SERVICES: &[(ServiceCategory, u32)] = &[
     (ServiceCategory::HealthVisitor, 14),
     (ServiceCategory::JobCentre, 14),
     (ServiceCategory::LanguageSchool, 14),
@@ -75,21 +75,21 @@ const MUNICIPAL_SERVICES: &[(ServiceCategory, u32)] = &[
     (ServiceCategory::Other, 3),
 ];
 
-const NGO_SERVICES: &[(ServiceCategory, u32)] = &[
+pub(super) const NGO_SERVICES: &[(ServiceCategory, u32)] = &[
     (ServiceCategory::FamilyCounselling, 30),
     (ServiceCategory::DebtCounselling, 30),
     (ServiceCategory::Other, 20),
     (ServiceCategory::Health, 10),
 ];
 
-const OUTCOMES: &[(ReferralOutcome, u32)] = &[
+pub(super) const OUTCOMES: &[(ReferralOutcome, u32)] = &[
     (ReferralOutcome::ServiceProvided, 75),
     (ReferralOutcome::PartiallyProvided, 15),
     (ReferralOutcome::DeclinedByParticipant, 7),
     (ReferralOutcome::Other, 3),
 ];
 
-const CONTACT_METHODS: &[(ContactMethod, u32)] = &[
+pub(super) const CONTACT_METHODS: &[(ContactMethod, u32)] = &[
     (ContactMethod::Phone, 35),
     (ContactMethod::ViaMother, 30),
     (ContactMethod::Sms, 20),
@@ -97,7 +97,7 @@ const CONTACT_METHODS: &[(ContactMethod, u32)] = &[
     (ContactMethod::Email, 3),
 ];
 
-const OUTBOUND_NOTES: &[&str] = &[
+pub(super) const OUTBOUND_NOTES: &[&str] = &[
     "Ønsker tolk ved første møde",
     "Kan bedst kontaktes om formiddagen",
     "Bydelsmoren deltager gerne i første møde",
@@ -105,7 +105,7 @@ const OUTBOUND_NOTES: &[&str] = &[
     "Foretrækker en kvindelig sagsbehandler",
 ];
 
-const INBOUND_NOTES: &[&str] = &[
+pub(super) const INBOUND_NOTES: &[&str] = &[
     "Ønsker kontakt til en bydelsmor, der taler hendes sprog",
     "Isoleret efter flytning til kommunen",
     "Har brug for hjælp til kontakten med skolen",
@@ -113,7 +113,7 @@ const INBOUND_NOTES: &[&str] = &[
 ];
 
 /// Which referrals sit in which status depends on how long ago they were made.
-fn status_for_age(days: i64, rng: &mut Rng) -> ReferralStatus {
+pub(super) fn status_for_age(days: i64, rng: &mut Rng) -> ReferralStatus {
     let table: &[(ReferralStatus, u32)] = match days {
         ..7 => &[(Draft, 25), (Requested, 50), (Accepted, 25)],
         7..21 => &[
@@ -153,7 +153,7 @@ fn status_for_age(days: i64, rng: &mut Rng) -> ReferralStatus {
 
 /// The statuses a referral passed through to reach `last`. A claimed pool referral always
 /// passes "accepted" (the claim).
-fn path(last: ReferralStatus, claimed: bool, rng: &mut Rng) -> Vec<ReferralStatus> {
+pub(super) fn path(last: ReferralStatus, claimed: bool, rng: &mut Rng) -> Vec<ReferralStatus> {
     let roll = rng.unit();
     let steps: &[ReferralStatus] = match last {
         Draft => &[Draft],
@@ -179,7 +179,7 @@ fn path(last: ReferralStatus, claimed: bool, rng: &mut Rng) -> Vec<ReferralStatu
 }
 
 /// Minutes from the previous event to one entering `status`.
-fn gap_minutes(status: ReferralStatus, rng: &mut Rng) -> i64 {
+pub(super) fn gap_minutes(status: ReferralStatus, rng: &mut Rng) -> i64 {
     const DAY: i64 = 24 * 60;
     let (lo, hi) = match status {
         Draft => (0, 0),
@@ -196,7 +196,7 @@ fn gap_minutes(status: ReferralStatus, rng: &mut Rng) -> i64 {
 }
 
 /// Reason for a move into `status` (rejected, failed and cancelled must carry one).
-fn reason(
+pub(super) fn reason(
     status: ReferralStatus,
     consent_withdrawn: bool,
     rng: &mut Rng,
@@ -219,11 +219,11 @@ fn reason(
 }
 
 /// Whether the requester (draft, request, cancel, error) or the receiver makes a move.
-fn by_requester(status: ReferralStatus) -> bool {
+pub(super) fn by_requester(status: ReferralStatus) -> bool {
     matches!(status, Draft | Requested | Cancelled | EnteredInError)
 }
 
-fn is_closed(status: ReferralStatus) -> bool {
+pub(super) fn is_closed(status: ReferralStatus) -> bool {
     matches!(
         status,
         Rejected | Failed | Completed | Cancelled | EnteredInError
@@ -293,12 +293,42 @@ pub fn build(
 }
 
 /// The last moment anything in the data set happens.
-fn deadline() -> DateTime<Utc> {
+pub(super) fn deadline() -> DateTime<Utc> {
     clock::at(TODAY, 23 * 60 + 59)
 }
 
-fn age_in_days(start: DateTime<Utc>) -> i64 {
+pub(super) fn age_in_days(start: DateTime<Utc>) -> i64 {
     (deadline() - start).num_days()
+}
+
+/// Event times from `start`, squeezed proportionally when they would pass the deadline;
+/// strictly increasing either way.
+pub(super) fn timeline(
+    rng: &mut Rng,
+    start: DateTime<Utc>,
+    steps: &[ReferralStatus],
+) -> Vec<DateTime<Utc>> {
+    let mut offsets = Vec::with_capacity(steps.len());
+    let mut total = 0;
+    for status in steps {
+        total += gap_minutes(*status, rng);
+        offsets.push(total);
+    }
+    let room = (deadline() - start).num_minutes().max(steps.len() as i64);
+    let scale = if total > room {
+        room as f64 / total as f64
+    } else {
+        1.0
+    };
+    let mut previous = -1;
+    offsets
+        .into_iter()
+        .map(|o| {
+            let minutes = ((o as f64 * scale) as i64).max(previous + 1);
+            previous = minutes;
+            start + TimeDelta::minutes(minutes)
+        })
+        .collect()
 }
 
 impl Builder<'_> {
@@ -675,7 +705,7 @@ impl Builder<'_> {
         let steps = path(ask.last, ask.claimed, &mut self.rng);
         let consent_withdrawn =
             ask.last == Cancelled && ask.share_consent.is_some() && self.rng.chance(0.35);
-        let times = self.timeline(ask.start, &steps);
+        let times = timeline(&mut self.rng, ask.start, &steps);
         let id = self.rng.uuid_at(ask.start);
         let (mother, last_reason) = self.events(&ask, id, &steps, &times, consent_withdrawn);
         let moment = |s: ReferralStatus| {
@@ -778,32 +808,6 @@ impl Builder<'_> {
         if let (Some(row), Some(at)) = (row, at) {
             row.updated_at = at;
         }
-    }
-
-    /// Event times from `start`, squeezed proportionally when they would pass the deadline;
-    /// strictly increasing either way.
-    fn timeline(&mut self, start: DateTime<Utc>, steps: &[ReferralStatus]) -> Vec<DateTime<Utc>> {
-        let mut offsets = Vec::with_capacity(steps.len());
-        let mut total = 0;
-        for status in steps {
-            total += gap_minutes(*status, &mut self.rng);
-            offsets.push(total);
-        }
-        let room = (deadline() - start).num_minutes().max(steps.len() as i64);
-        let scale = if total > room {
-            room as f64 / total as f64
-        } else {
-            1.0
-        };
-        let mut previous = -1;
-        offsets
-            .into_iter()
-            .map(|o| {
-                let minutes = ((o as f64 * scale) as i64).max(previous + 1);
-                previous = minutes;
-                start + TimeDelta::minutes(minutes)
-            })
-            .collect()
     }
 
     /// A mother of the project serving on `day`, to take over an inbound referral.

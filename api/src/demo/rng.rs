@@ -17,11 +17,16 @@ pub struct Rng(u64);
 impl Rng {
     /// An independent stream for one part of the data set, named so streams never collide.
     pub fn stream(name: &str) -> Self {
+        Self::seeded(SEED, name)
+    }
+
+    /// A named stream under another seed: the scale generator's `--seed`.
+    pub fn seeded(seed: u64, name: &str) -> Self {
         // FNV-1a over the name, mixed into the seed.
         let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
         });
-        Self(SEED ^ hash)
+        Self(seed ^ hash)
     }
 
     pub fn next_u64(&mut self) -> u64 {

@@ -24,7 +24,7 @@ const MAY_2012: NaiveDate = ymd(2012, 5, 1);
 /// Visits a serving mother makes in an average month (265 visits by ~105 mothers in May 2012).
 const VISITS_PER_MOTHER_MONTH: f64 = 2.5;
 /// Relative activity per calendar month: summer holidays and December are quiet.
-const SEASON: [f64; 12] = [
+pub(super) const SEASON: [f64; 12] = [
     0.9, 1.0, 1.1, 1.0, 1.05, 0.95, 0.45, 0.8, 1.1, 1.1, 1.05, 0.7,
 ];
 
@@ -53,14 +53,14 @@ fn registered_share(month: NaiveDate) -> f64 {
     }
 }
 
-const CHANNELS: &[(VisitChannel, u32)] = &[
+pub(super) const CHANNELS: &[(VisitChannel, u32)] = &[
     (VisitChannel::HomeVisit, 55),
     (VisitChannel::PhoneCall, 20),
     (VisitChannel::GroupEvent, 13),
     (VisitChannel::Accompaniment, 12),
 ];
 
-const ORIGINS: &[(ContactOrigin, u32)] = &[
+pub(super) const ORIGINS: &[(ContactOrigin, u32)] = &[
     (ContactOrigin::MotherNetwork, 40),
     (ContactOrigin::Outreach, 18),
     (ContactOrigin::Event, 12),
@@ -69,14 +69,14 @@ const ORIGINS: &[(ContactOrigin, u32)] = &[
     (ContactOrigin::OtherOrganisation, 6),
 ];
 
-const GROUP_ORIGINS: &[(ContactOrigin, u32)] = &[
+pub(super) const GROUP_ORIGINS: &[(ContactOrigin, u32)] = &[
     (ContactOrigin::Event, 50),
     (ContactOrigin::MotherNetwork, 25),
     (ContactOrigin::Outreach, 25),
 ];
 
 /// `Referral` is absent on purpose: only visits with a referral row get it.
-const NEXT_STEPS: &[(NextStep, u32)] = &[
+pub(super) const NEXT_STEPS: &[(NextStep, u32)] = &[
     (NextStep::None, 32),
     (NextStep::FollowUpVisit, 38),
     (NextStep::Accompaniment, 9),
@@ -86,7 +86,7 @@ const NEXT_STEPS: &[(NextStep, u32)] = &[
 
 /// The evaluation's topics (children, health, municipality, school, economy, loneliness)
 /// dominate; the others occur.
-const TOPICS: &[(VisitTopic, u32)] = &[
+pub(super) const TOPICS: &[(VisitTopic, u32)] = &[
     (VisitTopic::Children, 25),
     (VisitTopic::Health, 18),
     (VisitTopic::MunicipalityContact, 14),
@@ -99,7 +99,7 @@ const TOPICS: &[(VisitTopic, u32)] = &[
     (VisitTopic::Other, 2),
 ];
 
-const GROUP_NOTES: &[&str] = &[
+pub(super) const GROUP_NOTES: &[&str] = &[
     "Kvindecafé i beboerhuset",
     "Fællesspisning",
     "Temaeftermiddag om sundhed",
@@ -234,7 +234,7 @@ fn push_visit(
 }
 
 /// Realistic lengths: calls are short, group events and accompaniments long.
-fn duration(channel: VisitChannel, rng: &mut Rng) -> i32 {
+pub(super) fn duration(channel: VisitChannel, rng: &mut Rng) -> i32 {
     let minutes = match channel {
         VisitChannel::HomeVisit => rng.range(3, 8) * 15,
         VisitChannel::PhoneCall => rng.range(2, 8) * 5,
@@ -245,7 +245,7 @@ fn duration(channel: VisitChannel, rng: &mut Rng) -> i32 {
 }
 
 /// One to three distinct topics; an accompaniment is about the authority she was taken to.
-fn topics(channel: VisitChannel, rng: &mut Rng) -> Vec<VisitTopic> {
+pub(super) fn topics(channel: VisitChannel, rng: &mut Rng) -> Vec<VisitTopic> {
     let count = rng.weighted(&[(1, 45), (2, 38), (3, 17)]).unwrap_or(1);
     if channel != VisitChannel::Accompaniment {
         return rng.weighted_distinct(TOPICS, count);
