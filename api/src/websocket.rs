@@ -33,6 +33,7 @@ use crate::{
     auth::{Principal, TokenKeys, authenticate},
     error::{ApiError, ApiResult},
     events::{EventBus, Feed},
+    limits::Limits,
     loaders::Loaders,
     organisations::MunicipalityCache,
     schema::{BydelSchema, RequestContext},
@@ -80,6 +81,7 @@ async fn serve(state: AppState, protocol: GraphQLProtocol, socket: WebSocket) {
     let executor = SubscriptionsOnly {
         schema: state.schema.clone(),
         events: state.events.clone(),
+        limits: state.limits.clone(),
     };
     GraphQLWebSocket::new_with_pair(sink, stream, executor, protocol)
         .on_connection_init(move |payload| connection_init(state, payload, refused))
@@ -216,6 +218,8 @@ pub fn feed(ctx: &Context<'_>) -> ApiResult<Feed> {
 struct SubscriptionsOnly {
     schema: BydelSchema,
     events: EventBus,
+    /// The same cost limits (depth, complexity, aliases, introspection) as over HTTP.
+    limits: Arc<Limits>,
 }
 
 fn over_http() -> Response {
@@ -257,6 +261,11 @@ impl Executor for SubscriptionsOnly {
     ) -> BoxStream<'static, Response> {
         if !is_subscription(&mut request) {
             return stream::once(future::ready(over_http())).boxed();
+        }
+        if let Err(err) = self.limits.check(&mut request) {
+            let err: async_graphql::Error = err.into();
+            let refused = Response::from_errors(vec![err.into_server_error(Default::default())]);
+            return stream::once(future::ready(refused)).boxed();
         }
         let request = request.data(PendingFeed(Mutex::new(Some(self.events.subscribe()))));
         // Every error leaves with a code, as over HTTP.

@@ -513,3 +513,22 @@ async fn a_lost_listener_connection_ends_streams_with_conflict_and_recovers() {
     let created = notice(&mut connection, &sub).await;
     assert_notice(&created, "CREATED", None, "DRAFT", &id);
 }
+
+/// The websocket applies the same cost limits as HTTP: a subscription with more aliases than
+/// allowed is refused before it subscribes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_over_the_cost_limits_is_refused() {
+    let world = World::new().await;
+    let mut connection = ws::connect_with_token(world.app.address, &world.ngo).await;
+    let fields: String = (0..40)
+        .map(|i| format!("a{i}: kind "))
+        .collect::<Vec<_>>()
+        .join("");
+    let document = format!("subscription {{ referralEvents {{ {fields} }} }}");
+    let sub = connection.subscribe(&document, json!({})).await;
+    let error = final_error(&mut connection, &sub).await;
+    assert_eq!(
+        error["extensions"]["code"], "QUERY_TOO_COMPLEX",
+        "{error:#}"
+    );
+}
