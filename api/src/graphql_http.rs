@@ -8,7 +8,7 @@
 //! `application/json`, whichever the client prefers, and a status that media type's rules
 //! ask for. Pure functions over headers and bytes: no database, no principal.
 
-use async_graphql::ErrorExtensions;
+use async_graphql::{ErrorExtensions, Name, parser::types::OperationType};
 use axum::{
     body::{Body, Bytes},
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -352,6 +352,25 @@ pub fn error_body(err: &ApiError) -> Value {
         entry["extensions"] = extensions;
     }
     serde_json::json!({ "errors": [entry] })
+}
+
+/// Whether the operation called `name` is one the request selects: the one `operationName`
+/// names, or every operation when it names none (the executor refuses the ambiguity itself).
+pub fn selects(wanted: Option<&str>, name: Option<&Name>) -> bool {
+    wanted.is_none_or(|wanted| name.is_some_and(|name| name.as_str() == wanted))
+}
+
+/// Whether the request would run an operation of type `ty`; `None` when its document does not
+/// parse (the executor reports that).
+pub fn runs(request: &mut async_graphql::Request, ty: OperationType) -> Option<bool> {
+    let wanted = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    Some(
+        document
+            .operations
+            .iter()
+            .any(|(name, operation)| operation.node.ty == ty && selects(wanted.as_deref(), name)),
+    )
 }
 
 #[cfg(test)]

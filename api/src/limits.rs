@@ -141,12 +141,7 @@ impl Limits {
         };
         let mut total = Cost::default();
         for (name, operation) in document.operations.iter() {
-            let selected = match (&wanted, name) {
-                (Some(wanted), Some(name)) => wanted == name.as_str(),
-                (Some(_), None) => false,
-                (None, _) => true,
-            };
-            if selected {
+            if graphql_http::selects(wanted.as_deref(), name) {
                 total = total.max(walker.operation(&operation.node)?);
             }
         }

@@ -353,17 +353,11 @@ fn request_error(media: MediaType, err: &ApiError) -> Response {
 /// on GET (a link or a prefetch must never change data). A document that does not parse is
 /// left to the executor, which reports it.
 fn runs_mutation(request: &mut async_graphql::Request) -> bool {
-    use async_graphql::parser::types::OperationType;
-    let wanted = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
-        return false;
-    };
-    document.operations.iter().any(|(name, operation)| {
-        operation.node.ty == OperationType::Mutation
-            && wanted
-                .as_deref()
-                .is_none_or(|wanted| name.is_some_and(|name| name.as_str() == wanted))
-    })
+    graphql_http::runs(
+        request,
+        async_graphql::parser::types::OperationType::Mutation,
+    )
+    .unwrap_or(false)
 }
 
 /// Runs a GraphQL request and marks the response with the operation's name for the log.

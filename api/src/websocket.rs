@@ -33,6 +33,7 @@ use crate::{
     auth::{Principal, TokenKeys, authenticate},
     error::{ApiError, ApiResult},
     events::{EventBus, Feed},
+    graphql_http,
     limits::Limits,
     loaders::Loaders,
     organisations::MunicipalityCache,
@@ -222,27 +223,22 @@ struct SubscriptionsOnly {
     limits: Arc<Limits>,
 }
 
-fn over_http() -> Response {
-    let err: async_graphql::Error = ApiError::validation(
-        "request",
-        "the websocket carries subscriptions only; send queries and mutations to POST /graphql",
-    )
-    .into();
+/// A refusal answered on the socket as a GraphQL response with the error's code.
+fn refused(err: ApiError) -> Response {
+    let err: async_graphql::Error = err.into();
     Response::from_errors(vec![err.into_server_error(Default::default())])
 }
 
+fn over_http() -> Response {
+    refused(ApiError::validation(
+        "request",
+        "the websocket carries subscriptions only; send queries and mutations to POST /graphql",
+    ))
+}
+
+/// A document that does not parse counts as a subscription: the executor reports it.
 fn is_subscription(request: &mut Request) -> bool {
-    let wanted = request.operation_name.clone();
-    let Ok(document) = request.parsed_query() else {
-        // Let the executor report what does not parse.
-        return true;
-    };
-    document.operations.iter().any(|(name, operation)| {
-        operation.node.ty == OperationType::Subscription
-            && wanted
-                .as_deref()
-                .is_none_or(|wanted| name.is_some_and(|name| name.as_str() == wanted))
-    })
+    graphql_http::runs(request, OperationType::Subscription).unwrap_or(true)
 }
 
 impl Executor for SubscriptionsOnly {
@@ -263,9 +259,7 @@ impl Executor for SubscriptionsOnly {
             return stream::once(future::ready(over_http())).boxed();
         }
         if let Err(err) = self.limits.check(&mut request) {
-            let err: async_graphql::Error = err.into();
-            let refused = Response::from_errors(vec![err.into_server_error(Default::default())]);
-            return stream::once(future::ready(refused)).boxed();
+            return stream::once(future::ready(refused(err))).boxed();
         }
         let request = request.data(PendingFeed(Mutex::new(Some(self.events.subscribe()))));
         // Every error leaves with a code, as over HTTP.
