@@ -1,13 +1,15 @@
 //! What every write resolver shares: who is writing (the principal and the actor its audit
 //! events name), running one data function in one transaction, and the common input checks
-//! (trimmed texts, dates that must have happened).
+//! (trimmed texts, dates that must have happened, organisations an input refers to).
 //!
 //! The checks answer `BAD_USER_INPUT` naming the field they were given; authorization is not
 //! here (it is `Principal::may_write_in_project`, called by the data functions).
 
 use async_graphql::Context;
 use chrono::NaiveDate;
-use sea_orm::DatabaseTransaction;
+use entity::organisation;
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait};
+use uuid::Uuid;
 
 use crate::{
     audit::Actor,
@@ -81,4 +83,17 @@ pub fn past_date(date: NaiveDate, field: &str) -> ApiResult<NaiveDate> {
         return Err(ApiError::validation(field, "is in the future"));
     }
     Ok(date)
+}
+
+/// The organisation an input field refers to. Organisations are not secret (every token may
+/// list them), so an unknown id is bad input naming the field, not `NOT_FOUND`.
+pub async fn referenced_organisation(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    field: &str,
+) -> ApiResult<organisation::Model> {
+    organisation::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::validation(field, "no organisation has this id"))
 }

@@ -19,7 +19,7 @@ use chrono::Datelike;
 use entity::{
     consent,
     enums::{AuditAction, ConsentPurpose, ContactMethod},
-    organisation, participant, participant_language,
+    participant, participant_language,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
@@ -32,7 +32,7 @@ use crate::{
     auth::Area,
     error::{ApiError, ApiResult},
     referrals::write::{Writer, cancel_for_withdrawn_consent},
-    writes::{language_code, optional_text},
+    writes::{language_code, optional_text, referenced_organisation},
 };
 
 const PARTICIPANT: &str = "participant";
@@ -266,13 +266,7 @@ pub async fn record_consent(
             ));
         }
         (ConsentPurpose::ShareWithReceiver, Some(receiver)) => {
-            if organisation::Entity::find_by_id(receiver)
-                .one(db)
-                .await?
-                .is_none()
-            {
-                return Err(ApiError::validation(field, "no organisation has this id"));
-            }
+            referenced_organisation(db, receiver, field).await?;
         }
         (_, Some(_)) => {
             return Err(ApiError::validation(

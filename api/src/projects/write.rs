@@ -11,7 +11,7 @@
 use chrono::NaiveDate;
 use entity::{
     enums::{AuditAction, PartnerRole, ProjectStatus},
-    municipality, organisation, project, project_partner,
+    municipality, project, project_partner,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
@@ -23,7 +23,7 @@ use crate::{
     audit::{self, Actor, Event},
     auth::Principal,
     error::{ApiError, ApiResult},
-    writes::required_text,
+    writes::{referenced_organisation, required_text},
 };
 
 /// The longest project name, in characters.
@@ -72,17 +72,6 @@ async fn existing_municipality(db: &impl ConnectionTrait, code: i32, field: &str
         .ok_or_else(|| ApiError::validation(field, format!("no municipality has code {code}")))
 }
 
-async fn existing_organisation(
-    db: &impl ConnectionTrait,
-    id: Uuid,
-    field: &str,
-) -> ApiResult<organisation::Model> {
-    organisation::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| ApiError::validation(field, "no such organisation"))
-}
-
 /// A project named by a reference field of the input (unknown is bad input, not a missing
 /// record: the secretariat sees every project, so there is nothing to hide).
 async fn existing_project(
@@ -126,7 +115,7 @@ pub async fn create_project(
     let name = required_text(&values.name, "input.name", MAX_NAME_CHARS)?;
     check_dates(values.started_on, values.ended_on, "input.endedOn")?;
     existing_municipality(db, values.municipality_code, "input.municipalityCode").await?;
-    existing_organisation(
+    referenced_organisation(
         db,
         values.operator_organisation_id,
         "input.operatorOrganisationId",
@@ -173,7 +162,7 @@ pub async fn update_project(
     check_dates(stored.started_on, ended_on, "input.endedOn")?;
     if let Some(operator) = change.operator_organisation_id {
         let field = "input.operatorOrganisationId";
-        existing_organisation(db, operator, field).await?;
+        referenced_organisation(db, operator, field).await?;
         not_a_partner(db, id, operator, field).await?;
     }
     let mut row = stored.into_active_model();
@@ -213,7 +202,7 @@ pub async fn set_partner(
 ) -> ApiResult<project_partner::Model> {
     principal.may_manage_projects()?;
     let project = existing_project(db, project_id, "input.projectId").await?;
-    existing_organisation(db, organisation_id, "input.organisationId").await?;
+    referenced_organisation(db, organisation_id, "input.organisationId").await?;
     if project.operator_organisation_id == organisation_id {
         return Err(ApiError::validation(
             "input.organisationId",

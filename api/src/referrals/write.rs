@@ -30,7 +30,7 @@ use entity::{
         AuditAction, ConsentPurpose, ReferralDirection, ReferralReason, ReferralStatus,
         ServiceCategory,
     },
-    mother, organisation, participant, referral, referral_event, visit,
+    mother, participant, referral, referral_event, visit,
 };
 use sea_orm::{
     ActiveModelTrait,
@@ -46,7 +46,7 @@ use crate::{
     auth::{Area, Principal},
     error::{ApiError, ApiResult},
     events::{self, Outbox},
-    writes::optional_text,
+    writes::{optional_text, referenced_organisation},
 };
 
 /// The `entity_type` of audit events about referrals.
@@ -118,15 +118,12 @@ pub async fn create(
             "the participant belongs to another project; refer her from her own project",
         ));
     }
-    let receiver = organisation::Entity::find_by_id(new.receiver_organisation_id)
-        .one(db)
-        .await?;
-    if receiver.is_none() {
-        return Err(ApiError::validation(
-            "input.receiverOrganisationId",
-            "no organisation has this id",
-        ));
-    }
+    referenced_organisation(
+        db,
+        new.receiver_organisation_id,
+        "input.receiverOrganisationId",
+    )
+    .await?;
     if let Some(mother_id) = new.mother_id {
         let found = mother::Entity::find_by_id(mother_id)
             .filter(mother::Column::ProjectId.eq(project.id))
