@@ -17,6 +17,7 @@ mod m20261124_000009_signing_keys;
 mod m20261124_000010_idempotency_keys;
 mod m20261124_000011_webhooks;
 mod m20261124_000012_stats_indexes;
+mod m20261125_000013_visit_tallies;
 
 /// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000010_idempotency_keys::Migration),
             Box::new(m20261124_000011_webhooks::Migration),
             Box::new(m20261124_000012_stats_indexes::Migration),
+            Box::new(m20261125_000013_visit_tallies::Migration),
         ]
     }
 }

@@ -35,6 +35,7 @@ mod stale;
 mod stats;
 mod subscriptions;
 mod sync;
+mod tallies;
 mod tokens;
 mod training;
 mod visits_write;

@@ -34,10 +34,12 @@ mod visits;
 use std::collections::HashSet;
 use std::fmt;
 
+use crate::visits::tally::Tallies;
+
 use entity::{
     consent, course, enrolment, module_attendance, mother, mother_language, municipality,
     organisation, participant, participant_language, project, project_partner, referral,
-    referral_event, visit, visit_topic, volunteer_hours,
+    referral_event, visit, visit_month, visit_topic, visit_topic_month, volunteer_hours,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Insert,
@@ -242,8 +244,11 @@ impl Dataset {
         insert::<participant::ActiveModel, _>(db, referrals.participants).await?;
         insert::<participant_language::ActiveModel, _>(db, referrals.participant_languages).await?;
         insert::<consent::ActiveModel, _>(db, referrals.consents).await?;
+        let (months, topic_months) = Tallies::of(&visits.visits, &visits.topics).rows();
         insert::<visit::ActiveModel, _>(db, visits.visits).await?;
         insert::<visit_topic::ActiveModel, _>(db, visits.topics).await?;
+        insert::<visit_month::ActiveModel, _>(db, months).await?;
+        insert::<visit_topic_month::ActiveModel, _>(db, topic_months).await?;
         insert::<referral::ActiveModel, _>(db, referrals.referrals).await?;
         insert::<referral_event::ActiveModel, _>(db, referrals.events).await?;
         Ok(())

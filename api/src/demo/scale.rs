@@ -29,7 +29,8 @@ use entity::enums::{
 };
 use entity::{
     consent, course, enrolment, mother, mother_language, municipality, organisation, participant,
-    participant_language, project, project_partner, referral, referral_event, visit, visit_topic,
+    participant_language, project, project_partner, referral, referral_event, visit, visit_month,
+    visit_topic, visit_topic_month,
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
@@ -50,6 +51,7 @@ use super::visits::{
     CHANNELS, GROUP_NOTES, GROUP_ORIGINS, NEXT_STEPS, ORIGINS, SEASON, apportion, duration, topics,
 };
 use crate::organisations::SECRETARIAT;
+use crate::visits::tally::Tallies;
 
 /// The first day with visits: four years of activity up to [`TODAY`].
 const WINDOW_START: NaiveDate = ymd(2023, 1, 1);
@@ -636,8 +638,11 @@ impl<'a> ProjectBuilder<'a> {
         batch.push::<participant::ActiveModel, _>(self.participants);
         batch.push::<participant_language::ActiveModel, _>(self.participant_languages);
         batch.push::<consent::ActiveModel, _>(self.consents);
+        let (months, topic_months) = Tallies::of(&self.visits, &self.topics).rows();
         batch.push::<visit::ActiveModel, _>(self.visits);
         batch.push::<visit_topic::ActiveModel, _>(self.topics);
+        batch.push::<visit_month::ActiveModel, _>(months);
+        batch.push::<visit_topic_month::ActiveModel, _>(topic_months);
         batch.push::<referral::ActiveModel, _>(self.referrals);
         batch.push::<referral_event::ActiveModel, _>(self.events);
         batch

@@ -119,6 +119,7 @@ impl Figure {
     /// BAD_USER_INPUT naming it.
     fn dimensions(
         self,
+        source: sql::Source,
         backend: sea_orm::DbBackend,
         group_by: &[Dimension],
     ) -> ApiResult<Vec<(Dimension, Expr)>> {
@@ -132,12 +133,14 @@ impl Figure {
                         format!("{} is given twice", dimension_name(*d)),
                     ));
                 }
-                let expr = self.dimension(backend, *d, group_by).ok_or_else(|| {
-                    ApiError::validation(
-                        "groupBy",
-                        format!("{} does not apply to {}", dimension_name(*d), self.name()),
-                    )
-                })?;
+                let expr = self
+                    .dimension(source, backend, *d, group_by)
+                    .ok_or_else(|| {
+                        ApiError::validation(
+                            "groupBy",
+                            format!("{} does not apply to {}", dimension_name(*d), self.name()),
+                        )
+                    })?;
                 Ok((*d, expr))
             })
             .collect()
@@ -315,8 +318,10 @@ impl Stats {
     ) -> ApiResult<StatsTable> {
         let db = ctx.db()?;
         let backend = db.get_database_backend();
-        let dimensions = figure.dimensions(backend, &group_by.unwrap_or_default())?;
-        let statement = figure.statement(&self.scope, &self.filter, &dimensions);
+        let group_by = group_by.unwrap_or_default();
+        let source = sql::Source::of(figure, &self.filter, &group_by);
+        let dimensions = figure.dimensions(source, backend, &group_by)?;
+        let statement = figure.statement(source, &self.scope, &self.filter, &dimensions);
         let rows = db.query_all(&statement).await?;
         let kinds: Vec<Dimension> = dimensions.iter().map(|(d, _)| *d).collect();
         let scale = match figure {
@@ -379,8 +384,11 @@ impl Stats {
     ) -> ApiResult<ResponseTimeTable> {
         let db = ctx.db()?;
         let backend = db.get_database_backend();
-        let dimensions =
-            Figure::ResponseTimes.dimensions(backend, &group_by.unwrap_or_default())?;
+        let dimensions = Figure::ResponseTimes.dimensions(
+            sql::Source::Rows,
+            backend,
+            &group_by.unwrap_or_default(),
+        )?;
         let statement = sql::response_times(backend, &self.scope, &self.filter, &dimensions);
         let rows = db.query_all(&statement).await?;
         let kinds: Vec<Dimension> = dimensions.iter().map(|(d, _)| *d).collect();

@@ -9,14 +9,16 @@
 //! `EXTRACT` on PostgreSQL (timestamps taken at UTC), chosen per backend so that both give the
 //! same numbers (ISO weeks and ISO week-years on both).
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{Datelike, NaiveDate, NaiveTime};
 use entity::{
     course, enrolment,
     enums::{CourseKind, EnrolmentStatus, ReferralStatus},
-    mother_language, participant, project, referral, visit, visit_topic, volunteer_hours,
+    mother_language, participant, project, referral, visit, visit_month, visit_topic,
+    visit_topic_month, volunteer_hours,
 };
 use sea_orm::{
-    ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, DbBackend, EntityName, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait,
     sea_query::{
         Alias, CaseStatement, Expr, ExprTrait, Func, Order, OverStatement, Query, SelectStatement,
         UnionType, WindowStatement,
@@ -45,6 +47,53 @@ pub const VALUE: &str = "v";
 /// The alias of the `i`-th grouping column.
 pub fn dim(i: usize) -> String {
     format!("d{i}")
+}
+
+/// The alias of the tally table a figure counted from the monthly tallies reads.
+const TALLY: &str = "tally";
+
+fn tally_col(column: &'static str) -> Expr {
+    Expr::col((Alias::new(TALLY), Alias::new(column)))
+}
+
+/// Where a figure is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The rows themselves: every figure, any period, any grouping.
+    Rows,
+    /// The monthly tallies of visits (`visit_month`, `visit_topic_month`), which hold the same
+    /// numbers as the visits (kept so in each visit's transaction): a municipality's year is
+    /// a few thousand tally rows instead of hundreds of thousands of visits.
+    MonthlyTallies,
+}
+
+impl Source {
+    /// The tallies answer visits and women reached over whole months (a period from a first
+    /// to a last day of a month, either end open) grouped by what they carry; anything else
+    /// is counted from the rows.
+    pub fn of(figure: Figure, filter: &Filter, group_by: &[Dimension]) -> Self {
+        let counts_visits = matches!(figure, Figure::Visits | Figure::WomenReached);
+        let whole_months = filter.from.is_none_or(|from| from.day() == 1)
+            && filter
+                .to
+                .is_none_or(|to| to.succ_opt().is_some_and(|next| next.day() == 1));
+        let carried = group_by.iter().all(|d| {
+            matches!(
+                d,
+                Dimension::Year
+                    | Dimension::Month
+                    | Dimension::Project
+                    | Dimension::Municipality
+                    | Dimension::Channel
+                    | Dimension::Topic
+            )
+        });
+        if counts_visits && whole_months && carried {
+            Self::MonthlyTallies
+        } else {
+            Self::Rows
+        }
+    }
 }
 
 /// What a date dimension extracts.
@@ -177,7 +226,10 @@ fn date_dimension(
 }
 
 impl Figure {
-    fn date(self) -> DateColumn {
+    fn date(self, source: Source) -> DateColumn {
+        if source == Source::MonthlyTallies {
+            return DateColumn::Date(Expr2(|| tally_col("month")));
+        }
         match self {
             Figure::MothersTrained => DateColumn::Date(Expr2(|| {
                 col(enrolment::Entity, enrolment::Column::CertifiedOn)
@@ -197,14 +249,24 @@ impl Figure {
     /// The expression a dimension groups by, or `None` when it does not apply to the figure.
     pub fn dimension(
         self,
+        source: Source,
         backend: DbBackend,
         dimension: Dimension,
         all: &[Dimension],
     ) -> Option<Expr> {
-        if let Some(date) = date_dimension(self.date(), backend, dimension, all) {
+        if let Some(date) = date_dimension(self.date(source), backend, dimension, all) {
             return Some(date);
         }
         let project_municipality = || col(project::Entity, project::Column::MunicipalityCode);
+        if source == Source::MonthlyTallies {
+            return match dimension {
+                Dimension::Project => Some(tally_col("project_id")),
+                Dimension::Municipality => Some(project_municipality()),
+                Dimension::Channel => Some(tally_col("channel")),
+                Dimension::Topic => Some(tally_col("topic")),
+                _ => None,
+            };
+        }
         match (self, dimension) {
             (Figure::MothersTrained, Dimension::Project) => {
                 Some(col(course::Entity, course::Column::ProjectId))
@@ -261,11 +323,13 @@ impl Figure {
     /// The rows the figure counts: FROM, the joins `dimensions` need, scope and filter.
     fn rows(
         self,
+        source: Source,
         scope: &StatsScope,
         filter: &Filter,
         dimensions: &[Dimension],
     ) -> SelectStatement {
         let mut query = match self {
+            _ if source == Source::MonthlyTallies => monthly_tallies(dimensions),
             Figure::MothersTrained => mothers_trained(dimensions),
             Figure::Visits | Figure::WomenReached => visits(dimensions),
             Figure::VolunteerHours => Query::select()
@@ -277,19 +341,26 @@ impl Figure {
                 )
                 .to_owned(),
             Figure::Referrals | Figure::ResponseTimes => {
-                return referral_rows(scope, filter, dimensions, self.date());
+                return referral_rows(scope, filter, dimensions, self.date(Source::Rows));
             }
         };
         if let Some(visible) = scope.projects() {
             query.cond_where(visible);
         }
         query.cond_where(project_filter(filter));
-        query.cond_where(self.date().period(filter));
+        query.cond_where(self.date(source).period(filter));
         query
     }
 
     /// (count, value) of a group: the count decides suppression, the value is published.
-    fn measures(self) -> (Expr, Expr) {
+    fn measures(self, source: Source) -> (Expr, Expr) {
+        if source == Source::MonthlyTallies {
+            let summed: Expr = match self {
+                Figure::WomenReached => Func::sum(tally_col("women")).into(),
+                _ => Func::sum(tally_col("visits")).into(),
+            };
+            return (summed.clone(), summed);
+        }
         match self {
             Figure::MothersTrained => {
                 let mothers: Expr =
@@ -328,13 +399,14 @@ impl Figure {
     /// Result columns: `is_total`, `d0..`, `n` (count), `v` (value).
     pub fn statement(
         self,
+        source: Source,
         scope: &StatsScope,
         filter: &Filter,
         dimensions: &[(Dimension, Expr)],
     ) -> SelectStatement {
         let kinds: Vec<Dimension> = dimensions.iter().map(|(d, _)| *d).collect();
-        let (count, value) = self.measures();
-        let mut total = self.rows(scope, filter, &[]);
+        let (count, value) = self.measures(source);
+        let mut total = self.rows(source, scope, filter, &[]);
         total.expr_as(Expr::cust("1"), Alias::new(IS_TOTAL));
         for i in 0..dimensions.len() {
             total.expr_as(Expr::cust("NULL"), Alias::new(dim(i)));
@@ -345,11 +417,15 @@ impl Figure {
         if dimensions.is_empty() {
             return total;
         }
-        let mut cells = self.rows(scope, filter, &kinds);
+        let mut cells = self.rows(source, scope, filter, &kinds);
         cells.expr_as(Expr::cust("0"), Alias::new(IS_TOTAL));
         for (i, (_, expr)) in dimensions.iter().enumerate() {
             cells.expr_as(expr.clone(), Alias::new(dim(i)));
             cells.add_group_by([expr.clone()]);
+        }
+        if source == Source::MonthlyTallies {
+            // Deletions can leave tallies at zero; rows never make an empty group.
+            cells.and_having(Func::sum(tally_col("visits")).gt(0));
         }
         cells
             .expr_as(count, Alias::new(COUNT))
@@ -385,6 +461,24 @@ fn mothers_trained(dimensions: &[Dimension]) -> SelectStatement {
         );
     }
     query
+}
+
+/// The tallies of visits per month (`visit_month`), or per month and topic when grouped by
+/// topic (`visit_topic_month`), as `tally`, with their project.
+fn monthly_tallies(dimensions: &[Dimension]) -> SelectStatement {
+    let table = if dimensions.contains(&Dimension::Topic) {
+        visit_topic_month::Entity.table_name()
+    } else {
+        visit_month::Entity.table_name()
+    };
+    Query::select()
+        .from_as(Alias::new(table), Alias::new(TALLY))
+        .inner_join(
+            project::Entity,
+            col(project::Entity, project::Column::Id)
+                .equals((Alias::new(TALLY), Alias::new("project_id"))),
+        )
+        .to_owned()
 }
 
 fn visits(dimensions: &[Dimension]) -> SelectStatement {
@@ -495,7 +589,7 @@ fn project_filter(filter: &Filter) -> Condition {
 
 /// `requested_at` period of the stale referrals, with the same rule as the figures.
 pub fn requested_period(filter: &Filter) -> Condition {
-    Figure::Referrals.date().period(filter)
+    Figure::Referrals.date(Source::Rows).period(filter)
 }
 
 /// Result columns of the response-time statement, per measure (`acc`: requested to accepted,
@@ -518,7 +612,12 @@ pub fn response_times(
 ) -> SelectStatement {
     let kinds: Vec<Dimension> = dimensions.iter().map(|(d, _)| *d).collect();
     let requested = || col(referral::Entity, referral::Column::RequestedAt);
-    let mut durations = referral_rows(scope, filter, &kinds, Figure::ResponseTimes.date());
+    let mut durations = referral_rows(
+        scope,
+        filter,
+        &kinds,
+        Figure::ResponseTimes.date(Source::Rows),
+    );
     for (i, (_, expr)) in dimensions.iter().enumerate() {
         durations.expr_as(expr.clone(), Alias::new(dim(i)));
     }

@@ -7,6 +7,7 @@
 //! [`write`] (data functions) and [`mutation`] (resolvers).
 
 mod mutation;
+pub mod tally;
 pub mod write;
 
 pub use mutation::VisitMutation;

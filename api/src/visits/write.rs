@@ -28,6 +28,8 @@ use crate::{
     error::{ApiError, ApiResult, RowError},
 };
 
+use super::tally::Tallies;
+
 /// How long after recording a visit its author may still delete it. Later, the record is part
 /// of reported activity (funders, statistics) and can only be corrected.
 pub const GRACE_PERIOD: TimeDelta = TimeDelta::days(7);
@@ -322,7 +324,11 @@ async fn insert_visits(
         )
         .await?;
     }
-    Ok(())
+    let mut tallies = Tallies::default();
+    for (visit, topics) in visits {
+        tallies.add(visit, topics.iter().copied());
+    }
+    tallies.apply(db).await
 }
 
 /// Records one visit in `project_id`. Field errors are named under `input.`.
@@ -383,7 +389,8 @@ pub async fn correct_visit(
     change: impl FnOnce(&mut VisitValues),
 ) -> ApiResult<visit::Model> {
     let stored = writable_visit(db, principal, id).await?;
-    let mut values = VisitValues::of(&stored, topics_of(db, id).await?);
+    let stored_topics = topics_of(db, id).await?;
+    let mut values = VisitValues::of(&stored, stored_topics.clone());
     change(&mut values);
     check_one(db, stored.project_id, &values, "input.").await?;
     let mut model = new_model(stored.project_id, &values, crate::db::now());
@@ -399,6 +406,10 @@ pub async fn correct_visit(
     visit_topic::Entity::insert_many(topic_rows(id, &values.topics))
         .exec_without_returning(db)
         .await?;
+    let mut tallies = Tallies::default();
+    tallies.remove(&stored, stored_topics);
+    tallies.add(&model, values.topics.iter().copied());
+    tallies.apply(db).await?;
     audit::record(db, actor, [event(AuditAction::Update, &model)]).await?;
     Ok(model)
 }
@@ -427,11 +438,14 @@ pub async fn delete_visit(
             "a referral came out of this visit, so it cannot be deleted; correct it instead".into(),
         ));
     }
+    let mut tallies = Tallies::default();
+    tallies.remove(&visit, topics_of(db, id).await?);
     visit_topic::Entity::delete_many()
         .filter(visit_topic::Column::VisitId.eq(id))
         .exec(db)
         .await?;
     visit::Entity::delete_by_id(id).exec(db).await?;
+    tallies.apply(db).await?;
     audit::record(db, actor, [event(AuditAction::Delete, &visit)]).await
 }
 

@@ -6,6 +6,7 @@
 
 use std::ops::RangeInclusive;
 
+use bydel::visits::tally::Tallies;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use entity::{
     consent, course, enrolment,
@@ -355,6 +356,10 @@ impl<'a> Fixtures<'a> {
             };
             inserted(row.insert(self.db).await, "visit topic");
         }
+        // Like every loader of visits, the fixture keeps the monthly tallies in step.
+        let mut tallies = Tallies::default();
+        tallies.add(&visit, topics.iter().copied());
+        tallies.apply(self.db).await.expect("visit tallies");
         visit
     }
 
