@@ -10,7 +10,10 @@
 # Settings (environment): BENCH_SCALE (national-x10), BENCH_SEED (1), BENCH_SECONDS (10),
 # BENCH_CONCURRENCY ("1 8 32"), BENCH_PG (postgres://postgres@127.0.0.1:5432, trust auth),
 # BENCH_DB (bydel_bench; generated when missing, BENCH_REGENERATE=1 to redo it),
-# BENCH_SKIP_POSTGRAPHILE=1, BENCH_SKIP_SQLITE=1, BENCH_BIN (a prebuilt bydel: no build).
+# BENCH_SKIP_POSTGRAPHILE=1, BENCH_SKIP_SQLITE=1, BENCH_BIN (a prebuilt bydel: no build),
+# BENCH_PG_SOCKET (/var/run/postgresql: Bydel, PostGraphile and pgbench all reach PostgreSQL
+# through its Unix socket, as a same-host deployment should; empty = TCP for all three, where
+# sqlx 0.9.0's missing TCP_NODELAY costs Bydel delayed-ACK stalls at p99).
 # Output: a table per backend on stdout, raw wrk/pgbench output under target/bench/.
 set -euo pipefail
 
@@ -26,6 +29,14 @@ CONCURRENCY="${BENCH_CONCURRENCY:-1 8 32}"
 PG="${BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
 DB="${BENCH_DB:-bydel_bench}"
 DB_URL="$PG/$DB"
+SOCKET="${BENCH_PG_SOCKET-/var/run/postgresql}"
+if [[ -n "$SOCKET" ]]; then
+  SERVE_URL="postgres://postgres@localhost/$DB?host=$SOCKET"
+  PGBENCH_HOST="$SOCKET"
+else
+  SERVE_URL="$DB_URL"
+  PGBENCH_HOST=127.0.0.1
+fi
 BYDEL_PORT=18080
 SQLITE_PORT=18081
 PGL_PORT=15000
@@ -197,7 +208,7 @@ pgbench_op() {
   for c in $CONCURRENCY; do
     rm -f "$OUT"/pgbench_log.*
     local out
-    out=$(cd "$OUT" && pgbench -n -h 127.0.0.1 -U postgres -f "$file" -c "$c" -j "$c" \
+    out=$(cd "$OUT" && pgbench -n -h "$PGBENCH_HOST" -U postgres -f "$file" -c "$c" -j "$c" \
       -T "$SECONDS_PER_RUN" -l "$@" "$DB" 2>&1)
     echo "$out" >"$OUT/pgbench-$op-$c.txt"
     local tps
@@ -210,7 +221,7 @@ pgbench_op() {
 }
 
 run_postgres() {
-  start_bydel "$DB_URL" "$BYDEL_PORT"
+  start_bydel "$SERVE_URL" "$BYDEL_PORT"
   local pid=$BYDEL_PID
   local auth="Bearer $(token "$DB_URL" kommune-$MUNICIPALITY)"
   ORG_UUID=$(psql_db -c "select id from organisation where short_name = 'kommune-$MUNICIPALITY'")
@@ -256,7 +267,7 @@ run_postgres() {
 
 run_postgraphile() {
   local referral_uuid=$1 project_uuid=$2
-  "$OUT/postgraphile/node_modules/.bin/postgraphile" -c "$DB_URL" -s public -n 127.0.0.1 \
+  "$OUT/postgraphile/node_modules/.bin/postgraphile" -c "$SERVE_URL" -s public -n 127.0.0.1 \
     -p "$PGL_PORT" --simple-collections both --disable-query-log --dynamic-json \
     --cluster-workers 2 >"$OUT/postgraphile.log" 2>&1 &
   local pid=$!
@@ -325,7 +336,7 @@ print(uuid.UUID(bytes=v) if isinstance(v, bytes) else v)' \
 
 report() {
   echo
-  echo "Bydel benchmark $(date -u +%Y-%m-%d), $(nproc) cores, scale $SCALE, ${SECONDS_PER_RUN} s per run"
+  echo "Bydel benchmark $(date -u +%Y-%m-%d), $(nproc) cores, scale $SCALE, ${SECONDS_PER_RUN} s per run, PostgreSQL via ${SOCKET:-TCP 127.0.0.1}"
   echo
   echo "| system | operation | concurrency | requests/s | p50 ms | p99 ms | SQL statements/request | peak RSS MB | note |"
   echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"

@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use uuid::Uuid;
 
 use crate::{
+    audit::ReadAuditCommit,
     auth::{ScopeSet, key_store, keys},
     config::{AuthArgs, DatabaseArgs, HttpArgs},
     db, demo,
@@ -116,6 +117,11 @@ struct ServeArgs {
         value_parser = clap::value_parser!(u16).range(1..=1000)
     )]
     stats_min_cell: u16,
+    /// How the audit records of personal-data reads are committed: `durable` (on disk before
+    /// the response) or `deferred` (PostgreSQL flushes them within a fraction of a second;
+    /// a database crash can lose the last ones). Audit records of changes are always durable.
+    #[arg(long, env = "BYDEL_READ_AUDIT", value_enum, default_value_t = ReadAuditCommit::Durable)]
+    read_audit: ReadAuditCommit,
 }
 
 #[derive(Debug, clap::Args)]
@@ -465,16 +471,19 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
         events.clone(),
     );
     let limits = Arc::new(Limits::new(args.http.limits(), &schema.sdl()));
-    let state = AppState::new(
-        schema,
-        db.clone(),
-        keys,
-        statements,
-        events,
-        limits,
-        persisted,
-    )
-    .map_err(fail)?;
+    let state = AppState {
+        read_audit: args.read_audit,
+        ..AppState::new(
+            schema,
+            db.clone(),
+            keys,
+            statements,
+            events,
+            limits,
+            persisted,
+        )
+        .map_err(fail)?
+    };
     // Every replica sends webhooks; claims keep them from sending one attempt twice.
     let dispatcher = Dispatcher::new(db, args.webhooks.settings())
         .map_err(fail)?

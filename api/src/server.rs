@@ -33,7 +33,7 @@ use tower_http::{
 };
 
 use crate::{
-    audit::{Actor, ReadLog},
+    audit::{Actor, ReadAuditCommit, ReadLog},
     auth::{Principal, TokenKeys, authenticate},
     db::StatementCounter,
     error::ApiError,
@@ -71,6 +71,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Cancelled when the server begins to shut down; long-lived connections watch it.
     pub shutdown: Shutdown,
+    /// How the audit records of personal-data reads are committed.
+    pub read_audit: ReadAuditCommit,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ impl AppState {
             limits,
             persisted,
             shutdown: Shutdown::default(),
+            read_audit: ReadAuditCommit::default(),
         })
     }
 }
@@ -426,7 +429,7 @@ async fn run(
         request = request.data(request_id);
     }
     let response = with_codes(state.schema.execute(request).await);
-    if let Err(err) = read_log.flush(&state.db, &actor).await {
+    if let Err(err) = read_log.flush(&state.db, &actor, state.read_audit).await {
         // Personal data never leaves unaudited: without its audit record the response is
         // withheld (nothing has been sent yet), and the caller may simply retry.
         tracing::error!(error = ?err, "could not record the personal-data reads of a request");

@@ -380,3 +380,52 @@ async fn reading_the_trail_needs_audit_read_and_well_formed_filters() {
         None => assert_eq!(total_count(response.data(), "auditEvents"), 0),
     }
 }
+
+/// With `--read-audit deferred` a read of personal data is still on her trail when the
+/// response arrives (PostgreSQL commits it without waiting for the WAL flush).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deferred_read_audit_still_records_every_read_before_responding() {
+    let app = TestApp::spawn_with(crate::harness::Options {
+        read_audit: bydel::audit::ReadAuditCommit::Deferred,
+        ..Default::default()
+    })
+    .await;
+    let base = app.fixtures().base().await;
+    let project = app
+        .fixtures()
+        .project("Bydelsmødre Randers", 730, &base.ngo, |_| {})
+        .await;
+    let her = app
+        .fixtures()
+        .participant("BM-AAAA", Some(&project), &base.ngo, &[], |p| {
+            p.first_name = Set(Some("Amina".into()));
+        })
+        .await;
+    let token = app
+        .token("secretariat", &format!("{ALL_READ} audit:read tokens:read"))
+        .await;
+    for request in ["req-1", "req-2"] {
+        let read = app
+            .graphql_with_request_id(
+                &token,
+                request,
+                queries::PARTICIPANT_FIRST_NAME,
+                json!({ "id": gid(Kind::Participant, her.id) }),
+            )
+            .await;
+        assert_eq!(read.data()["participant"]["firstName"], "Amina");
+    }
+    let hers = gid(Kind::Participant, her.id);
+    let events: Vec<(String, String)> =
+        summary(&trail(&app, &token, json!({ "participantId": hers })).await)
+            .into_iter()
+            .map(|(request, action, _, _)| (request, action))
+            .collect();
+    assert_eq!(
+        events,
+        [
+            ("req-2".to_owned(), "READ".to_owned()),
+            ("req-1".to_owned(), "READ".to_owned())
+        ]
+    );
+}

@@ -46,6 +46,7 @@ const CLIENT: &str = "integration-tests";
 pub struct Options {
     pub limits: LimitSettings,
     pub persisted: PersistedQueries,
+    pub read_audit: bydel::audit::ReadAuditCommit,
 }
 
 impl Default for Options {
@@ -57,6 +58,7 @@ impl Default for Options {
                 ..LimitSettings::default()
             },
             persisted: PersistedQueries::default(),
+            read_audit: bydel::audit::ReadAuditCommit::default(),
         }
     }
 }
@@ -137,16 +139,19 @@ impl TestApp {
             events.clone(),
         );
         let limits = Arc::new(Limits::new(options.limits, &schema.sdl()));
-        let state = AppState::new(
-            schema,
-            db.clone(),
-            keys.clone(),
-            statements,
-            events,
-            limits.clone(),
-            Arc::new(options.persisted),
-        )
-        .expect("the metrics register");
+        let state = AppState {
+            read_audit: options.read_audit,
+            ..AppState::new(
+                schema,
+                db.clone(),
+                keys.clone(),
+                statements,
+                events,
+                limits.clone(),
+                Arc::new(options.persisted),
+            )
+            .expect("the metrics register")
+        };
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a test port on 127.0.0.1 can be bound");
