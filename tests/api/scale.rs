@@ -82,6 +82,16 @@ async fn the_api_reads_generated_data() {
         summary.rows("referral") as u64
     );
 
+    // The monthly tallies are generated with the visits, and volunteer hours with the mothers.
+    crate::tallies::assert_tallies_match(&app.db, "generation").await;
+    assert!(summary.rows("volunteer_hours") > 0, "{summary}");
+    let stats = app.token("secretariat", "stats:read").await;
+    let figures = app
+        .graphql(Some(&stats), queries::STATS_FIGURES, json!({}))
+        .await;
+    let hours = &figures.data()["stats"]["volunteerHours"]["total"]["value"];
+    assert!(hours.as_f64().is_some_and(|h| h > 0.0), "{hours}");
+
     let receiver = Organisation::find()
         .filter(organisation::Column::Kind.eq(OrganisationKind::Municipality))
         .order_by_asc(organisation::Column::ShortName)

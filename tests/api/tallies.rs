@@ -97,7 +97,7 @@ async fn stored(db: &DatabaseConnection) -> (Tally, Tally) {
 }
 
 /// Asserts the invariant and returns the tallies, which must not be empty.
-async fn assert_tallies_match(db: &DatabaseConnection, after: &str) -> (Tally, Tally) {
+pub async fn assert_tallies_match(db: &DatabaseConnection, after: &str) -> (Tally, Tally) {
     let expected = expected(db).await;
     assert_eq!(stored(db).await, expected, "tallies after {after}");
     expected

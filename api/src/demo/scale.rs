@@ -23,14 +23,14 @@ use std::time::Instant;
 
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Utc};
 use entity::enums::{
-    ConsentPurpose, ContactMethod, ContactOrigin, CourseKind, EnrolmentStatus, MotherStatus,
-    NextStep, OrganisationKind, PartnerRole, ProjectStatus, ReferralDirection, ReferralStatus,
-    ServiceCategory, VisitChannel,
+    ConsentPurpose, ContactMethod, ContactOrigin, CourseKind, EnrolmentStatus, HoursKind,
+    MotherStatus, NextStep, OrganisationKind, PartnerRole, ProjectStatus, ReferralDirection,
+    ReferralStatus, ServiceCategory, VisitChannel,
 };
 use entity::{
     consent, course, enrolment, mother, mother_language, municipality, organisation, participant,
     participant_language, project, project_partner, referral, referral_event, visit, visit_month,
-    visit_topic, visit_topic_month,
+    visit_topic, visit_topic_month, volunteer_hours,
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
@@ -579,6 +579,10 @@ struct ProjectBuilder<'a> {
     enrolments: Vec<enrolment::Model>,
     visits: Vec<visit::Model>,
     topics: Vec<visit_topic::Model>,
+    /// Volunteer hours draw from a stream of their own, so they leave every other row as it
+    /// was before they were generated.
+    hours_rng: Rng,
+    hours: Vec<volunteer_hours::Model>,
     participants: Vec<participant::Model>,
     participant_languages: Vec<participant_language::Model>,
     consents: Vec<consent::Model>,
@@ -617,6 +621,8 @@ impl<'a> ProjectBuilder<'a> {
             enrolments: Vec::new(),
             visits: Vec::new(),
             topics: Vec::new(),
+            hours_rng: Rng::seeded(seed, &format!("scale-hours-{}", p.index)),
+            hours: Vec::new(),
             participants: Vec::new(),
             participant_languages: Vec::new(),
             consents: Vec::new(),
@@ -629,6 +635,7 @@ impl<'a> ProjectBuilder<'a> {
         self.mothers();
         self.courses();
         self.visits();
+        self.volunteer_hours();
         self.participants_and_referrals();
         let mut batch = Batch::default();
         batch.push::<mother::ActiveModel, _>(self.mothers);
@@ -643,6 +650,7 @@ impl<'a> ProjectBuilder<'a> {
         batch.push::<visit_topic::ActiveModel, _>(self.topics);
         batch.push::<visit_month::ActiveModel, _>(months);
         batch.push::<visit_topic_month::ActiveModel, _>(topic_months);
+        batch.push::<volunteer_hours::ActiveModel, _>(self.hours);
         batch.push::<referral::ActiveModel, _>(self.referrals);
         batch.push::<referral_event::ActiveModel, _>(self.events);
         batch
@@ -708,6 +716,48 @@ impl<'a> ProjectBuilder<'a> {
                     from,
                     until,
                 });
+            }
+        }
+    }
+
+    /// Volunteer hours as funders ask for them: about one activity or meeting entry every
+    /// second month a mother serves (1-4 hours, on a day she serves), and the group's own
+    /// activities (no mother) twice a year in the window.
+    fn volunteer_hours(&mut self) {
+        let rng = &mut self.hours_rng;
+        let p = self.p;
+        let entry = |mother_id: Option<Uuid>, kind: HoursKind, day: NaiveDate, rng: &mut Rng| {
+            let minutes = rng.range(4, 16) * 15;
+            let created_at = clock::evening(day, rng);
+            volunteer_hours::Model {
+                id: rng.uuid_at(created_at),
+                project_id: p.id,
+                mother_id,
+                kind,
+                worked_on: day,
+                minutes: minutes as i32,
+                created_at,
+                updated_at: created_at,
+            }
+        };
+        for s in &self.serving {
+            let months = (s.until - s.from).num_days() / 30;
+            for _ in 0..(months / 2).max(1) {
+                let day = clock::day_between(s.from, s.until, rng);
+                let kind = if rng.chance(0.8) {
+                    HoursKind::Activity
+                } else {
+                    HoursKind::Meeting
+                };
+                self.hours.push(entry(Some(s.mother_id), kind, day, rng));
+            }
+        }
+        let from = WINDOW_START.max(p.started_on);
+        let until = p.active_until.min(TODAY);
+        if from <= until {
+            for _ in 0..2 * ((until - from).num_days() / 365).max(1) {
+                let day = clock::day_between(from, until, rng);
+                self.hours.push(entry(None, HoursKind::Activity, day, rng));
             }
         }
     }
