@@ -253,6 +253,17 @@ run_postgres() {
   log "transition pool: $(wc -l <"$OUT/pool.txt") referrals"
   bydel_op "Bydel (PostgreSQL)" "$BYDEL_PORT" "$pid" "$auth" transition "$OUT/pool.txt" transition.lua
 
+  kill "$pid"
+
+  # The same reads with the audit records of personal-data reads committed without waiting
+  # for the WAL flush (--read-audit deferred): what durable read auditing costs.
+  start_bydel "$SERVE_URL" "$BYDEL_PORT" --read-audit deferred
+  pid=$BYDEL_PID
+  for op in inbox node; do
+    bydel_op "Bydel (PostgreSQL, deferred read audit)" "$BYDEL_PORT" "$pid" "$auth" "$op" "$OUT/$op.json"
+  done
+  kill "$pid"
+
   if [[ -z "${BENCH_SKIP_POSTGRAPHILE:-}" ]]; then
     run_postgraphile "$referral_uuid" "$project_uuid"
   fi
@@ -262,7 +273,6 @@ run_postgres() {
   pgbench_op dashboard "$BENCH/sql/dashboard.sql" -D "municipality=$MUNICIPALITY" \
     -D "from=$YEAR_FROM" -D "to=$YEAR_TO"
   pgbench_op project "$BENCH/sql/project.sql" -D "project=$project_uuid"
-  kill "$pid"
 }
 
 run_postgraphile() {
@@ -344,13 +354,18 @@ report() {
   echo
   echo "| operation | concurrency | Bydel / PostGraphile (throughput) | Bydel / PostGraphile (p99) | Bydel / raw SQL (throughput) |"
   echo "| --- | ---: | ---: | ---: | ---: |"
-  for op in inbox node dashboard project; do
-    for c in $CONCURRENCY; do
-      local b g s
-      b=$(lookup "Bydel (PostgreSQL)" "$op" "$c")
-      g=$(lookup "PostGraphile 4" "$op" "$c")
-      s=$(lookup "raw SQL (pgbench)" "$op" "$c")
-      echo "| $op | $c | $(ratio "$b" "$g" 4) | $(ratio "$b" "$g" 6) | $(ratio "$b" "$s" 4) |"
+  for system in "Bydel (PostgreSQL)" "Bydel (PostgreSQL, deferred read audit)"; do
+    for op in inbox node dashboard project; do
+      for c in $CONCURRENCY; do
+        local b g s
+        b=$(lookup "$system" "$op" "$c")
+        [[ -z "$b" ]] && continue
+        g=$(lookup "PostGraphile 4" "$op" "$c")
+        s=$(lookup "raw SQL (pgbench)" "$op" "$c")
+        local label=$op
+        [[ "$system" == *deferred* ]] && label="$op (deferred read audit)"
+        echo "| $label | $c | $(ratio "$b" "$g" 4) | $(ratio "$b" "$g" 6) | $(ratio "$b" "$s" 4) |"
+      done
     done
   done
 }
