@@ -35,6 +35,7 @@ mod stale;
 mod stats;
 mod subscriptions;
 mod sync;
+mod token_cache;
 mod tokens;
 mod training;
 mod visits_write;
