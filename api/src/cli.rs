@@ -17,8 +17,8 @@ use uuid::Uuid;
 
 use crate::{
     audit::ReadAuditCommit,
-    auth::{ScopeSet, key_store, keys},
-    config::{AuthArgs, DatabaseArgs, HttpArgs},
+    auth::{ScopeSet, TokenCache, key_store, keys},
+    config::{AuthArgs, DatabaseArgs, HttpArgs, TokenCacheArgs},
     db, demo,
     events::EventBus,
     limits::Limits,
@@ -108,6 +108,8 @@ struct ServeArgs {
     webhooks: WebhookArgs,
     #[command(flatten)]
     http: HttpArgs,
+    #[command(flatten)]
+    token_cache: TokenCacheArgs,
     /// Statistics cells counting fewer than this are suppressed for callers outside the
     /// secretariat (1-1000).
     #[arg(
@@ -278,7 +280,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Token(TokenCommand::Revoke { jti }) => {
             let db = open(&url).await?;
-            tokens::revoke(&db, jti).await.map_err(fail)?;
+            // This process serves nothing, so it has no cache of its own; the replicas hear
+            // the revocation (see `auth::token_cache`).
+            tokens::revoke(&db, &TokenCache::off(), jti)
+                .await
+                .map_err(fail)?;
             eprintln!("token {jti} revoked");
             Ok(())
         }
@@ -331,7 +337,8 @@ async fn key(url: &str, command: KeyCommand) -> Result<(), CliError> {
         }
         KeyCommand::Retire { kid } => {
             let db = open(url).await?;
-            match key_store::retire(&db, &kid).await.map_err(fail)? {
+            let retired = key_store::retire(&db, &TokenCache::off(), &kid).await;
+            match retired.map_err(fail)? {
                 key_store::Retirement::Retired => eprintln!("signing key {kid} retired"),
                 key_store::Retirement::AlreadyRetired => {
                     eprintln!("signing key {kid} was already retired")
@@ -456,7 +463,11 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
             "Get a token with:  bydel token issue --organisation secretariat --scopes \"projects:read referrals:read\""
         );
     }
-    let events = EventBus::start(&db)
+    let tokens = Arc::new(TokenCache::new(
+        args.token_cache.ttl(),
+        db.get_database_backend(),
+    ));
+    let events = EventBus::start(&db, tokens)
         .await
         .map_err(|e| fail(format!("cannot start the event bus: {e}")))?;
     eprintln!("Bydel is listening on http://{address}/graphql (open it in a browser for GraphiQL)");
@@ -573,6 +584,28 @@ mod tests {
         assert_eq!(min_cell(&["--stats-min-cell", "1000"]), Ok(1000));
         for bad in ["0", "1001", "-1", "five"] {
             assert!(min_cell(&["--stats-min-cell", bad]).is_err(), "{bad}");
+        }
+    }
+
+    /// The token cache keeps rows 5 seconds unless set; 0 turns it off; at most an hour.
+    #[test]
+    fn the_token_cache_time_is_bounded() {
+        let ttl = |extra: &[&str]| {
+            let args = ["bydel", "serve"].iter().chain(extra).copied();
+            match Cli::try_parse_from(args).map(|cli| cli.command) {
+                Ok(Command::Serve(serve)) => Ok(serve.token_cache.ttl()),
+                Ok(other) => panic!("not serve: {other:?}"),
+                Err(err) => Err(err.kind()),
+            }
+        };
+        let seconds = std::time::Duration::from_secs;
+        if std::env::var_os("BYDEL_TOKEN_CACHE_SECONDS").is_none() {
+            assert_eq!(ttl(&[]), Ok(seconds(5)));
+        }
+        assert_eq!(ttl(&["--token-cache-seconds", "0"]), Ok(seconds(0)));
+        assert_eq!(ttl(&["--token-cache-seconds", "3600"]), Ok(seconds(3600)));
+        for bad in ["3601", "-1", "5s", "five"] {
+            assert!(ttl(&["--token-cache-seconds", bad]).is_err(), "{bad}");
         }
     }
 

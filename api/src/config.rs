@@ -69,6 +69,28 @@ pub struct AuthArgs {
     pub token_audience: String,
 }
 
+/// How long a replica reuses the rows a token stands on (see `auth::token_cache`).
+#[derive(Debug, Clone, Args)]
+pub struct TokenCacheArgs {
+    /// Seconds a replica reuses a token's rows (token, client, organisation, signing key)
+    /// before reading them again; 0 reads them on every request (0-3600). Revocations and key
+    /// retirements clear every replica's cache at once (PostgreSQL LISTEN/NOTIFY, or the
+    /// server's own GraphQL mutation); on SQLite, a `bydel token revoke` or `bydel key retire`
+    /// run in another process while the server runs takes effect after at most this long.
+    #[arg(long, env = "BYDEL_TOKEN_CACHE_SECONDS", default_value_t = DEFAULT_TOKEN_CACHE.as_secs(),
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub token_cache_seconds: u64,
+}
+
+/// The token cache time of `bydel serve` without the setting.
+pub const DEFAULT_TOKEN_CACHE: Duration = crate::auth::token_cache::DEFAULT_TTL;
+
+impl TokenCacheArgs {
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.token_cache_seconds)
+    }
+}
+
 /// What `/graphql` accepts: introspection, the cost limits of one operation, the per-client
 /// rate limit, and which documents may run (persisted operations).
 #[derive(Debug, Clone, Args)]

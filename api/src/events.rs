@@ -8,6 +8,11 @@
 //!   commit, to every replica's listener (one `LISTEN` connection per replica, reconnected with
 //!   backoff). SQLite serves one process by design: the ids wait in the request's [`Outbox`]
 //!   and are published once the transaction has committed, dropped when it rolls back.
+//! - **The same listener carries token changes** ([`token_cache::CHANNEL`]): a notice clears
+//!   the replica's [`TokenCache`]. Notices of both channels arrive in commit order on the one
+//!   connection, so a revocation committed before an event is applied before that event is
+//!   delivered. While the listener is not listening (start-up, a lost connection,
+//!   reconnecting) the token cache is off, and it starts empty when the listener is back.
 //! - **Nothing is skipped silently.** When a subscriber falls behind the buffer, or the
 //!   listener lost its connection (notifications sent meanwhile are gone), the subscriber gets
 //!   a [`Notice::Gap`] and ends its stream with an error; the client resyncs from the tables
@@ -29,7 +34,10 @@ use tokio::{
 };
 use uuid::Uuid;
 
-use crate::error::ApiResult;
+use crate::{
+    auth::{TokenCache, token_cache},
+    error::ApiResult,
+};
 
 /// The PostgreSQL notification channel; the payload is the `referral_event` id.
 pub const CHANNEL: &str = "bydel_referral_events";
@@ -54,6 +62,8 @@ pub enum Notice {
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Notice>,
+    /// The replica's token cache, which the listener keeps informed.
+    tokens: Arc<TokenCache>,
     _listener: Option<Arc<ListenerTask>>,
 }
 
@@ -66,25 +76,46 @@ impl Drop for ListenerTask {
     }
 }
 
+/// Turns the token cache off when the listener stops, however it stops (returns, is aborted,
+/// panics): no one would tell the cache about revocations any more.
+struct DeafOnExit(Arc<TokenCache>);
+
+impl Drop for DeafOnExit {
+    fn drop(&mut self) {
+        self.0.deaf();
+    }
+}
+
 impl EventBus {
     /// Starts the bus for `db`. On PostgreSQL it listens before returning, so every event
-    /// committed after start-up (on any replica) reaches this replica's subscribers; a database
-    /// that cannot be listened to is an error, not a silently deaf replica.
-    pub async fn start(db: &DatabaseConnection) -> Result<EventBus, DbErr> {
+    /// committed after start-up (on any replica) reaches this replica's subscribers, and every
+    /// token change clears `tokens`, which is used from then on; a database that cannot be
+    /// listened to is an error, not a silently deaf replica.
+    pub async fn start(
+        db: &DatabaseConnection,
+        tokens: Arc<TokenCache>,
+    ) -> Result<EventBus, DbErr> {
         let (sender, _) = broadcast::channel(CAPACITY);
         let listener = match db.get_database_backend() {
             DatabaseBackend::Postgres => {
                 let pool = db.get_postgres_connection_pool().clone();
                 let listener = listen(&pool).await.map_err(sqlx_error)?;
-                let task = tokio::spawn(forward(pool, listener, sender.clone()));
+                tokens.listening();
+                let task = tokio::spawn(forward(pool, listener, sender.clone(), tokens.clone()));
                 Some(Arc::new(ListenerTask(task.abort_handle())))
             }
             _ => None,
         };
         Ok(EventBus {
             sender,
+            tokens,
             _listener: listener,
         })
+    }
+
+    /// The replica's token cache, as the listener keeps it (see [`crate::auth::token_cache`]).
+    pub fn tokens(&self) -> &Arc<TokenCache> {
+        &self.tokens
     }
 
     /// A new subscriber: it hears every notice sent from now on.
@@ -99,42 +130,78 @@ impl EventBus {
 }
 
 fn sqlx_error(err: sea_orm::sqlx::Error) -> DbErr {
-    DbErr::Custom(format!("cannot listen for referral events: {err}"))
+    DbErr::Custom(format!(
+        "cannot listen for referral events and token changes: {err}"
+    ))
 }
 
+/// A listener on both channels, connected and listening when it is returned. It does not
+/// reconnect by itself (`eager_reconnect` off, and [`forward`] makes a new one instead), so
+/// the replica always knows whether it is listening.
 async fn listen(pool: &PgPool) -> Result<PgListener, sea_orm::sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(CHANNEL).await?;
+    listener.eager_reconnect(false);
+    listener.listen_all([CHANNEL, token_cache::CHANNEL]).await?;
     Ok(listener)
 }
 
-/// The replica's listener: forwards notifications to the bus until the pool closes. A lost
-/// connection is a [`Notice::Gap`] (what was sent meanwhile is gone), then sqlx reconnects and
-/// re-listens; failed reconnections are retried with backoff.
-async fn forward(pool: PgPool, mut listener: PgListener, bus: broadcast::Sender<Notice>) {
-    let mut retry = FIRST_RETRY;
+/// The replica's listener: forwards referral events to the bus and token changes to the token
+/// cache until the pool closes. On a lost connection the token cache is off at once; a new
+/// listener is connected (retried with backoff, each failure a [`Notice::Gap`]); once it
+/// listens, the token cache starts again empty and subscribers hear a [`Notice::Gap`] (what was
+/// sent meanwhile is gone).
+async fn forward(
+    pool: PgPool,
+    mut listener: PgListener,
+    bus: broadcast::Sender<Notice>,
+    tokens: Arc<TokenCache>,
+) {
+    let _deaf_on_exit = DeafOnExit(tokens.clone());
     loop {
         match listener.try_recv().await {
+            Ok(Some(notification)) if notification.channel() == token_cache::CHANNEL => {
+                tokens.clear();
+                continue;
+            }
             Ok(Some(notification)) => {
-                retry = FIRST_RETRY;
                 match Uuid::parse_str(notification.payload()) {
                     Ok(id) => drop(bus.send(Notice::Committed(id))),
                     Err(_) => tracing::warn!(channel = CHANNEL, "ignored a malformed notification"),
                 }
+                continue;
             }
-            Ok(None) => {
-                tracing::warn!("the referral event listener lost its connection; reconnected");
-                let _ = bus.send(Notice::Gap);
-            }
+            Ok(None) => tracing::warn!("the replica's listener lost its connection; reconnecting"),
             Err(sea_orm::sqlx::Error::PoolClosed) => return,
             Err(err) => {
-                tracing::error!(error = %err, retry_in = ?retry, "the referral event listener cannot reconnect");
+                tracing::error!(error = %err, "the replica's listener failed; reconnecting")
+            }
+        }
+        tokens.deaf();
+        let Some(again) = relisten(&pool, &bus).await else {
+            return;
+        };
+        listener = again;
+        tokens.listening();
+        let _ = bus.send(Notice::Gap);
+        tracing::info!("the replica's listener listens again");
+    }
+}
+
+/// A new listener, retried with backoff until it listens; `None` once the pool is closed.
+async fn relisten(pool: &PgPool, bus: &broadcast::Sender<Notice>) -> Option<PgListener> {
+    let mut retry = FIRST_RETRY;
+    loop {
+        if pool.is_closed() {
+            return None;
+        }
+        match listen(pool).await {
+            Ok(listener) => return Some(listener),
+            Err(sea_orm::sqlx::Error::PoolClosed) => return None,
+            Err(err) => {
+                tracing::error!(error = %err, retry_in = ?retry, "the replica's listener cannot reconnect");
                 let _ = bus.send(Notice::Gap);
                 tokio::time::sleep(retry).await;
                 retry = (retry * 2).min(LAST_RETRY);
-                if pool.is_closed() {
-                    return;
-                }
             }
         }
     }
@@ -210,7 +277,9 @@ mod tests {
         let db = Database::connect("sqlite::memory:")
             .await
             .expect("an in-memory SQLite database");
-        EventBus::start(&db).await.expect("the bus starts")
+        EventBus::start(&db, std::sync::Arc::new(crate::auth::TokenCache::off()))
+            .await
+            .expect("the bus starts")
     }
 
     #[tokio::test]

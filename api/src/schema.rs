@@ -69,7 +69,8 @@ pub type BydelSchema = Schema<Query, Mutation, Subscription>;
 /// Builds the schema with the shared database handle, the token keys (`issueToken` signs
 /// with them), the referral policy (when a referral is stale), the statistics policy
 /// (disclosure control's threshold), the webhook policy (which endpoint URLs registration
-/// accepts) and the event bus (writes announce on it, subscriptions listen). Per-request data
+/// accepts) and the event bus (writes announce on it, subscriptions listen; with it the
+/// replica's token cache, which token mutations clear). Per-request data
 /// (principal, loaders, request id, read log, event outbox) is attached to each request by the
 /// HTTP layer.
 pub fn build(
@@ -90,6 +91,7 @@ pub fn build(
     .data(referrals)
     .data(stats)
     .data(webhooks)
+    .data(events.tokens().clone())
     .data(events)
     .enable_federation()
     .finish()

@@ -34,7 +34,7 @@ use tower_http::{
 
 use crate::{
     audit::{Actor, ReadAuditCommit, ReadLog},
-    auth::{Principal, TokenKeys, authenticate},
+    auth::{Principal, TokenCache, TokenKeys, authenticate},
     db::StatementCounter,
     error::ApiError,
     events::{EventBus, Outbox},
@@ -61,6 +61,8 @@ pub struct AppState {
     pub schema: BydelSchema,
     pub db: DatabaseConnection,
     pub keys: Arc<TokenKeys>,
+    /// The rows of recently seen tokens (see `auth::token_cache`); the bus's.
+    pub tokens: Arc<TokenCache>,
     pub statements: StatementCounter,
     /// Referral events for the subscriptions of this replica.
     pub events: EventBus,
@@ -91,6 +93,7 @@ impl AppState {
             schema,
             db,
             keys,
+            tokens: events.tokens().clone(),
             statements,
             events,
             limits,
@@ -214,7 +217,7 @@ async fn require_principal(
         return next.run(req).await;
     }
     let principal = match bearer_token(req.headers()) {
-        Ok(token) => authenticate(&state.db, &state.keys, token).await,
+        Ok(token) => authenticate(&state.db, &state.keys, &state.tokens, token).await,
         Err(err) => Err(err),
     };
     match principal {

@@ -30,7 +30,7 @@ use axum::{
 use futures::{SinkExt, StreamExt, future, stream};
 
 use crate::{
-    auth::{Principal, TokenKeys, authenticate},
+    auth::{Principal, TokenCache, TokenKeys, authenticate},
     error::{ApiError, ApiResult},
     events::{EventBus, Feed},
     graphql_http,
@@ -119,7 +119,7 @@ async fn connection_init(
     refused: Arc<OnceLock<()>>,
 ) -> async_graphql::Result<Data> {
     let principal = match token_of(&payload) {
-        Ok(token) => authenticate(&state.db, &state.keys, token)
+        Ok(token) => authenticate(&state.db, &state.keys, &state.tokens, token)
             .await
             .map(|principal| (principal, token.to_owned())),
         Err(err) => Err(err),
@@ -181,7 +181,9 @@ fn token_of(payload: &serde_json::Value) -> ApiResult<&str> {
 }
 
 /// Checks the connection's token again (revoked, expired, client revoked, organisation or
-/// signing key gone): `UNAUTHENTICATED` when it no longer holds.
+/// signing key gone): `UNAUTHENTICATED` when it no longer holds. Through the token cache: on
+/// PostgreSQL a revocation's notice arrives on the same listener, before any event committed
+/// after it, so the event that follows a revocation is never delivered on the old answer.
 pub async fn recheck_token(ctx: &Context<'_>) -> ApiResult<Principal> {
     let token = ctx
         .data_opt::<ConnectionToken>()
@@ -189,7 +191,10 @@ pub async fn recheck_token(ctx: &Context<'_>) -> ApiResult<Principal> {
     let keys = ctx
         .data_opt::<Arc<TokenKeys>>()
         .ok_or_else(|| ApiError::internal("schema built without token keys"))?;
-    authenticate(ctx.db()?, keys, &token.0).await
+    let cache = ctx
+        .data_opt::<Arc<TokenCache>>()
+        .ok_or_else(|| ApiError::internal("schema built without the token cache"))?;
+    authenticate(ctx.db()?, keys, cache, &token.0).await
 }
 
 /// The feed a subscription was given when its `subscribe` message was read.

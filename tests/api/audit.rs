@@ -147,7 +147,7 @@ async fn the_command_line_writes_its_changes_to_the_trail_as_the_operator() {
     let first = app.token("secretariat", "audit:read").await;
     // Widening the same client is an update; the second token another create.
     let second = app.token("secretariat", "audit:read stats:read").await;
-    bydel::tokens::revoke(&app.db, claims_uuid(&second))
+    bydel::tokens::revoke(&app.db, &app.tokens, claims_uuid(&second))
         .await
         .expect("the operator revokes");
 

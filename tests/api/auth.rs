@@ -100,7 +100,7 @@ async fn every_bad_credential_is_401_with_no_data() {
         ..claims.clone()
     };
     let revoked = app.issue("secretariat", ALL_READ).await;
-    bydel::tokens::revoke(&app.db, revoked.jti)
+    bydel::tokens::revoke(&app.db, &app.tokens, revoked.jti)
         .await
         .expect("an issued token can be revoked");
 

@@ -2,7 +2,9 @@
 //! project (and operator), participant, events (and actor) and requester costs exactly as
 //! many SQL statements as a page of 5.
 
-use entity::enums::{OrganisationKind, ReferralStatus};
+use bydel::ids::Kind;
+use entity::enums::{ConsentPurpose, ContactMethod, OrganisationKind, ReferralStatus};
+use sea_orm::ActiveValue::Set;
 use serde_json::json;
 
 use crate::{
@@ -111,5 +113,96 @@ async fn statements_do_not_grow_with_the_page_size() {
         large_cost.abs_diff(small_cost) <= MERGEABLE_BATCHES,
         "SQL statements for 5 referrals: {small_cost}, for 50: {large_cost}; nested fields must \
          be batched so the count does not depend on the page size"
+    );
+}
+
+/// The statement count of the `node` benchmark's query, exactly: a key asked for again while
+/// its batch is running joins that batch. `Referral.note` asks whether her personal data may
+/// be shown while her `Participant` loads; her own fields ask the same question later, while
+/// the first answer is still in flight, and must not send its query a second time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_in_flight_is_not_asked_again() {
+    let app = TestApp::spawn().await;
+    let fx = app.fixtures();
+    let base = fx.base().await;
+    let project = fx.project("Nørrebro", 101, &base.ngo, |_| {}).await;
+    let mother = fx.mother(&project, "Amina", &["ar"], |_| {}).await;
+    let participant = fx
+        .participant("BM-NODE-0001", Some(&project), &base.ngo, &[], |p| {
+            p.first_name = Set(Some("Sara".into()));
+            p.birth_year = Set(Some(1990));
+            p.preferred_language = Set(Some("ar".into()));
+            p.preferred_contact = Set(Some(ContactMethod::Phone));
+            p.district = Set(Some("Nørrebro".into()));
+        })
+        .await;
+    fx.consent(
+        &participant,
+        ConsentPurpose::ShareWithReceiver,
+        Some(&base.copenhagen),
+        |_| {},
+    )
+    .await;
+    let referral = fx
+        .referral(
+            &base.ngo,
+            &base.copenhagen,
+            &participant,
+            ReferralStatus::Accepted,
+            |r| {
+                r.note = Set(Some("Ønsker tolk".into()));
+                r.mother_id = Set(Some(mother.id));
+            },
+        )
+        .await;
+    fx.timeline(
+        &referral,
+        &base.ngo,
+        &[
+            ReferralStatus::Draft,
+            ReferralStatus::Requested,
+            ReferralStatus::Accepted,
+        ],
+    )
+    .await;
+    // The receiver, who sees her personal data through her consent: both halves of the
+    // personal-data rule (own and shared) are asked.
+    const SCOPES: &str = "participants:read referrals:read mothers:read projects:read";
+    let id = Kind::Referral.id(referral.id);
+
+    // Whether her fields ask while the first answer is in flight depends on which query the
+    // pool finishes first, so the request runs several times (each with a token not used
+    // before, so that every run authenticates alike); an extra batch shows in most runs.
+    let mut costs = Vec::new();
+    for _ in 0..8 {
+        let token = app.token("kommune-101", SCOPES).await;
+        let before = app.statements().await;
+        let response = app
+            .graphql(
+                Some(&token),
+                queries::REFERRAL_NODE_DETAILS,
+                json!({ "id": id }),
+            )
+            .await;
+        costs.push(app.statements().await - before);
+
+        let node = &response.data()["node"];
+        assert!(response.body.get("errors").is_none(), "{}", response.body);
+        assert_eq!(node["note"], "Ønsker tolk", "{node}");
+        let her = &node["participant"];
+        assert_eq!(her["firstName"], "Sara", "{node}");
+        assert_eq!(her["birthYear"], 1990, "{node}");
+        assert_eq!(her["preferredLanguage"], "ar", "{node}");
+        assert_eq!(her["preferredContact"], "PHONE", "{node}");
+        assert_eq!(her["district"], "Nørrebro", "{node}");
+        assert_eq!(node["mother"]["firstName"], "Amina", "{node}");
+        assert_eq!(node["project"]["name"], "Nørrebro", "{node}");
+        assert_eq!(node["events"].as_array().map(Vec::len), Some(3), "{node}");
+    }
+    // The token's rows; the referral; may she be shown (one statement for both halves of
+    // the rule); her project, events, mother and participant row; the audit of the read.
+    assert_eq!(
+        costs, [8; 8],
+        "statements for one referral by node(id:) with her personal fields, per run"
     );
 }

@@ -36,6 +36,7 @@ mod stats;
 mod subscriptions;
 mod sync;
 mod tallies;
+mod token_cache;
 mod tokens;
 mod training;
 mod visits_write;

@@ -11,6 +11,8 @@ pub const REFERRALS: &str = include_str!("queries/referrals.graphql");
 
 /// Referrals with mother, project (and operator), participant, events (and actor), requester.
 pub const REFERRALS_WITH_DETAILS: &str = include_str!("queries/referrals_with_details.graphql");
+/// One referral by `node(id:)` with its note, her personal fields, mother, project, events.
+pub const REFERRAL_NODE_DETAILS: &str = include_str!("queries/referral_node_details.graphql");
 pub const REFERRAL_COUNT: &str = include_str!("queries/referral_count.graphql");
 pub const VISIT_COUNT: &str = include_str!("queries/visit_count.graphql");
 pub const PROJECT_NAMES: &str = include_str!("queries/project_names.graphql");

@@ -287,7 +287,7 @@ async fn a_revoked_token_ends_the_stream_at_the_next_event() {
         .jti
         .parse()
         .expect("a jti is a UUID");
-    bydel::tokens::revoke(&world.app.db, jti)
+    bydel::tokens::revoke(&world.app.db, &world.app.tokens, jti)
         .await
         .expect("the token is revoked");
 

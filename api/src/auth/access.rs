@@ -64,9 +64,9 @@ use entity::{
     volunteer_hours, webhook, webhook_attempt, webhook_delivery,
 };
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    Select,
-    sea_query::{Expr, ExprTrait, SelectStatement},
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait, Select,
+    sea_query::{Expr, ExprTrait, SelectStatement, UnionType},
 };
 use uuid::Uuid;
 
@@ -629,7 +629,7 @@ impl Principal {
 }
 
 /// Which participants' personal data the principal may see, decided for a whole batch in
-/// at most two queries.
+/// at most one query (none for the secretariat or without `participants:read`).
 pub struct PersonalData {
     db: DatabaseConnection,
     principal: Arc<Principal>,
@@ -660,40 +660,57 @@ impl PersonalData {
         let Some(org) = self.principal.viewer().organisation() else {
             return Ok(keys.iter().copied().collect());
         };
-        let operated = ids::<project::Entity>(
-            project::Column::Id,
-            Condition::all().add(project::Column::OperatorOrganisationId.eq(org)),
-        );
-        let own: Vec<Uuid> = participant::Entity::find()
-            .select_only()
-            .column(participant::Column::Id)
-            .filter(participant::Column::Id.is_in(keys.iter().copied()))
-            .filter(
+        let rows = self.db.query_all(&personal_data_query(org, keys)).await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get_by_index::<Uuid>(0)?))
+            .collect()
+    }
+}
+
+/// Rule 3 for an organisation as one statement: which of `keys` it may see the personal data
+/// of. The participants it registered or whose project it operates (own), united with those
+/// on a referral addressed to it for which they have a live consent to share with it
+/// (shared). One round trip however the answer is made up; `UNION` (not `UNION ALL`) also
+/// answers each participant once.
+fn personal_data_query(org: Uuid, keys: &[Uuid]) -> SelectStatement {
+    let operated = ids::<project::Entity>(
+        project::Column::Id,
+        Condition::all().add(project::Column::OperatorOrganisationId.eq(org)),
+    );
+    let mut own = ids::<participant::Entity>(
+        participant::Column::Id,
+        Condition::all()
+            .add(participant::Column::Id.is_in(keys.iter().copied()))
+            .add(
                 Condition::any()
                     .add(participant::Column::RegisteredByOrganisationId.eq(org))
                     .add(participant::Column::ProjectId.in_subquery(operated)),
-            )
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        let consented = ids::<consent::Entity>(
-            consent::Column::ParticipantId,
-            Condition::all()
-                .add(consent::Column::Purpose.eq(ConsentPurpose::ShareWithReceiver))
-                .add(consent::Column::ReceiverOrganisationId.eq(org))
-                .add(consent::Column::WithdrawnAt.is_null()),
-        );
-        let shared: Vec<Uuid> = referral::Entity::find()
-            .select_only()
-            .column(referral::Column::ParticipantId)
-            .filter(referral::Column::ParticipantId.is_in(keys.iter().copied()))
-            .filter(referral::Column::ReceiverOrganisationId.eq(org))
-            .filter(referral::Column::ParticipantId.in_subquery(consented))
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        Ok(own.into_iter().chain(shared).collect())
-    }
+            ),
+    );
+    // A correlated EXISTS, not `IN (consents of the organisation)`: with a prepared
+    // statement PostgreSQL hashed every live consent to the municipality for each batch
+    // (15-25 ms for an inbox page at national x10); EXISTS probes
+    // `consent(participant_id, purpose)` per referral (about 1 ms).
+    let mut consented = ids::<consent::Entity>(
+        consent::Column::Id,
+        Condition::all()
+            .add(consent::Column::Purpose.eq(ConsentPurpose::ShareWithReceiver))
+            .add(consent::Column::ReceiverOrganisationId.eq(org))
+            .add(consent::Column::WithdrawnAt.is_null()),
+    );
+    consented.and_where(
+        Expr::col(consent::Column::ParticipantId.as_column_ref())
+            .equals(referral::Column::ParticipantId.as_column_ref()),
+    );
+    let shared = ids::<referral::Entity>(
+        referral::Column::ParticipantId,
+        Condition::all()
+            .add(referral::Column::ParticipantId.is_in(keys.iter().copied()))
+            .add(referral::Column::ReceiverOrganisationId.eq(org))
+            .add(Expr::exists(consented)),
+    );
+    own.union(UnionType::Distinct, shared);
+    own
 }
 
 fn personal_data_refused() -> ApiError {

@@ -4,7 +4,8 @@
 //! Invariants: only public halves are stored (private keys stay in the operator's key file
 //! or environment); a key is retired, never deleted, because issued tokens name it; at least
 //! one key stays active, so `retire` refuses to retire the last one; retiring takes effect on
-//! every replica at once because `authenticate` reads `retired_at` on every request.
+//! every replica at once because it announces itself to their token caches (see
+//! `token_cache`; on SQLite, from a separate process, after at most the cache time).
 
 use chrono::{DateTime, Utc};
 use entity::{api_token, signing_key};
@@ -14,7 +15,11 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::keys::{KeyError, PublicKey};
+use super::{
+    TokenCache,
+    keys::{KeyError, PublicKey},
+    token_cache,
+};
 use crate::audit::{self, Actor, Event};
 use crate::error::{ApiError, ApiResult};
 use entity::enums::AuditAction;
@@ -75,6 +80,7 @@ pub async fn register_configured(
                 .map_err(database)?;
         }
     }
+    // Needs no announcement: a row without a key id is refused, so no cache holds it.
     api_token::Entity::update_many()
         .col_expr(api_token::Column::Kid, Expr::value(public.kid.clone()))
         .filter(api_token::Column::Kid.is_null())
@@ -114,8 +120,20 @@ pub enum Retirement {
 
 /// Retires a key: from now on every replica refuses the tokens it signed. Refuses an unknown
 /// key id (`NOT_FOUND`) and the last active key (`CONFLICT`), because without an active key
-/// no token could be issued or accepted.
-pub async fn retire(db: &DatabaseConnection, kid: &str) -> ApiResult<Retirement> {
+/// no token could be issued or accepted. The retirement is announced in its transaction
+/// (every replica's token cache forgets its rows on commit) and `cache`, this process's own,
+/// is cleared once the transaction has ended.
+pub async fn retire(
+    db: &DatabaseConnection,
+    cache: &TokenCache,
+    kid: &str,
+) -> ApiResult<Retirement> {
+    let outcome = retire_in_transaction(db, kid).await;
+    cache.clear();
+    outcome
+}
+
+async fn retire_in_transaction(db: &DatabaseConnection, kid: &str) -> ApiResult<Retirement> {
     let txn = db
         .begin_with_options(crate::db::write_transaction())
         .await?;
@@ -151,6 +169,7 @@ pub async fn retire(db: &DatabaseConnection, kid: &str) -> ApiResult<Retirement>
         .await?;
     let retired = Event::unkeyed(AuditAction::Revoke, "signing_key", format!("kid {kid}"));
     audit::record(&txn, &Actor::operator(), [retired]).await?;
+    token_cache::announce(&txn).await?;
     txn.commit().await?;
     Ok(Retirement::Retired)
 }

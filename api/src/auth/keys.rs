@@ -9,7 +9,7 @@
 //! be used as an HMAC secret); `iss`, `aud`, `exp`, `nbf` are checked with a small leeway;
 //! the key id is the RFC 7638 thumbprint of the public key, so it is stable for a given key.
 //! Private keys never reach the database. Whether a key is *retired* is not decided here but
-//! per request from the database (see `authenticate`), so retirement needs no cache to expire.
+//! from the token's rows (see `authenticate`), whose cache a retirement clears on every replica.
 
 use std::{
     collections::HashMap,

@@ -9,8 +9,10 @@ pub mod key_store;
 pub mod keys;
 pub mod principal;
 pub mod scope;
+pub mod token_cache;
 
 pub use access::Scoped;
 pub use keys::{Claims, TokenKeys, Verified};
 pub use principal::{OrganisationRef, Principal, authenticate};
 pub use scope::{Access, Area, Scope, ScopeSet};
+pub use token_cache::TokenCache;

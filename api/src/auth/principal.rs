@@ -2,9 +2,10 @@
 //!
 //! A token is only as good as its database rows: the token (`jti`) must exist and not be
 //! revoked or expired, its client must not be revoked, its organisation must exist, and the
-//! key that signed it must be the one recorded at issue and not be retired. That makes
-//! revocation and key retirement effective on every replica at once, because no replica
-//! trusts memory for them; all of it is read in one query per request.
+//! key that signed it must be the one recorded at issue and not be retired. All of it is read
+//! in one query, which the replica's [`TokenCache`] spares for a few seconds; revocation and
+//! key retirement still take effect on every replica at once, because every change to those
+//! rows clears the caches (see [`super::token_cache`] for how, and its one SQLite caveat).
 
 use chrono::Utc;
 use entity::{api_client, api_token, enums::OrganisationKind, organisation, signing_key};
@@ -15,7 +16,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Scope, ScopeSet, TokenKeys, keys::Verified};
+use super::{Scope, ScopeSet, TokenCache, TokenKeys, keys::Verified};
 use crate::error::{ApiError, ApiResult};
 
 /// The organisation a principal acts for, with what row scoping needs to know about it.
@@ -83,9 +84,10 @@ fn refused(why: &str) -> ApiError {
 }
 
 /// What the checks of [`authenticate`] need from the token's rows: the token, its client,
-/// the client's organisation and the key the token was signed with.
-#[derive(Debug, FromQueryResult)]
-struct TokenRow {
+/// the client's organisation and the key the token was signed with. What [`TokenCache`]
+/// keeps, so every field here is one a change must announce (see `token_cache`).
+#[derive(Debug, Clone, FromQueryResult)]
+pub(super) struct TokenRow {
     client_id: Uuid,
     scopes: String,
     kid: Option<String>,
@@ -188,24 +190,37 @@ fn check_rows(
     Ok(row)
 }
 
-/// Verifies a bearer token and resolves it against the database in one query: the token
-/// (`jti`) must exist and not be revoked or expired, its client must not be revoked, and the
-/// key that signed it must be the one recorded at issue and not be retired.
+/// Verifies a bearer token and resolves it against its rows: the token (`jti`) must exist and
+/// not be revoked or expired, its client must not be revoked, and the key that signed it must
+/// be the one recorded at issue and not be retired. The rows come from `cache` when it has
+/// them, else from one query (and are cached when they pass); the checks run either way.
 #[tracing::instrument(skip_all)]
 pub async fn authenticate(
     db: &impl ConnectionTrait,
     keys: &TokenKeys,
+    cache: &TokenCache,
     bearer: &str,
 ) -> ApiResult<Principal> {
     let Verified { claims, kid } = keys.verify(db, bearer).await?;
     let token_id = parse_uuid(&claims.jti)?;
     let client_id = parse_uuid(&claims.sub)?;
     let organisation_id = parse_uuid(&claims.org)?;
-    let row = match db.query_one(&token_row_query(token_id)).await? {
-        Some(result) => Some(TokenRow::from_query_result(&result, "")?),
-        None => None,
+    let row = match cache.get(token_id) {
+        Some(cached) => check_rows(Some(cached), client_id, organisation_id, &kid)?,
+        None => {
+            // Taken before the read: a clear while the query runs keeps its answer out.
+            let ticket = cache.ticket();
+            let row = match db.query_one(&token_row_query(token_id)).await? {
+                Some(result) => Some(TokenRow::from_query_result(&result, "")?),
+                None => None,
+            };
+            let row = check_rows(row, client_id, organisation_id, &kid)?;
+            if let Some(ticket) = ticket {
+                cache.store(ticket, token_id, row.clone());
+            }
+            row
+        }
     };
-    let row = check_rows(row, client_id, organisation_id, &kid)?;
     let scopes = ScopeSet::parse(&row.scopes)
         .map_err(|_| ApiError::internal("stored token scopes do not parse"))?;
     Ok(Principal::new(
@@ -218,4 +233,24 @@ pub async fn authenticate(
         },
         scopes,
     ))
+}
+
+#[cfg(test)]
+impl TokenRow {
+    /// A row that passes every check for a token of a random client, organisation and key.
+    pub(super) fn example() -> TokenRow {
+        TokenRow {
+            client_id: Uuid::now_v7(),
+            scopes: "projects:read".into(),
+            kid: Some("kid".into()),
+            revoked_at: None,
+            expires_at: Utc::now() + chrono::Duration::hours(1),
+            organisation_id: Uuid::now_v7(),
+            client_revoked_at: None,
+            organisation_kind: OrganisationKind::Ngo,
+            municipality_code: None,
+            key_retired_at: None,
+            key_found: Some("kid".into()),
+        }
+    }
 }

@@ -8,14 +8,16 @@
 //! the caller may not see answers exactly like a missing one. Token text appears only in
 //! `IssuedToken`, the answer to `issueToken`.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{api_client, api_token, organisation};
-use sea_orm::{ColumnTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter, Select};
 
 use super::{ClientName, DEFAULT_TTL, Manager};
 use crate::{
-    auth::Principal,
+    auth::{Principal, TokenCache},
     child_of,
     error::ApiResult,
     ids::{self, Kind},
@@ -223,6 +225,20 @@ pub struct IssueTokenInput {
     pub ttl: Option<String>,
 }
 
+/// Runs a change that can make cached token rows wrong (a revocation, a deletion) in one
+/// transaction, then clears this replica's token cache whatever the outcome, so the very next
+/// request here reads the rows again. Other replicas hear the change from its announcement.
+async fn changing_token_rows<T>(
+    ctx: &Context<'_>,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
+) -> ApiResult<T> {
+    let outcome = in_transaction(ctx, work).await;
+    if let Some(cache) = ctx.data_opt::<Arc<TokenCache>>() {
+        cache.clear();
+    }
+    outcome
+}
+
 /// The token-management caller of this request, checked before anything else.
 fn manager<'c>(ctx: &'c Context<'_>) -> ApiResult<Manager<'c>> {
     Manager::of(ctx.principal()?, ctx.request_id())
@@ -289,7 +305,7 @@ impl TokenMutation {
     ) -> async_graphql::Result<Option<ApiToken>> {
         let by = manager(ctx)?;
         let jti = ids::decode_as(&id, Kind::ApiToken, "id")?;
-        let token = in_transaction(ctx, async |txn| tokens::revoke_token(txn, &by, jti).await);
+        let token = changing_token_rows(ctx, async |txn| tokens::revoke_token(txn, &by, jti).await);
         Ok(Some(ApiToken(token.await?)))
     }
 
@@ -302,7 +318,7 @@ impl TokenMutation {
     ) -> async_graphql::Result<Option<ApiClient>> {
         let by = manager(ctx)?;
         let client_id = ids::decode_as(&id, Kind::ApiClient, "id")?;
-        let client = in_transaction(ctx, async |txn| {
+        let client = changing_token_rows(ctx, async |txn| {
             tokens::revoke_client(txn, &by, client_id).await
         });
         Ok(Some(ApiClient(client.await?)))
@@ -317,7 +333,7 @@ impl TokenMutation {
     ) -> async_graphql::Result<Option<ID>> {
         let by = manager(ctx)?;
         let client_id = ids::decode_as(&id, Kind::ApiClient, "id")?;
-        in_transaction(ctx, async |txn| {
+        changing_token_rows(ctx, async |txn| {
             tokens::delete_client(txn, &by, client_id).await
         })
         .await?;

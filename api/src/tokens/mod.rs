@@ -6,7 +6,9 @@
 //! once, in the answer to an issue, and is never stored: the `jti` row is what revocation and
 //! expiry are checked against on every request. Every change writes its audit event in the
 //! caller's transaction. Only a [`Manager`] changes anything: the secretariat with
-//! `tokens:admin`, or the operator at the command line.
+//! `tokens:admin`, or the operator at the command line. Revoking a token or a client and
+//! deleting a client announce themselves in that transaction for the replicas' token caches
+//! ([`token_cache::announce`]); whoever ends the transaction then clears its own cache.
 
 mod graphql;
 
@@ -22,7 +24,10 @@ use uuid::Uuid;
 
 use crate::{
     audit::{self, Actor, Event},
-    auth::{Access, Area, Claims, Principal, Scope, ScopeSet, Scoped, TokenKeys},
+    auth::{
+        Access, Area, Claims, Principal, Scope, ScopeSet, Scoped, TokenCache, TokenKeys,
+        token_cache,
+    },
     error::{ApiError, ApiResult},
 };
 
@@ -428,7 +433,8 @@ pub async fn issue(
 }
 
 /// Revokes one token by its `jti`. An unknown (or unseen) id is `NOT_FOUND`; revoking twice
-/// returns the token unchanged and records nothing more.
+/// returns the token unchanged and records nothing more. The caller clears its replica's token
+/// cache once the transaction has ended.
 #[tracing::instrument(skip_all, fields(jti = %jti))]
 pub async fn revoke_token(
     db: &impl ConnectionTrait,
@@ -449,14 +455,17 @@ pub async fn revoke_token(
     let token = active.update(db).await?;
     by.record(db, Event::new(AuditAction::Revoke, TOKEN_ENTITY, jti))
         .await?;
+    token_cache::announce(db).await?;
     Ok(token)
 }
 
-/// The command line's revoke, as the operator, in one transaction with its audit event.
-pub async fn revoke(db: &DatabaseConnection, jti: Uuid) -> ApiResult<()> {
+/// The command line's revoke, as the operator, in one transaction with its audit event;
+/// `cache` (this process's, if it serves requests) is cleared once the transaction has ended.
+pub async fn revoke(db: &DatabaseConnection, cache: &TokenCache, jti: Uuid) -> ApiResult<()> {
     let by = Manager::operator();
-    crate::db::transaction(db, async |txn| revoke_token(txn, &by, jti).await).await?;
-    Ok(())
+    let outcome = crate::db::transaction(db, async |txn| revoke_token(txn, &by, jti).await).await;
+    cache.clear();
+    outcome.map(drop)
 }
 
 async fn existing_client(
@@ -469,8 +478,9 @@ async fn existing_client(
         .ok_or_else(|| ApiError::NotFound(format!("API client {id}")))
 }
 
-/// Revokes a client: from then on every token of it is refused (the principal check reads
-/// the client on each request). Revoking twice returns the client unchanged.
+/// Revokes a client: from then on every token of it is refused (its row is part of every
+/// token check; the caller clears its replica's token cache once the transaction has ended).
+/// Revoking twice returns the client unchanged.
 #[tracing::instrument(skip_all, fields(client = %id))]
 pub async fn revoke_client(
     db: &impl ConnectionTrait,
@@ -488,11 +498,13 @@ pub async fn revoke_client(
     let client = active.update(db).await?;
     by.record(db, Event::new(AuditAction::Revoke, CLIENT_ENTITY, id))
         .await?;
+    token_cache::announce(db).await?;
     Ok(client)
 }
 
-/// Deletes a client with its token rows; its tokens then fail as unknown. The audit trail
-/// keeps the client's id (it has no foreign keys), so its history stays readable.
+/// Deletes a client with its token rows; its tokens then fail as unknown (the caller clears
+/// its replica's token cache once the transaction has ended). The audit trail keeps the
+/// client's id (it has no foreign keys), so its history stays readable.
 #[tracing::instrument(skip_all, fields(client = %id))]
 pub async fn delete_client(db: &impl ConnectionTrait, by: &Manager<'_>, id: Uuid) -> ApiResult<()> {
     let client = existing_client(db, by, id).await?;
@@ -502,6 +514,7 @@ pub async fn delete_client(db: &impl ConnectionTrait, by: &Manager<'_>, id: Uuid
         .await?
         .rows_affected;
     api_client::Entity::delete_by_id(client.id).exec(db).await?;
+    token_cache::announce(db).await?;
     by.record(
         db,
         Event::new(AuditAction::Delete, CLIENT_ENTITY, id).detail(format!(

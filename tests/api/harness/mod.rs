@@ -10,11 +10,11 @@ pub mod node;
 pub mod process;
 pub mod ws;
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use bydel::{
-    auth::{Claims, ScopeSet, TokenKeys},
+    auth::{Claims, ScopeSet, TokenCache, TokenKeys},
     limits::{LimitSettings, Limits},
     persisted::PersistedQueries,
     server::AppState,
@@ -47,6 +47,8 @@ pub struct Options {
     pub limits: LimitSettings,
     pub persisted: PersistedQueries,
     pub read_audit: bydel::audit::ReadAuditCommit,
+    /// `--token-cache-seconds`.
+    pub token_cache: Duration,
 }
 
 impl Default for Options {
@@ -59,6 +61,7 @@ impl Default for Options {
             },
             persisted: PersistedQueries::default(),
             read_audit: bydel::audit::ReadAuditCommit::default(),
+            token_cache: bydel::config::DEFAULT_TOKEN_CACHE,
         }
     }
 }
@@ -68,6 +71,9 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub db: DatabaseConnection,
     pub keys: Arc<TokenKeys>,
+    /// The server's token cache: what the test process, as an in-process writer (the command
+    /// line's data functions), clears after a change, exactly as the server's own mutations do.
+    pub tokens: Arc<TokenCache>,
     /// The server's limits, to read its refusal counters.
     pub limits: Arc<Limits>,
     database_url: String,
@@ -94,14 +100,19 @@ impl TestApp {
 
     /// A server over a database prepared elsewhere (e.g. by the `bydel` binary), signing and
     /// verifying with `pem`. The caller keeps the database alive.
-    pub async fn serve_existing(url: &str, pem: &str) -> TestApp {
-        Self::start(url, pem, None, Options::default()).await
+    pub async fn serve_existing_with(url: &str, pem: &str, options: Options) -> TestApp {
+        Self::start(url, pem, None, options).await
     }
 
     /// A second server on this app's database, signing with `pem`: another replica, as after
     /// a key rotation. This app keeps the database alive, so drop the replica first.
     pub async fn replica(&self, pem: &str) -> TestApp {
-        Self::start(&self.database_url, pem, None, Options::default()).await
+        self.replica_with(pem, Options::default()).await
+    }
+
+    /// [`TestApp::replica`] with the given options.
+    pub async fn replica_with(&self, pem: &str, options: Options) -> TestApp {
+        Self::start(&self.database_url, pem, None, options).await
     }
 
     async fn start(
@@ -125,7 +136,11 @@ impl TestApp {
         keys.register(&db)
             .await
             .expect("the test signing key can be registered");
-        let events = bydel::events::EventBus::start(&db)
+        let tokens = Arc::new(TokenCache::new(
+            options.token_cache,
+            db.get_database_backend(),
+        ));
+        let events = bydel::events::EventBus::start(&db, tokens.clone())
             .await
             .expect("the event bus starts on the test database");
         // The default response time (14 days) and disclosure threshold (5), as `bydel serve`
@@ -166,6 +181,7 @@ impl TestApp {
             address,
             db,
             keys,
+            tokens,
             limits,
             database_url: url.to_owned(),
             client: reqwest::Client::new(),

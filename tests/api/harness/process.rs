@@ -12,7 +12,7 @@ use std::{
 
 /// Settings the binary reads from the environment, cleared so the caller's configuration
 /// cannot leak in.
-const BYDEL_ENV: [&str; 9] = [
+const BYDEL_ENV: [&str; 10] = [
     "DATABASE_URL",
     "BYDEL_DATABASE_URL",
     "BYDEL_SIGNING_KEY_FILE",
@@ -22,6 +22,7 @@ const BYDEL_ENV: [&str; 9] = [
     "BYDEL_LISTEN",
     "BYDEL_DEMO",
     "BYDEL_LOG_FORMAT",
+    "BYDEL_TOKEN_CACHE_SECONDS",
 ];
 
 /// How long start-up (migrations included) may take.
@@ -37,12 +38,18 @@ impl ServerProcess {
     /// `bydel serve --listen 127.0.0.1:0 --database-url <url> --signing-key-file <key>`,
     /// returned once it prints where it listens.
     pub fn spawn(database_url: &str, key_file: &Path) -> ServerProcess {
+        Self::spawn_with(database_url, key_file, &[])
+    }
+
+    /// [`ServerProcess::spawn`] with more `serve` flags, e.g. `["--token-cache-seconds", "600"]`.
+    pub fn spawn_with(database_url: &str, key_file: &Path, flags: &[&str]) -> ServerProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_bydel"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
             .arg(database_url)
             .arg("--signing-key-file")
             .arg(key_file)
+            .args(flags)
             .env("BYDEL_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
