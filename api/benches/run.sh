@@ -272,6 +272,8 @@ run_postgres() {
   pgbench_op node "$BENCH/sql/node.sql" -D "referral=$referral_uuid"
   pgbench_op dashboard "$BENCH/sql/dashboard.sql" -D "municipality=$MUNICIPALITY" \
     -D "from=$YEAR_FROM" -D "to=$YEAR_TO"
+  pgbench_op dashboard-tallies "$BENCH/sql/dashboard_tallies.sql" -D "municipality=$MUNICIPALITY" \
+    -D "from=$YEAR_FROM" -D "to=$YEAR_TO"
   pgbench_op project "$BENCH/sql/project.sql" -D "project=$project_uuid"
 }
 
