@@ -18,7 +18,7 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
     QueryTrait, Select,
-    sea_query::{Expr, Query},
+    sea_query::{Expr, InsertStatement, Query},
 };
 use uuid::Uuid;
 
@@ -123,18 +123,22 @@ fn row(actor: &Actor, event: Event, at: chrono::DateTime<chrono::Utc>) -> audit_
     }
 }
 
+/// The events as one INSERT, or `None` when there are none.
+fn insert(actor: &Actor, events: impl IntoIterator<Item = Event>) -> Option<InsertStatement> {
+    let at = crate::db::now();
+    let rows: Vec<_> = events.into_iter().map(|e| row(actor, e, at)).collect();
+    (!rows.is_empty()).then(|| audit_event::Entity::insert_many(rows).into_query())
+}
+
 /// Writes events; call it with the transaction that makes the change.
 pub async fn record(
     db: &impl ConnectionTrait,
     actor: &Actor,
     events: impl IntoIterator<Item = Event>,
 ) -> ApiResult<()> {
-    let at = crate::db::now();
-    let rows: Vec<_> = events.into_iter().map(|e| row(actor, e, at)).collect();
-    if rows.is_empty() {
-        return Ok(());
+    if let Some(insert) = insert(actor, events) {
+        db.execute(&insert).await?;
     }
-    audit_event::Entity::insert_many(rows).exec(db).await?;
     Ok(())
 }
 
@@ -178,29 +182,22 @@ impl ReadLog {
         actor: &Actor,
         commit: ReadAuditCommit,
     ) -> ApiResult<()> {
-        let events: Vec<Event> = self
-            .take()
-            .into_iter()
-            .map(|participant| {
-                Event::new(AuditAction::Read, "participant", participant)
-                    .about_participant(participant)
-            })
-            .collect();
-        let deferred =
-            commit == ReadAuditCommit::Deferred && db.get_database_backend() == DbBackend::Postgres;
-        if events.is_empty() || !deferred {
-            return record(db, actor, events).await;
+        let events = self.take().into_iter().map(|participant| {
+            Event::new(AuditAction::Read, "participant", participant).about_participant(participant)
+        });
+        let Some(mut insert) = insert(actor, events) else {
+            return Ok(());
+        };
+        if commit == ReadAuditCommit::Deferred && db.get_database_backend() == DbBackend::Postgres {
+            // One statement, its own transaction: `set_config(.., true)` runs while the INSERT
+            // does and holds until that transaction ends, so its commit does not wait for the
+            // WAL flush. (An explicit BEGIN / SET LOCAL / COMMIT costs three more round trips,
+            // more than the flush of one row on an idle disk.)
+            insert.returning(
+                Query::returning()
+                    .expr(Expr::cust("set_config('synchronous_commit', 'off', true)")),
+            );
         }
-        let at = crate::db::now();
-        let rows = events.into_iter().map(|e| row(actor, e, at));
-        let mut insert = audit_event::Entity::insert_many(rows).into_query();
-        // One statement, its own transaction: `set_config(.., true)` runs while the INSERT
-        // does and holds until that transaction ends, so its commit does not wait for the
-        // WAL flush. (An explicit BEGIN / SET LOCAL / COMMIT costs three more round trips,
-        // more than the flush of one row on an idle disk.)
-        insert.returning(
-            Query::returning().expr(Expr::cust("set_config('synchronous_commit', 'off', true)")),
-        );
         db.execute(&insert).await?;
         Ok(())
     }

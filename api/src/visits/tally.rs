@@ -17,6 +17,7 @@ use entity::{
     visit, visit_month, visit_topic, visit_topic_month,
 };
 use sea_orm::{
+    ActiveModelTrait,
     ActiveValue::Set,
     ConnectionTrait, EntityTrait,
     sea_query::{Expr, ExprTrait, OnConflict},
@@ -147,53 +148,59 @@ impl Tallies {
 
     /// Adds the change to the stored tallies; call it in the transaction of the visits.
     pub async fn apply(self, db: &impl ConnectionTrait) -> ApiResult<()> {
+        use visit_month::Column as Month;
+        use visit_topic_month::Column as Topic;
         let (months, topics) = self.rows();
-        for chunk in months.chunks(ROWS_PER_STATEMENT) {
-            visit_month::Entity::insert_many(chunk.iter().map(|r| visit_month::ActiveModel {
-                project_id: Set(r.project_id),
-                month: Set(r.month),
-                channel: Set(r.channel),
-                visits: Set(r.visits),
-                women: Set(r.women),
-            }))
-            .on_conflict(add_on_conflict::<visit_month::Entity>(
-                [
-                    visit_month::Column::ProjectId,
-                    visit_month::Column::Month,
-                    visit_month::Column::Channel,
-                ],
-                visit_month::Column::Visits,
-                visit_month::Column::Women,
-            ))
-            .exec_without_returning(db)
-            .await?;
-        }
-        for chunk in topics.chunks(ROWS_PER_STATEMENT) {
-            visit_topic_month::Entity::insert_many(chunk.iter().map(|r| {
-                visit_topic_month::ActiveModel {
-                    project_id: Set(r.project_id),
-                    month: Set(r.month),
-                    channel: Set(r.channel),
-                    topic: Set(r.topic),
-                    visits: Set(r.visits),
-                    women: Set(r.women),
-                }
-            }))
-            .on_conflict(add_on_conflict::<visit_topic_month::Entity>(
-                [
-                    visit_topic_month::Column::ProjectId,
-                    visit_topic_month::Column::Month,
-                    visit_topic_month::Column::Channel,
-                    visit_topic_month::Column::Topic,
-                ],
-                visit_topic_month::Column::Visits,
-                visit_topic_month::Column::Women,
-            ))
-            .exec_without_returning(db)
-            .await?;
-        }
-        Ok(())
+        let months = months.into_iter().map(|r| visit_month::ActiveModel {
+            project_id: Set(r.project_id),
+            month: Set(r.month),
+            channel: Set(r.channel),
+            visits: Set(r.visits),
+            women: Set(r.women),
+        });
+        add_to::<visit_month::Entity, _>(
+            db,
+            months.collect(),
+            [Month::ProjectId, Month::Month, Month::Channel],
+            (Month::Visits, Month::Women),
+        )
+        .await?;
+        let topics = topics.into_iter().map(|r| visit_topic_month::ActiveModel {
+            project_id: Set(r.project_id),
+            month: Set(r.month),
+            channel: Set(r.channel),
+            topic: Set(r.topic),
+            visits: Set(r.visits),
+            women: Set(r.women),
+        });
+        add_to::<visit_topic_month::Entity, _>(
+            db,
+            topics.collect(),
+            [Topic::ProjectId, Topic::Month, Topic::Channel, Topic::Topic],
+            (Topic::Visits, Topic::Women),
+        )
+        .await
     }
+}
+
+/// Adds `rows` to the tallies of `E` (keyed by `key`), a chunk per statement.
+async fn add_to<E, A>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+    key: impl IntoIterator<Item = E::Column> + Clone,
+    (visits, women): (E::Column, E::Column),
+) -> ApiResult<()>
+where
+    E: EntityTrait,
+    A: ActiveModelTrait<Entity = E> + Clone,
+{
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        E::insert_many(chunk.to_vec())
+            .on_conflict(add_on_conflict::<E>(key.clone(), visits, women))
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// `ON CONFLICT (key) DO UPDATE SET visits = visits + excluded.visits, women = ...`: an
