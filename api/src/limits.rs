@@ -47,6 +47,11 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_RATE: f64 = 20.0;
 /// Requests an idle API client may send at once.
 pub const DEFAULT_BURST: u32 = 100;
+/// What a plain (unpaged) list field counts as: its selection times this many items. A
+/// project's mothers or a referral's timeline are usually far shorter; one that is longer is
+/// still bounded while it runs, by the response size and the request's time (see
+/// [`ResponseBudget`]).
+pub const LIST_ITEMS: u64 = 100;
 /// Introspection lists (`fields`, `inputFields`, `interfaces`, `possibleTypes`) nested this deep
 /// are refused, as graphql-js does: the standard introspection query nests them once.
 const MAX_INTROSPECTION_LISTS: usize = 3;
@@ -153,6 +158,10 @@ impl Limits {
     pub fn check(&self, request: &mut async_graphql::Request) -> Result<(), ApiError> {
         if !self.settings.introspection {
             request.introspection_mode = async_graphql::IntrospectionMode::Disabled;
+        }
+        let variables = request.variables.clone();
+        if let Ok(document) = request.parsed_query() {
+            crate::inputs::check(document, &variables)?;
         }
         let Some(cost) = self.cost(request)? else {
             return Ok(());
@@ -266,6 +275,8 @@ struct SchemaShape {
 struct FieldShape {
     type_name: String,
     connection: bool,
+    /// A plain list (`[Mother!]`), not paged: counted as [`LIST_ITEMS`] items.
+    list: bool,
 }
 
 impl SchemaShape {
@@ -302,11 +313,14 @@ fn fields_of(ty: &TypeDefinition) -> Option<HashMap<String, FieldShape>> {
         let type_name = named_type(&field.ty.node.base);
         let connection = type_name.ends_with("Connection")
             && field.arguments.iter().any(|a| a.node.name.node == "first");
+        let list = matches!(field.ty.node.base, BaseType::List(_))
+            && !ty.name.node.ends_with("Connection");
         (
             field.name.node.to_string(),
             FieldShape {
                 type_name,
                 connection,
+                list,
             },
         )
     });
@@ -434,6 +448,7 @@ impl<'a> Walker<'a> {
             self.selection_set(children, shape.map(|s| s.type_name.as_str()), Mode::Data)?;
         let multiplier = match shape {
             Some(shape) if shape.connection => self.page_size(field),
+            Some(shape) if shape.list => LIST_ITEMS,
             _ => 1,
         };
         Ok(Cost {
@@ -483,6 +498,170 @@ impl<'a> Walker<'a> {
             .iter()
             .find(|v| v.node.name.node == *name)?;
         Some(definition.node.default_value.as_ref()?.node.clone())
+    }
+}
+
+/// What one request's execution may still build: bytes of response and time. Attached to a
+/// request as data by the HTTP layer; without it the extension does nothing.
+#[derive(Debug)]
+pub struct Budget {
+    max_bytes: usize,
+    /// `None` for mutations: a write that committed is not answered with `TIMEOUT` ("nothing
+    /// was changed") because its payload took long; the request's own deadline still holds.
+    deadline: Option<Instant>,
+    bytes: AtomicU64,
+    spent: Mutex<Option<ApiError>>,
+}
+
+impl Budget {
+    pub fn new(settings: &LimitSettings, mutation: bool) -> Self {
+        Self {
+            max_bytes: settings.max_response_bytes,
+            deadline: (!mutation).then(|| Instant::now() + settings.request_timeout),
+            bytes: AtomicU64::new(0),
+            spent: Mutex::new(None),
+        }
+    }
+
+    fn spent(&self) -> Option<ApiError> {
+        self.spent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn spend(&self, why: ApiError) -> ApiError {
+        let mut spent = self.spent.lock().unwrap_or_else(PoisonError::into_inner);
+        spent.get_or_insert(why).clone()
+    }
+
+    /// Refuses to resolve one more position once the response is too large or time is up.
+    fn check(&self) -> Result<(), ApiError> {
+        if let Some(spent) = self.spent() {
+            return Err(spent);
+        }
+        if self
+            .deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+        {
+            return Err(self.spend(ApiError::Timeout(
+                "the request ran out of time and was stopped; nothing was changed. Ask for less, or retry later".into(),
+            )));
+        }
+        let bytes = self.bytes.load(Ordering::Relaxed);
+        if bytes > self.max_bytes as u64 {
+            return Err(self.spend(ApiError::ResponseTooLarge(format!(
+                "the response grew past {} bytes and was stopped: ask for smaller pages or fewer fields",
+                self.max_bytes
+            ))));
+        }
+        Ok(())
+    }
+
+    fn add(&self, bytes: u64) {
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+/// The schema extension that holds a request to its [`Budget`] while it runs: every field and
+/// list item first yields to the scheduler (so a request that only builds in-memory values
+/// still lets its timeout fire), then is refused once the budget is spent; each value adds its
+/// approximate JSON size. The cost limits estimate before execution; this bounds what actually
+/// runs, whatever the data holds.
+pub struct ResponseBudget;
+
+impl async_graphql::extensions::ExtensionFactory for ResponseBudget {
+    fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
+        Arc::new(ResponseBudget)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl async_graphql::extensions::Extension for ResponseBudget {
+    async fn resolve(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        info: async_graphql::extensions::ResolveInfo<'_>,
+        next: async_graphql::extensions::NextResolve<'_>,
+    ) -> async_graphql::ServerResult<Option<async_graphql::Value>> {
+        let Some(budget) = ctx.data_opt::<Budget>() else {
+            return next.run(ctx, info).await;
+        };
+        tokio::task::consume_budget().await;
+        let in_list = matches!(
+            info.path_node.segment,
+            async_graphql::QueryPathSegment::Index(_)
+        );
+        let key = if in_list {
+            1
+        } else {
+            info.path_node.field_name().len() as u64 + 4
+        };
+        let leaf = is_leaf(ctx, info.return_type);
+        let pos = info.field.name.pos;
+        budget
+            .check()
+            .map_err(|err| async_graphql::Error::from(err).into_server_error(pos))?;
+        let value = next.run(ctx, info).await?;
+        let size = match &value {
+            Some(value) if leaf => json_size(value),
+            _ => 2,
+        };
+        budget.add(key + size);
+        Ok(value)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: async_graphql::extensions::NextExecute<'_>,
+    ) -> async_graphql::Response {
+        let response = next.run(ctx, operation_name).await;
+        match ctx.data_opt::<Budget>().and_then(Budget::spent) {
+            // What was built is dropped: the caller gets the reason alone, as a request error.
+            Some(spent) => {
+                let mut error =
+                    async_graphql::Error::from(spent).into_server_error(Default::default());
+                error.locations.clear();
+                async_graphql::Response::from_errors(vec![error])
+            }
+            None => response,
+        }
+    }
+}
+
+/// Whether a field's type is a scalar or enum (its value is complete when it resolves), not an
+/// object, interface or union (whose fields are counted as they resolve).
+fn is_leaf(ctx: &async_graphql::extensions::ExtensionContext<'_>, return_type: &str) -> bool {
+    let name = return_type.trim_matches(|c| matches!(c, '[' | ']' | '!'));
+    matches!(
+        ctx.schema_env.registry.types.get(name),
+        Some(
+            async_graphql::registry::MetaType::Scalar { .. }
+                | async_graphql::registry::MetaType::Enum { .. }
+        )
+    )
+}
+
+/// About the bytes `value` takes in the JSON response.
+fn json_size(value: &async_graphql::Value) -> u64 {
+    use async_graphql::Value;
+    match value {
+        Value::Null => 4,
+        Value::Boolean(_) => 5,
+        Value::Number(_) => 12,
+        Value::String(text) => text.len() as u64 + 2,
+        Value::Enum(name) => name.len() as u64 + 2,
+        Value::Binary(bytes) => bytes.len() as u64 * 2,
+        Value::List(items) => items.iter().map(|item| json_size(item) + 1).sum::<u64>() + 2,
+        Value::Object(fields) => {
+            fields
+                .iter()
+                .map(|(name, item)| name.len() as u64 + 4 + json_size(item))
+                .sum::<u64>()
+                + 2
+        }
     }
 }
 

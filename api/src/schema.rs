@@ -93,6 +93,8 @@ pub fn build(
     .data(webhooks)
     .data(events.tokens().clone())
     .data(events)
+    .extension(crate::limits::ResponseBudget)
+    .extension(crate::propagation::NullPropagation)
     .enable_federation()
     .finish()
 }

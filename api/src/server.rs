@@ -40,7 +40,7 @@ use crate::{
     events::{EventBus, Outbox},
     graphql_http::{self, MediaType, Params},
     idempotency::{self, Claim, Outcome},
-    limits::{self, Limits},
+    limits::{self, Budget, Limits},
     loaders::Loaders,
     metrics::Metrics,
     organisations::MunicipalityCache,
@@ -422,7 +422,9 @@ async fn run(
     // Personal-data reads collected while resolving, written once the response is ready.
     let read_log = ReadLog::default();
     let actor = Actor::of(&principal, request_id.as_ref().map(|id| id.0.clone()));
+    let budget = Budget::new(state.limits.settings(), runs_mutation(&mut request));
     let mut request = request
+        .data(budget)
         .data(Loaders::new(state.db.clone(), principal.clone()))
         .data(MunicipalityCache::default())
         .data(read_log.clone())
