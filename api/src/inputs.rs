@@ -6,7 +6,7 @@
 //!
 //! Invariants: the checks run on the document's literals and on the variables alike, before the
 //! cost limits and before execution, and refuse with `BAD_USER_INPUT` naming where the value
-//! was (`filter.status`, `$input.note`); nothing a refused request asked for has run.
+//! was (`filter.status`, `input.note`: an argument or variable and the path inside it); nothing a refused request asked for has run.
 
 use async_graphql::{
     Name, Positioned, Value, Variables,
@@ -26,7 +26,7 @@ const KNOWN_DIRECTIVES: [&str; 2] = ["skip", "include"];
 /// Checks the document's literals and directives and the request's variables.
 pub fn check(document: &ExecutableDocument, variables: &Variables) -> ApiResult<()> {
     for (name, value) in variables.iter() {
-        value_ok(value, &format!("${name}"))?;
+        value_ok(value, name.as_str())?;
     }
     for (_, operation) in document.operations.iter() {
         directives_ok(&operation.node.directives)?;
@@ -177,7 +177,7 @@ mod tests {
                 "mutation($input: X) { a(input: $input) }",
                 variables
             )),
-            "$input.note"
+            "input.note"
         );
         assert!(checked("{ a(b: \"ok\") }", serde_json::json!({"v": "fine"})).is_ok());
     }
@@ -187,7 +187,7 @@ mod tests {
         let many = vec!["REQUESTED"; MAX_LIST_ITEMS + 1];
         assert_eq!(
             field_of(checked("{ a }", serde_json::json!({ "s": many }))),
-            "$s"
+            "s"
         );
         let fits = vec!["REQUESTED"; MAX_LIST_ITEMS];
         assert!(checked("{ a }", serde_json::json!({ "s": fits })).is_ok());

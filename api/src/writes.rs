@@ -39,8 +39,69 @@ pub async fn in_transaction<T>(
     outcome
 }
 
-/// A required text: trimmed, 1 to `max` characters.
+/// Characters that change how the text around them is displayed without being seen: the
+/// bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069; the
+/// "Trojan Source" characters), which make a caseworker read a different text than the one
+/// stored.
+fn reorders_text(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that are invisible or turn the direction of a name: zero-width spaces and
+/// joiners, word joiners and invisible operators, direction marks, the byte-order mark, the
+/// Mongolian vowel separator and the soft hyphen. Two names that look identical on screen must
+/// be the same name.
+fn hides_in_names(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}' | '\u{180E}' | '\u{00AD}'
+    )
+}
+
+/// Control characters other than tab and line breaks.
+fn is_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Refuses text a reader would not see as it is stored: control characters and bidirectional
+/// overrides everywhere, and invisible characters too when `name` (a person's, project's or
+/// course's name, a pseudonym).
+pub fn displayable(value: &str, field: &str, name: bool) -> ApiResult<()> {
+    if let Some(c) = value
+        .chars()
+        .find(|&c| is_control(c) || reorders_text(c) || (name && hides_in_names(c)))
+    {
+        return Err(ApiError::validation(
+            field,
+            format!(
+                "must not contain the invisible or text-reordering character U+{:04X}",
+                u32::from(c)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A name (of a person, project or course): a [`required_text`] without invisible characters.
+pub fn required_name(value: &str, field: &str, max: usize) -> ApiResult<String> {
+    let value = required_text(value, field, max)?;
+    displayable(&value, field, true)?;
+    Ok(value)
+}
+
+/// An optional name: an [`optional_text`] without invisible characters.
+pub fn optional_name(value: Option<&str>, field: &str, max: usize) -> ApiResult<Option<String>> {
+    let value = optional_text(value, field, max)?;
+    if let Some(value) = &value {
+        displayable(value, field, true)?;
+    }
+    Ok(value)
+}
+
+/// A required text: trimmed, 1 to `max` characters, nothing a reader would not see (see
+/// [`displayable`]).
 pub fn required_text(value: &str, field: &str, max: usize) -> ApiResult<String> {
+    displayable(value, field, false)?;
     let value = value.trim();
     if value.is_empty() {
         return Err(ApiError::validation(field, "must not be empty"));

@@ -16,7 +16,7 @@ use super::{
 use crate::{
     ids::{self, Kind},
     vocabulary::CourseKind,
-    writes::{caller, in_transaction, past_date, required_text},
+    writes::{caller, in_transaction, past_date, required_name},
 };
 
 #[derive(InputObject)]
@@ -69,7 +69,7 @@ impl CourseMutation {
         let (principal, actor) = caller(ctx)?;
         let project = ids::decode_as(&input.project_id, Kind::Project, "input.projectId")?;
         let new = NewCourse {
-            name: required_text(&input.name, "input.name", MAX_NAME_CHARS)?,
+            name: required_name(&input.name, "input.name", MAX_NAME_CHARS)?,
             kind: input.kind.into(),
             module_count: input.module_count,
             starts_on: input.starts_on,

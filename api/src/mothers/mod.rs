@@ -124,7 +124,8 @@ fn filtered(principal: &Principal, filter: MotherFilter) -> ApiResult<Select<mot
         query = query.filter(mother::Column::ProjectId.eq(project));
     }
     if let Some(status) = filter.status {
-        let status: Vec<entity::enums::MotherStatus> = status.into_iter().map(Into::into).collect();
+        let status: Vec<entity::enums::MotherStatus> =
+            crate::inputs::distinct(status.into_iter().map(Into::into).collect());
         query = query.filter(mother::Column::Status.is_in(status));
     }
     if let Some(language) = filter.language {

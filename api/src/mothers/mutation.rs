@@ -16,7 +16,7 @@ use crate::{
     error::ApiResult,
     ids::{self, Kind},
     vocabulary::MotherStatus,
-    writes::{caller, in_transaction, optional_text, past_date, required_text},
+    writes::{caller, in_transaction, optional_text, past_date, required_name},
 };
 
 #[derive(InputObject)]
@@ -79,8 +79,8 @@ impl MotherMutation {
         let (principal, actor) = caller(ctx)?;
         let project = ids::decode_as(&input.project_id, Kind::Project, "input.projectId")?;
         let new = NewMother {
-            first_name: required_text(&input.first_name, "input.firstName", MAX_NAME_CHARS)?,
-            last_name: required_text(&input.last_name, "input.lastName", MAX_NAME_CHARS)?,
+            first_name: required_name(&input.first_name, "input.firstName", MAX_NAME_CHARS)?,
+            last_name: required_name(&input.last_name, "input.lastName", MAX_NAME_CHARS)?,
             phone: optional_text(input.phone.as_deref(), "input.phone", MAX_PHONE_CHARS)?,
             email: write::optional_email(input.email.as_deref(), "input.email")?,
             languages: write::languages(&input.languages, "input.languages")?,
@@ -101,7 +101,7 @@ impl MotherMutation {
         let (principal, actor) = caller(ctx)?;
         let id = ids::decode_as(&input.id, Kind::Mother, "input.id")?;
         let name = |text: Option<String>, field| {
-            text.map(|t| required_text(&t, field, MAX_NAME_CHARS))
+            text.map(|t| required_name(&t, field, MAX_NAME_CHARS))
                 .transpose()
         };
         let change = MotherChange {

@@ -134,7 +134,7 @@ fn filtered(
     let mut query = principal.read::<organisation::Entity>()?;
     if let Some(kinds) = filter.kind {
         let kinds: Vec<entity::enums::OrganisationKind> =
-            kinds.into_iter().map(Into::into).collect();
+            crate::inputs::distinct(kinds.into_iter().map(Into::into).collect());
         query = query.filter(organisation::Column::Kind.is_in(kinds));
     }
     if let Some(code) = filter.municipality_code {

@@ -210,6 +210,7 @@ fn filtered(
         query = query.filter(participant::Column::ProjectId.eq(project));
     }
     if let Some(pseudonym) = filter.pseudonym {
+        crate::writes::displayable(&pseudonym, "filter.pseudonym", true)?;
         query = query.filter(participant::Column::Pseudonym.eq(pseudonym.trim().to_uppercase()));
     }
     Ok(updated_since(

@@ -32,7 +32,7 @@ use crate::{
     auth::Area,
     error::{ApiError, ApiResult},
     referrals::write::{Writer, cancel_for_withdrawn_consent},
-    writes::{language_code, optional_text, referenced_organisation},
+    writes::{language_code, optional_name, optional_text, referenced_organisation},
 };
 
 const PARTICIPANT: &str = "participant";
@@ -131,7 +131,7 @@ fn check(new: NewParticipant) -> ApiResult<Checked> {
         }
     }
     Ok(Checked {
-        first_name: optional_text(new.first_name.as_deref(), "input.firstName", NAME_CHARS)?,
+        first_name: optional_name(new.first_name.as_deref(), "input.firstName", NAME_CHARS)?,
         birth_year: new.birth_year,
         languages,
         preferred_contact: new.preferred_contact,

@@ -143,7 +143,7 @@ fn filtered(principal: &Principal, filter: ProjectFilter) -> ApiResult<Select<pr
     }
     if let Some(status) = filter.status {
         let status: Vec<entity::enums::ProjectStatus> =
-            status.into_iter().map(Into::into).collect();
+            crate::inputs::distinct(status.into_iter().map(Into::into).collect());
         query = query.filter(project::Column::Status.is_in(status));
     }
     if let Some(operator) = filter.operator_id {

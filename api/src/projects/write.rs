@@ -23,7 +23,7 @@ use crate::{
     audit::{self, Actor, Event},
     auth::Principal,
     error::{ApiError, ApiResult},
-    writes::{referenced_organisation, required_text},
+    writes::{referenced_organisation, required_name},
 };
 
 /// The longest project name, in characters.
@@ -112,7 +112,7 @@ pub async fn create_project(
     values: NewProject,
 ) -> ApiResult<project::Model> {
     principal.may_manage_projects()?;
-    let name = required_text(&values.name, "input.name", MAX_NAME_CHARS)?;
+    let name = required_name(&values.name, "input.name", MAX_NAME_CHARS)?;
     check_dates(values.started_on, values.ended_on, "input.endedOn")?;
     existing_municipality(db, values.municipality_code, "input.municipalityCode").await?;
     referenced_organisation(
@@ -156,7 +156,7 @@ pub async fn update_project(
     let name = change
         .name
         .as_deref()
-        .map(|name| required_text(name, "input.name", MAX_NAME_CHARS))
+        .map(|name| required_name(name, "input.name", MAX_NAME_CHARS))
         .transpose()?;
     let ended_on = change.ended_on.or(stored.ended_on);
     check_dates(stored.started_on, ended_on, "input.endedOn")?;

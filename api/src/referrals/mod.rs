@@ -309,7 +309,7 @@ fn filtered(
     }
     if let Some(status) = filter.status {
         let status: Vec<entity::enums::ReferralStatus> =
-            status.into_iter().map(Into::into).collect();
+            crate::inputs::distinct(status.into_iter().map(Into::into).collect());
         query = query.filter(referral::Column::Status.is_in(status));
     }
     if let Some(direction) = filter.direction {
@@ -338,7 +338,7 @@ fn filtered(
     }
     if let Some(categories) = filter.service_category {
         let categories: Vec<entity::enums::ServiceCategory> =
-            categories.into_iter().map(Into::into).collect();
+            crate::inputs::distinct(categories.into_iter().map(Into::into).collect());
         query = query.filter(referral::Column::ServiceCategory.is_in(categories));
     }
     Ok(updated_since(

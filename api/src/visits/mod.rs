@@ -151,7 +151,7 @@ fn filtered(principal: &Principal, filter: VisitFilter) -> ApiResult<Select<visi
     }
     if let Some(channels) = filter.channel {
         let channels: Vec<entity::enums::VisitChannel> =
-            channels.into_iter().map(Into::into).collect();
+            crate::inputs::distinct(channels.into_iter().map(Into::into).collect());
         query = query.filter(visit::Column::Channel.is_in(channels));
     }
     if let Some(topic) = filter.topic {

@@ -85,7 +85,7 @@ impl Webhook {
             .filter(D::WebhookId.eq(self.0.id));
         if let Some(status) = filter.unwrap_or_default().status {
             let status: Vec<entity::enums::WebhookDeliveryStatus> =
-                status.into_iter().map(Into::into).collect();
+                crate::inputs::distinct(status.into_iter().map(Into::into).collect());
             query = query.filter(D::Status.is_in(status));
         }
         let ordering = Ordering::descending("created_at", D::CreatedAt, D::Id);
