@@ -123,6 +123,19 @@ pub struct HttpArgs {
     #[arg(long, env = "BYDEL_RATE_BURST", default_value_t = limits::DEFAULT_BURST,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_burst: u32,
+    /// Failed authentications per second per source address, per replica; beyond them the
+    /// address gets 429 for every request until its budget refills. 0 turns the limit off.
+    #[arg(long, env = "BYDEL_AUTH_FAILURE_RATE", default_value_t = limits::DEFAULT_AUTH_FAILURE_RATE)]
+    pub auth_failure_rate: f64,
+    /// Failed authentications a source address may have at once before the rate applies.
+    #[arg(long, env = "BYDEL_AUTH_FAILURE_BURST", default_value_t = limits::DEFAULT_AUTH_FAILURE_BURST,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failure_burst: u32,
+    /// Take the source address of a request from the last `X-Forwarded-For` entry: only
+    /// behind a load balancer that appends it, else any caller could pick its address.
+    #[arg(long, env = "BYDEL_TRUST_FORWARDED_FOR", action = ArgAction::Set, default_value_t = false,
+          value_parser = BoolishValueParser::new())]
+    pub trust_forwarded_for: bool,
     /// Registered operations: a JSON manifest `{"<sha256>": "<document>"}` (or Apollo's
     /// persisted query manifest), or a directory of `.graphql` files.
     #[arg(long, env = "BYDEL_PERSISTED_OPERATIONS")]
@@ -143,6 +156,9 @@ impl HttpArgs {
             rate: self.rate_limit,
             burst: self.rate_burst,
             introspection: self.introspection,
+            auth_failure_rate: self.auth_failure_rate,
+            auth_failure_burst: self.auth_failure_burst,
+            trust_forwarded_for: self.trust_forwarded_for,
         }
     }
 

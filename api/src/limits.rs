@@ -9,6 +9,7 @@
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicU64, Ordering},
@@ -35,8 +36,10 @@ use crate::{auth::Principal, error::ApiError, graphql_http, pagination::DEFAULT_
 
 /// Field nesting an operation may reach (a connection costs two levels: `edges { node }`).
 pub const DEFAULT_MAX_DEPTH: usize = 12;
-/// Summed field cost, where a connection multiplies its selection by its page size.
-pub const DEFAULT_MAX_COMPLEXITY: u64 = 10_000;
+/// Summed field cost, where a connection multiplies its selection by its page size and a plain
+/// list by the items it usually holds ([`LIST_ITEMS`]): a page of 100 courses with their
+/// enrolments costs about 20,000.
+pub const DEFAULT_MAX_COMPLEXITY: u64 = 50_000;
 /// Aliased fields per operation: aliases are how one request asks for the same work many times.
 pub const DEFAULT_MAX_ALIASES: u64 = 30;
 /// Serialised response bytes.
@@ -47,11 +50,40 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_RATE: f64 = 20.0;
 /// Requests an idle API client may send at once.
 pub const DEFAULT_BURST: u32 = 100;
-/// What a plain (unpaged) list field counts as: its selection times this many items. A
-/// project's mothers or a referral's timeline are usually far shorter; one that is longer is
-/// still bounded while it runs, by the response size and the request's time (see
-/// [`ResponseBudget`]).
-pub const LIST_ITEMS: u64 = 100;
+/// Failed authentications per second per source address: a client with a wrong or expired
+/// token learns it from its first answers; guessing tokens at speed is refused.
+pub const DEFAULT_AUTH_FAILURE_RATE: f64 = 1.0;
+/// Failed authentications a source address may have at once.
+pub const DEFAULT_AUTH_FAILURE_BURST: u32 = 30;
+/// What a plain (unpaged) list field counts as: its selection times the number of items it
+/// usually holds at most, per field. A list that holds more still runs bounded, by the response
+/// size and the request's time (see [`ResponseBudget`]); a list not named here counts as a page.
+pub const LIST_ITEMS: [(&str, &str, u64); 9] = [
+    // A referral's timeline: created, requested, answered, started, held, resumed, closed.
+    ("Referral", "events", 20),
+    // Consents of one woman: one per receiver and purpose.
+    ("Participant", "consents", 10),
+    // A training cohort (the programme trains 10 to 25 women per course).
+    ("Course", "enrolments", 30),
+    ("Mother", "enrolments", 5),
+    ("Project", "mothers", 100),
+    ("Project", "courses", 20),
+    ("Project", "partners", 10),
+    ("ApiClient", "tokens", 20),
+    // At most `--webhook-max-attempts`: 8 by default.
+    ("WebhookDelivery", "attempts", 10),
+];
+
+/// The count of a plain list field that [`LIST_ITEMS`] does not name.
+const DEFAULT_LIST_ITEMS: u64 = DEFAULT_PAGE_SIZE;
+
+fn list_items(parent: &str, field: &str) -> u64 {
+    LIST_ITEMS
+        .iter()
+        .find(|(p, f, _)| *p == parent && *f == field)
+        .map_or(DEFAULT_LIST_ITEMS, |(_, _, items)| *items)
+}
+
 /// Introspection lists (`fields`, `inputFields`, `interfaces`, `possibleTypes`) nested this deep
 /// are refused, as graphql-js does: the standard introspection query nests them once.
 const MAX_INTROSPECTION_LISTS: usize = 3;
@@ -70,6 +102,13 @@ pub struct LimitSettings {
     pub burst: u32,
     /// Whether `__schema` and `__type` are answered.
     pub introspection: bool,
+    /// Failed authentications per second per source address; `0` switches this limit off.
+    pub auth_failure_rate: f64,
+    /// Failed authentications a source address may have at once before the rate applies.
+    pub auth_failure_burst: u32,
+    /// Whether the source address is the last `X-Forwarded-For` entry (set only behind a load
+    /// balancer that appends it), instead of the connection's peer.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for LimitSettings {
@@ -83,6 +122,9 @@ impl Default for LimitSettings {
             rate: DEFAULT_RATE,
             burst: DEFAULT_BURST,
             introspection: true,
+            auth_failure_rate: DEFAULT_AUTH_FAILURE_RATE,
+            auth_failure_burst: DEFAULT_AUTH_FAILURE_BURST,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -101,6 +143,7 @@ pub struct Limits {
     settings: LimitSettings,
     shape: SchemaShape,
     rate_limiter: RateLimiter,
+    auth_failures: RateLimiter<IpAddr>,
     refusals: Refusals,
 }
 
@@ -110,6 +153,10 @@ impl Limits {
         Self {
             shape: SchemaShape::of_sdl(sdl),
             rate_limiter: RateLimiter::new(settings.rate, settings.burst),
+            auth_failures: RateLimiter::new(
+                settings.auth_failure_rate,
+                settings.auth_failure_burst,
+            ),
             refusals: Refusals::default(),
             settings,
         }
@@ -121,6 +168,11 @@ impl Limits {
 
     pub fn rate_limiter(&self) -> &RateLimiter {
         &self.rate_limiter
+    }
+
+    /// Failed authentications per source address (see [`source_address`]).
+    pub fn auth_failures(&self) -> &RateLimiter<IpAddr> {
+        &self.auth_failures
     }
 
     /// Counters of the document, response-size and timeout refusals.
@@ -275,8 +327,8 @@ struct SchemaShape {
 struct FieldShape {
     type_name: String,
     connection: bool,
-    /// A plain list (`[Mother!]`), not paged: counted as [`LIST_ITEMS`] items.
-    list: bool,
+    /// A plain list (`[Mother!]`), not paged: the items it counts as (see [`LIST_ITEMS`]).
+    list: Option<u64>,
 }
 
 impl SchemaShape {
@@ -313,8 +365,9 @@ fn fields_of(ty: &TypeDefinition) -> Option<HashMap<String, FieldShape>> {
         let type_name = named_type(&field.ty.node.base);
         let connection = type_name.ends_with("Connection")
             && field.arguments.iter().any(|a| a.node.name.node == "first");
-        let list = matches!(field.ty.node.base, BaseType::List(_))
-            && !ty.name.node.ends_with("Connection");
+        let list = (matches!(field.ty.node.base, BaseType::List(_))
+            && !ty.name.node.ends_with("Connection"))
+        .then(|| list_items(&ty.name.node, &field.name.node));
         (
             field.name.node.to_string(),
             FieldShape {
@@ -448,7 +501,9 @@ impl<'a> Walker<'a> {
             self.selection_set(children, shape.map(|s| s.type_name.as_str()), Mode::Data)?;
         let multiplier = match shape {
             Some(shape) if shape.connection => self.page_size(field),
-            Some(shape) if shape.list => LIST_ITEMS,
+            Some(FieldShape {
+                list: Some(items), ..
+            }) => *items,
             _ => 1,
         };
         Ok(Cost {
@@ -551,7 +606,7 @@ impl Budget {
         let bytes = self.bytes.load(Ordering::Relaxed);
         if bytes > self.max_bytes as u64 {
             return Err(self.spend(ApiError::ResponseTooLarge(format!(
-                "the response grew past {} bytes and was stopped: ask for smaller pages or fewer fields",
+                "the response grew past {0} bytes and was stopped; at most {0} are allowed: ask for smaller pages or fewer fields",
                 self.max_bytes
             ))));
         }
@@ -665,12 +720,13 @@ fn json_size(value: &async_graphql::Value) -> u64 {
     }
 }
 
-/// A token bucket per API client: `burst` requests at once, refilled at `rate` per second.
-/// In memory, so each replica limits on its own (N replicas allow N times the rate).
-pub struct RateLimiter {
+/// A token bucket per key (an API client, or a source address for failed authentication):
+/// `burst` requests at once, refilled at `rate` per second. In memory, so each replica limits
+/// on its own (N replicas allow N times the rate).
+pub struct RateLimiter<K = Uuid> {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<Uuid, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
     refusals: AtomicU64,
 }
 
@@ -683,7 +739,7 @@ struct Bucket {
 /// Buckets kept before full (idle) ones are dropped; a full bucket is the same as none.
 const PRUNE_ABOVE: usize = 10_000;
 
-impl RateLimiter {
+impl<K: Eq + std::hash::Hash> RateLimiter<K> {
     pub fn new(rate: f64, burst: u32) -> Self {
         Self {
             rate,
@@ -693,8 +749,21 @@ impl RateLimiter {
         }
     }
 
+    /// How long until `key`'s bucket holds a request again, when it is empty now; takes
+    /// nothing.
+    pub fn empty(&self, key: &K) -> Option<Duration> {
+        if self.rate <= 0.0 {
+            return None;
+        }
+        let buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let tokens = buckets
+            .get(key)?
+            .refilled(Instant::now(), self.rate, self.burst);
+        (tokens < 1.0).then(|| Duration::from_secs_f64((1.0 - tokens) / self.rate))
+    }
+
     /// Takes one request from `client`'s bucket, or says how long until one is there.
-    pub fn acquire(&self, client: Uuid) -> Result<(), Duration> {
+    pub fn acquire(&self, client: K) -> Result<(), Duration> {
         if self.rate <= 0.0 {
             return Ok(());
         }
@@ -741,6 +810,11 @@ pub async fn throttle(State(limits): State<Arc<Limits>>, req: Request, next: Nex
     let Err(wait) = limits.rate_limiter.acquire(principal.client_id) else {
         return next.run(req).await;
     };
+    rate_limited(wait)
+}
+
+/// HTTP 429 `RATE_LIMITED` with `Retry-After` and `extensions.retryAfterSeconds`.
+pub fn rate_limited(wait: Duration) -> Response {
     let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
     tracing::info!(retry_after = seconds, "request refused: rate limited");
     let err = ApiError::RateLimited {
@@ -751,6 +825,34 @@ pub async fn throttle(State(limits): State<Arc<Limits>>, req: Request, next: Nex
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     response
+}
+
+/// The address a request comes from: the last `X-Forwarded-For` entry when the settings trust
+/// it (the one the load balancer appended; earlier entries are the caller's to invent), else
+/// the connection's peer. `None` when neither is known (a server not started by
+/// [`crate::server::serve`]).
+pub fn source_address(req: &Request, trust_forwarded_for: bool) -> Option<IpAddr> {
+    let forwarded = || {
+        let header = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()?;
+        header
+            .to_str()
+            .ok()?
+            .rsplit(',')
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    if trust_forwarded_for && let Some(address) = forwarded() {
+        return Some(address);
+    }
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<crate::shutdown::Peer>>()
+        .map(|info| info.0.0.ip())
 }
 
 /// Middleware: answers 503 `TIMEOUT` when a request runs longer than the configured timeout.

@@ -148,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(telemetry::bounded_request_id))
         .with_state(state)
 }
 
@@ -160,7 +161,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let token = state.shutdown.clone();
-    axum::serve(shutdown::Listener::new(listener), router(state))
+    let app = router(state).into_make_service_with_connect_info::<shutdown::Peer>();
+    axum::serve(shutdown::Listener::new(listener), app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             token.begin();
@@ -216,6 +218,12 @@ async fn require_principal(
     if wants_graphiql(&req) || websocket::is_upgrade(req.headers()) {
         return next.run(req).await;
     }
+    // An address that keeps failing to authenticate is refused before its tokens cost a lookup.
+    let source = limits::source_address(&req, state.limits.settings().trust_forwarded_for);
+    let failures = state.limits.auth_failures();
+    if let Some(wait) = source.and_then(|address| failures.empty(&address)) {
+        return limits::rate_limited(wait);
+    }
     let principal = match bearer_token(req.headers()) {
         Ok(token) => authenticate(&state.db, &state.keys, &state.tokens, token).await,
         Err(err) => Err(err),
@@ -239,6 +247,9 @@ async fn require_principal(
         }
         Err(err @ ApiError::Unauthenticated(_)) => {
             tracing::info!(reason = %err, "request refused");
+            if let Some(Err(wait)) = source.map(|address| failures.acquire(address)) {
+                return limits::rate_limited(wait);
+            }
             error_response(StatusCode::UNAUTHORIZED, &err)
         }
         Err(err) => {
@@ -520,6 +531,7 @@ pub(crate) fn with_codes(mut response: async_graphql::Response) -> async_graphql
             extensions.set("code", "BAD_USER_INPUT");
         }
     }
+    cap_errors(&mut response.errors);
     let failed: Vec<Vec<PathSegment>> = response
         .errors
         .iter()
@@ -533,6 +545,37 @@ pub(crate) fn with_codes(mut response: async_graphql::Response) -> async_graphql
         null_at(&mut response.data, &path);
     }
     response
+}
+
+/// The most errors one response reports; a document with thousands of mistakes would otherwise
+/// be answered with megabytes of them.
+pub const MAX_ERRORS: usize = 100;
+
+/// Keeps the first [`MAX_ERRORS`] − 1 errors and replaces the rest by one that says how many
+/// were left out (with the code of the first of them).
+fn cap_errors(errors: &mut Vec<async_graphql::ServerError>) {
+    if errors.len() <= MAX_ERRORS {
+        return;
+    }
+    let omitted = errors.split_off(MAX_ERRORS - 1);
+    let code = omitted[0]
+        .extensions
+        .as_ref()
+        .and_then(|ext| ext.get("code"))
+        .cloned()
+        .unwrap_or_else(|| async_graphql::Value::from("BAD_USER_INPUT"));
+    let mut summary = async_graphql::ServerError::new(
+        format!(
+            "{} more errors are not shown; at most {MAX_ERRORS} are reported: fix these and send the request again",
+            omitted.len()
+        ),
+        None,
+    );
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    extensions.set("omittedErrors", omitted.len() as u64);
+    summary.extensions = Some(extensions);
+    errors.push(summary);
 }
 
 /// Sets the field at `path` to `null` when it is missing; a missing parent means the failure

@@ -87,6 +87,17 @@ impl axum::serve::Listener for Listener {
     }
 }
 
+/// The peer address of a connection, for handlers (`ConnectInfo<Peer>`): what limits failed
+/// authentication per source address.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Listener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, Listener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
 impl Drop for Listener {
     fn drop(&mut self) {
         if self.0.take().is_some() {

@@ -134,3 +134,32 @@ fn outcome(status: StatusCode, codes: Option<&ErrorCodes>) -> String {
         None => "ok".to_owned(),
     }
 }
+
+/// The longest `X-Request-Id` taken from a caller; a UUID is 36 characters.
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
+/// Whether a caller's `X-Request-Id` is one Bydel keeps: 1 to [`MAX_REQUEST_ID_CHARS`]
+/// characters from `A-Z a-z 0-9 - _ . : / + = @`. Anything else would be logged, stored on
+/// audit events and echoed back as it came (tens of kilobytes, or text that forges log lines).
+pub fn acceptable_request_id(value: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID_CHARS).contains(&value.len())
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=@".contains(b))
+}
+
+/// Middleware, outside the request-id layers: drops a caller's `X-Request-Id` that is not
+/// [`acceptable_request_id`], so the request gets a fresh one (returned in the response).
+pub async fn bounded_request_id(mut req: Request, next: Next) -> Response {
+    let refused = req
+        .headers()
+        .get_all(REQUEST_ID)
+        .iter()
+        .any(|v| !acceptable_request_id(v.as_bytes()))
+        || req.headers().get_all(REQUEST_ID).iter().count() > 1;
+    if refused {
+        tracing::info!("replaced an unacceptable X-Request-Id");
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(req).await
+}

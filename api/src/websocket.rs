@@ -43,6 +43,10 @@ use crate::{
 
 /// graphql-ws's close code for a connection whose `connection_init` was refused.
 const FORBIDDEN: u16 = 4403;
+/// graphql-ws's close code for a subscription sent before the connection was initialised.
+const UNAUTHORIZED: u16 = 4401;
+/// async-graphql's close reason for that case (sent with code 1011).
+const HANDSHAKE_NOT_COMPLETED: &str = "The handshake is not completed.";
 /// The longest reason a close frame may carry, in bytes (RFC 6455).
 const CLOSE_REASON_BYTES: usize = 123;
 
@@ -92,6 +96,16 @@ async fn serve(state: AppState, protocol: GraphQLProtocol, socket: WebSocket) {
 
 fn with_refusal_code(refused: &OnceLock<()>, message: Message) -> Message {
     match message {
+        // A `subscribe` before `connection_init`: async-graphql closes with 1011, the
+        // graphql-transport-ws protocol says 4401 Unauthorized.
+        Message::Close(Some(frame))
+            if frame.code == 1011 && frame.reason.as_str() == HANDSHAKE_NOT_COMPLETED =>
+        {
+            Message::Close(Some(CloseFrame {
+                code: UNAUTHORIZED,
+                reason: "Unauthorized: send connection_init first".into(),
+            }))
+        }
         Message::Close(Some(frame)) if refused.get().is_some() => {
             let mut reason = frame.reason.as_str().to_owned();
             while reason.len() > CLOSE_REASON_BYTES {

@@ -13,6 +13,7 @@ mod auth;
 mod cli;
 mod demo;
 mod federation;
+mod hardening;
 mod http;
 mod http_audit;
 mod idempotency;

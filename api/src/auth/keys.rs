@@ -286,7 +286,7 @@ impl TokenKeys {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, key, &validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind::*;
@@ -298,7 +298,13 @@ impl TokenKeys {
                     InvalidSignature => invalid("bad signature"),
                     _ => invalid("malformed"),
                 }
-            })
+            })?;
+        // RFC 8725 §3.10 asks for `iat` too: a token issued in the future (beyond the clock
+        // leeway) comes from a wrong clock or a forger choosing its own lifetime.
+        if claims.iat > chrono::Utc::now().timestamp() + LEEWAY_SECS as i64 {
+            return Err(invalid("issued in the future"));
+        }
+        Ok(claims)
     }
 }
 
@@ -364,6 +370,21 @@ mod tests {
             verify_known(&keys, &token).unwrap_err().to_string(),
             "invalid token: expired"
         );
+    }
+
+    #[test]
+    fn issued_in_the_future_beyond_leeway_is_refused() {
+        let keys = keys();
+        let mut future = claims(&keys, 3600);
+        future.iat += 600;
+        let token = keys.sign(&future).unwrap();
+        assert_eq!(
+            verify_known(&keys, &token).unwrap_err().to_string(),
+            "invalid token: issued in the future"
+        );
+        let mut skewed = claims(&keys, 3600);
+        skewed.iat += 5;
+        assert!(verify_known(&keys, &keys.sign(&skewed).unwrap()).is_ok());
     }
 
     #[test]

@@ -42,7 +42,8 @@ pub const ALL_READ: &str =
 const CLIENT: &str = "integration-tests";
 
 /// What a test may configure on its server. The default is `bydel serve` without flags, except
-/// a per-client rate limit high enough for tests that send hundreds of requests in a burst.
+/// per-client and failed-authentication rate limits high enough for tests that send hundreds of
+/// requests in a burst.
 pub struct Options {
     pub limits: LimitSettings,
     pub persisted: PersistedQueries,
@@ -57,6 +58,8 @@ impl Default for Options {
             limits: LimitSettings {
                 rate: 1_000.0,
                 burst: 1_000,
+                auth_failure_rate: 1_000.0,
+                auth_failure_burst: 1_000,
                 ..LimitSettings::default()
             },
             persisted: PersistedQueries::default(),
