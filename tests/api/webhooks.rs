@@ -15,7 +15,10 @@ use std::{
 };
 
 use axum::{Router, http::HeaderMap, http::StatusCode, routing::post};
-use bydel::{ids::Kind, webhooks::DispatchSettings};
+use bydel::{
+    ids::Kind,
+    webhooks::{DispatchSettings, EgressPolicy, WebhookPolicy},
+};
 use entity::{audit_event, webhook, webhook_delivery};
 use hmac::{Hmac, Mac};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -24,7 +27,7 @@ use sha2::Sha256;
 use tokio::{net::TcpListener, sync::mpsc, task::JoinHandle};
 
 use crate::{
-    harness::{GqlResponse, TestApp, nodes},
+    harness::{GqlResponse, Options, TestApp, nodes},
     queries,
     referrals::World,
     tokens::gid,
@@ -42,6 +45,9 @@ fn fast() -> DispatchSettings {
         max_attempts: 3,
         timeout: Duration::from_secs(5),
         poll: Duration::from_millis(20),
+        egress: EgressPolicy {
+            allow_loopback: true,
+        },
         ..DispatchSettings::default()
     }
 }
@@ -709,4 +715,115 @@ async fn a_registration_retried_with_its_idempotency_key_registers_once() {
         1
     );
     assert!(!again.body.to_string().contains(SECRET));
+}
+
+/// Every spelling of an address inside a private network, and `localhost`, as a partner with
+/// `referrals:admin` could try them against a server without `--webhook-allow-loopback`.
+const INTERNAL_ENDPOINTS: [&str; 21] = [
+    "https://169.254.169.254/latest/meta-data/",
+    "https://2852039166/latest/meta-data/",
+    "https://0xa9fea9fe/latest/meta-data/",
+    "https://0251.0376.0251.0376/",
+    "https://[fd00:ec2::254]/latest/meta-data/",
+    "https://10.0.0.1/",
+    "https://172.16.0.1/",
+    "https://192.168.1.1/",
+    "https://100.64.0.1/",
+    "https://[fc00::1]/",
+    "https://[fe80::1]/",
+    "https://[::ffff:10.0.0.1]/",
+    "https://[::ffff:a9fe:a9fe]/",
+    "https://[64:ff9b::a9fe:a9fe]/",
+    "https://0.0.0.0/",
+    "https://[::]/",
+    "http://127.0.0.1:5432/",
+    "http://[::1]:8080/",
+    "http://localhost:5432/",
+    "https://db.localhost/",
+    "https://127.0.0.1.nip.io.localhost/",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_addresses_and_control_characters_are_refused_and_nothing_is_stored() {
+    let app = TestApp::spawn_with(Options {
+        webhooks: WebhookPolicy::default(),
+        ..Options::default()
+    })
+    .await;
+    app.fixtures().base().await;
+    let admin = app.token("kommune-101", ADMIN).await;
+    let kept = registered(&app, &admin, "https://hooks.example.org/bydel").await;
+    let with_control = [
+        "https://hooks.example.org/bydel\r\nX-Injected: 1",
+        "https://hooks.example.org/by\ndel",
+        "https://hooks.exa\tmple.org/",
+        "https://hooks.example.org/\u{0}",
+    ];
+    for url in INTERNAL_ENDPOINTS.iter().chain(&with_control) {
+        let response = register(&app, &admin, url).await;
+        response.expect_error("BAD_USER_INPUT");
+        assert_eq!(response.errors()[0]["extensions"]["field"], "input.url");
+        let response = app
+            .graphql(
+                Some(&admin),
+                queries::UPDATE_WEBHOOK,
+                json!({ "input": { "id": kept, "url": url } }),
+            )
+            .await;
+        response.expect_error("BAD_USER_INPUT");
+    }
+    for url in INTERNAL_ENDPOINTS {
+        let message = register(&app, &admin, url).await.errors()[0]["message"].to_string();
+        assert!(message.contains("public addresses only"), "{url}: {message}");
+    }
+    let stored = webhook::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("the webhooks");
+    assert_eq!(stored.len(), 1, "only the public endpoint was stored");
+    assert_eq!(stored[0].url, "https://hooks.example.org/bydel");
+}
+
+/// A webhook registered while loopback was allowed (or whose name later resolves to an
+/// internal address) is not sent by a dispatcher whose policy refuses it: the check holds
+/// at every attempt, for a literal address and for a name alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dispatcher_without_the_loopback_flag_sends_nothing_to_loopback() {
+    let world = World::new().await;
+    let app = &world.app;
+    let mut literal_end = Receiver::start(&[200]).await;
+    let mut named_end = Receiver::start(&[200]).await;
+    let municipality = app.token("kommune-101", ADMIN).await;
+    let ngo = app.token("ngo-red-cross", ADMIN).await;
+    registered(app, &municipality, &literal_end.url()).await;
+    let by_name = format!("http://localhost:{}/hook", named_end.address.port());
+    registered(app, &ngo, &by_name).await;
+    let strict = app
+        .dispatcher(DispatchSettings {
+            egress: EgressPolicy::default(),
+            ..fast()
+        })
+        .await;
+    create_referral(&world).await;
+
+    for round in 1..=3 {
+        assert_eq!(strict.run_once().await.expect("a round"), 2, "round {round}");
+    }
+    assert!(literal_end.is_idle(), "nothing reached 127.0.0.1");
+    assert!(named_end.is_idle(), "nothing reached localhost");
+    for token in [&municipality, &ngo] {
+        let delivery = &deliveries(app, token).await[0];
+        assert_eq!(delivery["status"], "FAILED", "{delivery:#}");
+        assert_eq!(delivery["lastStatusCode"], Value::Null);
+        assert_eq!(delivery["lastError"], bydel::webhooks::dispatch::REFUSED);
+    }
+
+    // The same queue with the flag is delivered: the refusal above was the policy's.
+    let world = World::new().await;
+    let app = &world.app;
+    registered(app, &app.token("ngo-red-cross", ADMIN).await, &by_name).await;
+    let dev = app.dispatcher(fast()).await;
+    create_referral(&world).await;
+    assert_eq!(dev.run_once().await.expect("a round"), 1);
+    assert_eq!(named_end.next().await.json()["sequence"], 1);
 }

@@ -36,7 +36,10 @@ use sea_orm::{
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::write::WebhookPolicy;
+use super::{
+    egress::{EgressPolicy, Refused},
+    write::WebhookPolicy,
+};
 use crate::{
     error::{ApiError, ApiResult},
     ids::Kind,
@@ -45,9 +48,14 @@ use crate::{
 /// The `webhook` settings of `bydel serve`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct WebhookArgs {
-    /// Accept plain-http webhook URLs for any host (loopback hosts are always accepted).
+    /// Accept plain-http webhook URLs for any public host (for loopback hosts it is always
+    /// accepted once they are).
     #[arg(long, env = "BYDEL_WEBHOOK_ALLOW_HTTP")]
     pub webhook_allow_http: bool,
+    /// Let webhooks reach loopback addresses and `localhost`: a receiver on the developer's
+    /// own machine. Other non-public addresses stay refused; never set this in production.
+    #[arg(long, env = "BYDEL_WEBHOOK_ALLOW_LOOPBACK")]
+    pub webhook_allow_loopback: bool,
     /// Seconds before the first retry of a failed delivery; doubles with every attempt.
     #[arg(
         long,
@@ -94,6 +102,9 @@ impl WebhookArgs {
     pub fn policy(&self) -> WebhookPolicy {
         WebhookPolicy {
             allow_http: self.webhook_allow_http,
+            egress: EgressPolicy {
+                allow_loopback: self.webhook_allow_loopback,
+            },
         }
     }
 
@@ -104,6 +115,7 @@ impl WebhookArgs {
             max_attempts: self.webhook_max_attempts,
             timeout: Duration::from_secs(self.webhook_timeout_seconds),
             poll: Duration::from_millis(self.webhook_poll_ms),
+            egress: self.policy().egress,
             ..DispatchSettings::default()
         }
     }
@@ -126,6 +138,8 @@ pub struct DispatchSettings {
     pub batch: u64,
     /// Webhooks served at once; each webhook's deliveries of one poll go out in order.
     pub concurrency: usize,
+    /// Which addresses an attempt may connect to, checked again on every attempt.
+    pub egress: EgressPolicy,
 }
 
 impl Default for DispatchSettings {
@@ -138,6 +152,7 @@ impl Default for DispatchSettings {
             poll: Duration::from_secs(1),
             batch: 50,
             concurrency: 8,
+            egress: EgressPolicy::default(),
         }
     }
 }
@@ -207,6 +222,7 @@ impl Outcome {
                 }
             }
             // reqwest's own messages name the URL, which may hold a token: fixed phrases only.
+            Err(err) if refused_by_egress(&err) => Self::refused(),
             Err(err) => Self {
                 status_code: None,
                 delivered: false,
@@ -220,6 +236,32 @@ impl Outcome {
             },
         }
     }
+}
+
+impl Outcome {
+    /// The endpoint's address is not one webhooks may reach: nothing was sent.
+    fn refused() -> Self {
+        Self {
+            status_code: None,
+            delivered: false,
+            error: Some(REFUSED),
+        }
+    }
+}
+
+/// What an attempt records when the endpoint's address is not public.
+pub const REFUSED: &str = "the endpoint's address is not public; nothing was sent";
+
+/// Whether the guarded resolver refused every address the endpoint's name resolved to.
+fn refused_by_egress(err: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        if cause.is::<Refused>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// A delivery this dispatcher holds, with the attempt number its claim took.
@@ -243,6 +285,8 @@ impl Dispatcher {
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(std::sync::Arc::new(settings.egress.resolver()))
             .user_agent(concat!("Bydel-Webhooks/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ApiError::internal(format!("webhook HTTP client: {e}")))?;
@@ -382,9 +426,12 @@ impl Dispatcher {
         let delivery = &claimed.delivery;
         let started_at = crate::db::now();
         let clock = Instant::now();
-        let result = self.post(hook, delivery).await;
+        let outcome = if self.permits(&hook.url) {
+            Outcome::of(self.post(hook, delivery).await)
+        } else {
+            Outcome::refused()
+        };
         let duration_ms = i32::try_from(clock.elapsed().as_millis()).unwrap_or(i32::MAX);
-        let outcome = Outcome::of(result);
         let attempt = webhook_attempt::ActiveModel {
             id: Set(Uuid::now_v7()),
             delivery_id: Set(delivery.id),
@@ -415,6 +462,16 @@ impl Dispatcher {
             );
         }
         Ok(())
+    }
+
+    /// A stored URL with a literal address is checked here on every attempt (names are checked
+    /// by the resolver): the policy may be stricter than the one that registered it.
+    fn permits(&self, url: &str) -> bool {
+        let Ok(parsed) = reqwest::Url::parse(url) else {
+            return false;
+        };
+        super::egress::literal(parsed.host_str().unwrap_or_default())
+            .is_none_or(|ip| self.settings.egress.permits(ip))
     }
 
     async fn post(

@@ -8,10 +8,12 @@
 //! (rule 5 of [`crate::auth::access`]). The secret is write-only: no field returns it.
 
 pub mod dispatch;
+pub mod egress;
 mod mutation;
 pub mod write;
 
 pub use dispatch::{DispatchSettings, Dispatcher, WebhookArgs, signature};
+pub use egress::EgressPolicy;
 pub use mutation::WebhookMutation;
 pub use write::{WebhookPolicy, enqueue};
 

@@ -63,7 +63,7 @@ impl WebhookMutation {
     ) -> async_graphql::Result<Option<Webhook>> {
         let by = admin(ctx)?;
         let new = NewWebhook {
-            url: write::endpoint(&input.url, "input.url", policy(ctx))?,
+            url: write::endpoint(&input.url, "input.url", policy(ctx)).await?,
             secret: write::secret(&input.secret, "input.secret")?,
             description: write::description(input.description.as_deref(), "input.description")?,
         };
@@ -79,11 +79,12 @@ impl WebhookMutation {
     ) -> async_graphql::Result<Option<Webhook>> {
         let by = admin(ctx)?;
         let id = webhook_id(&input.id, "input.id")?;
+        let url = match input.url {
+            Some(url) => Some(write::endpoint(&url, "input.url", policy(ctx)).await?),
+            None => None,
+        };
         let change = WebhookChange {
-            url: input
-                .url
-                .map(|url| write::endpoint(&url, "input.url", policy(ctx)))
-                .transpose()?,
+            url,
             description: input
                 .description
                 .map(|text| write::description(Some(&text), "input.description"))

@@ -11,8 +11,6 @@
 //!   organisation that may read the referral ([`referral_audience`]); the stored payload
 //!   carries ids and statuses only, never notes or personal data.
 
-use std::net::IpAddr;
-
 use entity::{
     enums::{AuditAction, ReferralStatus, WebhookDeliveryStatus, WebhookEventType},
     organisation, referral, referral_event, webhook,
@@ -26,6 +24,7 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::egress::{self, EgressPolicy};
 use crate::{
     audit::{self, Actor, Event},
     auth::{Principal, access::referral_audience},
@@ -48,11 +47,14 @@ pub const SECRET_CHARS: std::ops::RangeInclusive<usize> = 32..=256;
 /// Webhooks per organisation: each referral event fans out to every one of them.
 pub const MAX_PER_ORGANISATION: u64 = 10;
 
-/// Which endpoint URLs registration accepts (`--webhook-allow-http`); schema data.
+/// Which endpoint URLs registration accepts (`--webhook-allow-http`,
+/// `--webhook-allow-loopback`); schema data.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WebhookPolicy {
-    /// Accept plain `http` for any host, not only loopback ones (closed networks, tests).
+    /// Accept plain `http` for any permitted host, not only loopback ones (closed networks).
     pub allow_http: bool,
+    /// Which addresses an endpoint may point at.
+    pub egress: EgressPolicy,
 }
 
 /// Who changes webhooks: a principal holding `referrals:admin`, and the actor its audit
@@ -78,9 +80,31 @@ impl<'a> Admin<'a> {
 }
 
 /// Checks an endpoint URL: absolute, at most [`URL_CHARS`], `https` (or `http` for a
-/// loopback host, or anywhere when `policy` allows it), without credentials or fragment.
-/// Returns it normalised.
-pub fn endpoint(url: &str, field: &str, policy: WebhookPolicy) -> ApiResult<String> {
+/// loopback host, or anywhere when `policy` allows it), without credentials, fragment or
+/// control characters, and pointing at a public address ([`EgressPolicy::admits`]). Returns it
+/// normalised.
+pub async fn endpoint(url: &str, field: &str, policy: WebhookPolicy) -> ApiResult<String> {
+    let parsed = parse_endpoint(url, field, policy)?;
+    let host = parsed.host_str().unwrap_or_default();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    policy
+        .egress
+        .admits(host, port)
+        .await
+        .map_err(|refused| ApiError::validation(field, refused.0))?;
+    Ok(parsed.to_string())
+}
+
+/// The checks of [`endpoint`] that need no name resolution.
+fn parse_endpoint(url: &str, field: &str, policy: WebhookPolicy) -> ApiResult<reqwest::Url> {
+    // The URL parser would silently drop CR, LF and tab; a URL that carries them is refused
+    // rather than rewritten into something its author did not write.
+    if url.chars().any(char::is_control) {
+        return Err(ApiError::validation(
+            field,
+            "must not contain control characters (CR, LF, tab, ...)",
+        ));
+    }
     let text = url.trim();
     if text.is_empty() {
         return Err(ApiError::validation(field, "give the endpoint's URL"));
@@ -119,14 +143,13 @@ pub fn endpoint(url: &str, field: &str, policy: WebhookPolicy) -> ApiResult<Stri
     if parsed.fragment().is_some() {
         return Err(ApiError::validation(field, "must not have a #fragment"));
     }
-    Ok(parsed.to_string())
+    Ok(parsed)
 }
 
 fn is_loopback(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    match bare.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    match egress::literal(host) {
+        Some(ip) => ip.is_loopback(),
+        None => host.eq_ignore_ascii_case("localhost"),
     }
 }
 
@@ -421,7 +444,9 @@ mod tests {
     use super::*;
 
     fn url(text: &str) -> Result<String, String> {
-        endpoint(text, "input.url", WebhookPolicy::default()).map_err(|e| e.to_string())
+        parse_endpoint(text, "input.url", WebhookPolicy::default())
+            .map(|u| u.to_string())
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -445,14 +470,63 @@ mod tests {
             "ftp://hooks.example.org/",
             "https://user:pw@hooks.example.org/",
             "https://hooks.example.org/#x",
+            "https://hooks.example.org/a\r\nX-Injected: 1",
+            "https://hooks.exa\tmple.org/",
+            "https://hooks.example.org/\n",
         ] {
             let err = url(bad).unwrap_err();
             assert!(err.starts_with("input.url: "), "{bad}: {err}");
         }
         let long = format!("https://example.org/{}", "a".repeat(URL_CHARS));
         assert!(url(&long).is_err());
-        let allowed = WebhookPolicy { allow_http: true };
-        assert!(endpoint("http://hooks.example.org/", "u", allowed).is_ok());
+        let allowed = WebhookPolicy {
+            allow_http: true,
+            ..WebhookPolicy::default()
+        };
+        assert!(parse_endpoint("http://hooks.example.org/", "u", allowed).is_ok());
+    }
+
+    #[tokio::test]
+    async fn every_spelling_of_an_internal_address_is_refused() {
+        for bad in [
+            "https://169.254.169.254/latest/meta-data/",
+            "https://2852039166/",
+            "https://0xa9fea9fe/",
+            "https://0251.0376.0251.0376/",
+            "https://169.254.43518/",
+            "https://[fd00:ec2::254]/",
+            "https://10.0.0.1/",
+            "https://172.16.0.1/",
+            "https://192.168.1.1/",
+            "https://100.64.0.1/",
+            "https://[fc00::1]/",
+            "https://[fe80::1]/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://[::ffff:a9fe:a9fe]/",
+            "https://0.0.0.0/",
+            "https://0/",
+            "https://[::]/",
+            "http://127.0.0.1:5432/",
+            "http://[::1]/",
+            "http://localhost:8080/",
+        ] {
+            let err = endpoint(bad, "input.url", WebhookPolicy::default())
+                .await
+                .unwrap_err();
+            assert_eq!(err.code(), "BAD_USER_INPUT", "{bad}");
+            assert!(
+                err.to_string().contains("public addresses only"),
+                "{bad}: {err}"
+            );
+        }
+        let dev = WebhookPolicy {
+            egress: EgressPolicy {
+                allow_loopback: true,
+            },
+            ..WebhookPolicy::default()
+        };
+        assert!(endpoint("http://127.0.0.1:8080/", "u", dev).await.is_ok());
+        assert!(endpoint("https://10.0.0.1/", "u", dev).await.is_err());
     }
 
     #[test]

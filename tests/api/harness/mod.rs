@@ -43,13 +43,15 @@ const CLIENT: &str = "integration-tests";
 
 /// What a test may configure on its server. The default is `bydel serve` without flags, except
 /// per-client and failed-authentication rate limits high enough for tests that send hundreds of
-/// requests in a burst.
+/// requests in a burst, and `--webhook-allow-loopback` for the receivers tests run on 127.0.0.1.
 pub struct Options {
     pub limits: LimitSettings,
     pub persisted: PersistedQueries,
     pub read_audit: bydel::audit::ReadAuditCommit,
     /// `--token-cache-seconds`.
     pub token_cache: Duration,
+    /// `--webhook-allow-http` and `--webhook-allow-loopback`.
+    pub webhooks: bydel::webhooks::WebhookPolicy,
 }
 
 impl Default for Options {
@@ -65,6 +67,12 @@ impl Default for Options {
             persisted: PersistedQueries::default(),
             read_audit: bydel::audit::ReadAuditCommit::default(),
             token_cache: bydel::config::DEFAULT_TOKEN_CACHE,
+            webhooks: bydel::webhooks::WebhookPolicy {
+                egress: bydel::webhooks::EgressPolicy {
+                    allow_loopback: true,
+                },
+                ..Default::default()
+            },
         }
     }
 }
@@ -153,7 +161,7 @@ impl TestApp {
             keys.clone(),
             bydel::referrals::ReferralPolicy::default(),
             bydel::stats::StatsPolicy::default(),
-            bydel::webhooks::WebhookPolicy::default(),
+            options.webhooks,
             events.clone(),
         );
         let limits = Arc::new(Limits::new(options.limits, &schema.sdl()));
