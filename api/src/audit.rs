@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use entity::{api_client, audit_event, enums::AuditAction, organisation, participant};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     QueryTrait, Select,
     sea_query::{Expr, InsertStatement, Query},
 };
@@ -178,7 +178,7 @@ impl ReadLog {
     /// `commit` says.
     pub async fn flush(
         &self,
-        db: &DatabaseConnection,
+        db: &impl ConnectionTrait,
         actor: &Actor,
         commit: ReadAuditCommit,
     ) -> ApiResult<()> {

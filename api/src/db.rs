@@ -1,13 +1,15 @@
 //! Opening the database: embedded SQLite (WAL, foreign keys, busy timeout) or PostgreSQL,
 //! with a statement counter that feeds `/metrics` (and lets tests prove there is no N+1).
 
-use std::time::Duration;
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use prometheus::IntCounter;
 
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult,
+    SqliteTransactionMode, Statement, TransactionError, TransactionOptions, TransactionTrait,
+    prelude::async_trait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -84,7 +86,7 @@ pub fn is_sqlite(url: &str) -> bool {
 /// another connection commits in between (the busy timeout cannot help a read snapshot that
 /// went stale), whereas an immediate one waits its turn. PostgreSQL ignores the option.
 pub async fn transaction<T>(
-    db: &DatabaseConnection,
+    db: &impl TransactionTrait<Transaction = DatabaseTransaction>,
     work: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
 ) -> ApiResult<T> {
     let txn = db.begin_with_options(write_transaction()).await?;
@@ -105,5 +107,164 @@ pub fn write_transaction() -> TransactionOptions {
     TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()
+    }
+}
+
+/// The database a request works on: the shared pool, or the one transaction a whole request
+/// runs in when it must land atomically with its stored answer (a mutation sent with an
+/// `Idempotency-Key`, see [`crate::idempotency`]).
+///
+/// Invariants: every resolver, loader and write of a request uses the request's `Db`, so in
+/// the transaction case the request reads its own writes, and a write's own
+/// [`transaction`] becomes a savepoint inside the request's transaction (a failed field rolls
+/// back alone; nothing is durable before the request's transaction commits).
+#[derive(Clone, Debug)]
+pub enum Db {
+    Pool(DatabaseConnection),
+    Request(Arc<DatabaseTransaction>),
+}
+
+impl From<DatabaseConnection> for Db {
+    fn from(pool: DatabaseConnection) -> Self {
+        Db::Pool(pool)
+    }
+}
+
+impl Db {
+    fn connection(&self) -> &dyn ConnectionTraitObject {
+        match self {
+            Db::Pool(pool) => pool,
+            Db::Request(txn) => txn.as_ref(),
+        }
+    }
+}
+
+/// The object-safe part of [`ConnectionTrait`] that [`Db`] forwards.
+trait ConnectionTraitObject: Sync {
+    fn backend(&self) -> DbBackend;
+    fn execute_raw(&self, stmt: Statement) -> BoxFuture<'_, Result<ExecResult, DbErr>>;
+    fn execute_unprepared<'a>(&'a self, sql: &'a str)
+    -> BoxFuture<'a, Result<ExecResult, DbErr>>;
+    fn query_one_raw(&self, stmt: Statement) -> BoxFuture<'_, Result<Option<QueryResult>, DbErr>>;
+    fn query_all_raw(&self, stmt: Statement) -> BoxFuture<'_, Result<Vec<QueryResult>, DbErr>>;
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+impl<C: ConnectionTrait + Send + Sync> ConnectionTraitObject for C {
+    fn backend(&self) -> DbBackend {
+        self.get_database_backend()
+    }
+    fn execute_raw(&self, stmt: Statement) -> BoxFuture<'_, Result<ExecResult, DbErr>> {
+        ConnectionTrait::execute_raw(self, stmt)
+    }
+    fn execute_unprepared<'a>(
+        &'a self,
+        sql: &'a str,
+    ) -> BoxFuture<'a, Result<ExecResult, DbErr>> {
+        ConnectionTrait::execute_unprepared(self, sql)
+    }
+    fn query_one_raw(&self, stmt: Statement) -> BoxFuture<'_, Result<Option<QueryResult>, DbErr>> {
+        ConnectionTrait::query_one_raw(self, stmt)
+    }
+    fn query_all_raw(&self, stmt: Statement) -> BoxFuture<'_, Result<Vec<QueryResult>, DbErr>> {
+        ConnectionTrait::query_all_raw(self, stmt)
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Db {
+    fn get_database_backend(&self) -> DbBackend {
+        self.connection().backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.connection().execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.connection().execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.connection().query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.connection().query_all_raw(stmt).await
+    }
+}
+
+#[async_trait::async_trait]
+impl TransactionTrait for Db {
+    type Transaction = DatabaseTransaction;
+
+    async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        match self {
+            Db::Pool(pool) => pool.begin().await,
+            Db::Request(txn) => txn.begin().await,
+        }
+    }
+
+    async fn begin_with_config(
+        &self,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        match self {
+            Db::Pool(pool) => pool.begin_with_config(isolation_level, access_mode).await,
+            Db::Request(txn) => txn.begin_with_config(isolation_level, access_mode).await,
+        }
+    }
+
+    async fn begin_with_options(
+        &self,
+        options: TransactionOptions,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        match self {
+            Db::Pool(pool) => pool.begin_with_options(options).await,
+            Db::Request(txn) => txn.begin_with_options(options).await,
+        }
+    }
+
+    async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(
+                &'c DatabaseTransaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        match self {
+            Db::Pool(pool) => pool.transaction(callback).await,
+            Db::Request(txn) => txn.transaction(callback).await,
+        }
+    }
+
+    async fn transaction_with_config<F, T, E>(
+        &self,
+        callback: F,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(
+                &'c DatabaseTransaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        match self {
+            Db::Pool(pool) => {
+                pool.transaction_with_config(callback, isolation_level, access_mode)
+                    .await
+            }
+            Db::Request(txn) => {
+                txn.transaction_with_config(callback, isolation_level, access_mode)
+                    .await
+            }
+        }
     }
 }

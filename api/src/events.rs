@@ -226,26 +226,66 @@ impl Feed {
 
 /// The event ids an open transaction of one request has written, for the in-process bus
 /// (SQLite). Request data: the HTTP layer gives every request its own.
+///
+/// A request that runs in one transaction (a keyed mutation, [`crate::idempotency`]) uses a
+/// [`Outbox::held`] one: what its fields' savepoints settle waits for [`Outbox::release`],
+/// so subscribers never hear of an event that the request's rollback took back.
 #[derive(Debug, Clone, Default)]
-pub struct Outbox(Arc<Mutex<Vec<Uuid>>>);
+pub struct Outbox(Arc<Mutex<Ids>>);
+
+#[derive(Debug, Default)]
+struct Ids {
+    /// Written by the transaction that is still open.
+    pending: Vec<Uuid>,
+    /// Settled into the request's transaction, not yet committed; `None` unless held.
+    held: Option<Vec<Uuid>>,
+}
 
 impl Outbox {
-    fn ids(&self) -> std::sync::MutexGuard<'_, Vec<Uuid>> {
+    /// The outbox of a request that runs in one transaction.
+    pub fn held() -> Self {
+        Self(Arc::new(Mutex::new(Ids {
+            pending: Vec::new(),
+            held: Some(Vec::new()),
+        })))
+    }
+
+    fn ids(&self) -> std::sync::MutexGuard<'_, Ids> {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Ends the transaction the ids were written in: publishes them once it committed, forgets
-    /// them when it rolled back.
+    /// Ends the transaction the ids were written in: publishes them once it committed (or
+    /// holds them for the request's transaction), forgets them when it rolled back.
     pub fn settle(&self, bus: Option<&EventBus>, committed: bool) {
-        let ids = std::mem::take(&mut *self.ids());
-        let Some(bus) = bus.filter(|_| committed) else {
-            return;
+        let ids = {
+            let mut state = self.ids();
+            let pending = std::mem::take(&mut state.pending);
+            match (&mut state.held, committed) {
+                (_, false) => return,
+                (Some(held), true) => return held.extend(pending),
+                (None, true) => pending,
+            }
         };
-        for id in ids {
-            bus.publish(Notice::Committed(id));
+        publish(bus, ids);
+    }
+
+    /// Ends the request's transaction of a held outbox: publishes what it held if it committed.
+    pub fn release(&self, bus: Option<&EventBus>, committed: bool) {
+        let held = self.ids().held.take().unwrap_or_default();
+        if committed {
+            publish(bus, held);
         }
+    }
+}
+
+fn publish(bus: Option<&EventBus>, ids: Vec<Uuid>) {
+    let Some(bus) = bus else {
+        return;
+    };
+    for id in ids {
+        bus.publish(Notice::Committed(id));
     }
 }
 
@@ -261,7 +301,7 @@ pub async fn announce(db: &impl ConnectionTrait, outbox: &Outbox, event: Uuid) -
             );
             db.execute_raw(notify).await?;
         }
-        _ => outbox.ids().push(event),
+        _ => outbox.ids().pending.push(event),
     }
     Ok(())
 }
@@ -288,14 +328,34 @@ mod tests {
         let mut feed = bus.subscribe();
         let outbox = Outbox::default();
         let (rolled_back, committed) = (Uuid::now_v7(), Uuid::now_v7());
-        outbox.ids().push(rolled_back);
+        outbox.ids().pending.push(rolled_back);
         outbox.settle(Some(&bus), false);
-        outbox.ids().push(committed);
+        outbox.ids().pending.push(committed);
         outbox.settle(Some(&bus), true);
         outbox.settle(Some(&bus), true);
         bus.publish(Notice::Gap);
         assert_eq!(feed.next().await, Some(Notice::Committed(committed)));
         assert_eq!(feed.next().await, Some(Notice::Gap), "nothing in between");
+    }
+
+    #[tokio::test]
+    async fn a_held_outbox_publishes_only_when_the_request_commits() {
+        let bus = in_process_bus().await;
+        let mut feed = bus.subscribe();
+        let (failed_field, kept, abandoned) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let held = Outbox::held();
+        held.ids().pending.push(failed_field);
+        held.settle(Some(&bus), false);
+        held.ids().pending.push(kept);
+        held.settle(Some(&bus), true);
+        held.release(Some(&bus), true);
+        let rolled_back = Outbox::held();
+        rolled_back.ids().pending.push(abandoned);
+        rolled_back.settle(Some(&bus), true);
+        rolled_back.release(Some(&bus), false);
+        bus.publish(Notice::Gap);
+        assert_eq!(feed.next().await, Some(Notice::Committed(kept)));
+        assert_eq!(feed.next().await, Some(Notice::Gap), "nothing else");
     }
 
     #[tokio::test]

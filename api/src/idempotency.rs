@@ -1,32 +1,47 @@
 //! Safe retries for scripts: a mutation sent with an `Idempotency-Key` header runs once per
 //! API client and key; a retry with the same key and the same operation gets the first
-//! response again, and nothing is created twice.
+//! response again, and nothing is created twice, whenever the first attempt died.
 //!
-//! Invariants: a key binds to the SHA-256 fingerprint of its first operation (query, operation
-//! name, variables with sorted keys), so the same key with other input is `CONFLICT`; a first
-//! request still running makes a concurrent duplicate `CONFLICT` (retry later) instead of
-//! running twice; a response with an `INTERNAL` error is not kept, so a retry can succeed;
-//! keys bind for a day, and a pending claim left by a crashed replica is taken over after a
-//! minute.
+//! Invariants:
+//! - **A key is either unused or answered.** A keyed mutation runs in one transaction
+//!   ([`Keyed`]): the key's row is inserted first, every write of the request (each field's
+//!   own transaction becomes a savepoint in it) and its audit events follow, and the response
+//!   is stored in the same transaction before it commits. A process killed at any point
+//!   before the commit leaves nothing, so the retry runs afresh at once; after it, the retry
+//!   is answered with the stored response. No committed row is ever `pending` (rows written
+//!   by versions before this one may be, and are taken over at once).
+//! - A key binds to the SHA-256 fingerprint of its first operation (query, operation name,
+//!   variables with sorted keys), so the same key with other input is `CONFLICT`.
+//! - A duplicate arriving while the first request runs waits for it (the row lock on
+//!   PostgreSQL, the write lock on SQLite) and is then answered with the stored response, or
+//!   runs if the first one left nothing; a wait beyond the database's lock timeout is
+//!   `CONFLICT` (retry later), never a second run.
+//! - A request whose answer holds an `INTERNAL` error keeps nothing: its transaction rolls
+//!   back, the caller is told nothing was written, and a retry with the key runs again.
+//! - Keys bind for a day.
+
+use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Duration, Utc};
 use entity::{enums::IdempotencyStatus, idempotency_key};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, TransactionTrait,
     sea_query::{Expr, OnConflict},
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::{
+    db::Db,
+    error::{ApiError, ApiResult},
+};
 
 pub const HEADER: &str = "idempotency-key";
 /// How long a key binds its first response.
 const BINDING: Duration = Duration::hours(24);
-/// After this, a `pending` claim is taken to belong to a request that died with its replica.
-const ABANDONED_AFTER: Duration = Duration::seconds(60);
 const MAX_KEY_LENGTH: usize = 128;
 
 /// The `Idempotency-Key` of a request, if it sent one: 1 to 128 visible ASCII characters.
@@ -64,18 +79,24 @@ pub fn fingerprint(request: &async_graphql::Request) -> String {
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A key this request holds while it runs; settle it with [`finish`].
+/// Which key a request holds.
 #[derive(Debug)]
-pub struct Claim {
+struct Claim {
     client_id: Uuid,
     key: String,
 }
 
+/// A keyed mutation under way: the transaction that holds its key and will hold everything it
+/// writes. End it with [`Keyed::commit`] or [`Keyed::abandon`]; dropped, it rolls back.
+pub struct Keyed {
+    txn: Arc<DatabaseTransaction>,
+    claim: Claim,
+}
+
 /// What to do with a request that carries a key.
-#[derive(Debug)]
 pub enum Outcome {
-    /// First use (or an expired/abandoned one): run it.
-    Run(Claim),
+    /// First use (or an expired one): run it on [`Keyed::db`].
+    Run(Keyed),
     /// A retry: answer with the stored response.
     Replay(String),
 }
@@ -84,17 +105,55 @@ fn in_use(why: &str) -> ApiError {
     ApiError::Conflict(format!("Idempotency-Key conflict: {why}"))
 }
 
-/// Claims `key` for this client and operation, or says why not.
+const STILL_RUNNING: &str = "the first request with this key is still running; retry in a moment";
+
+/// A lock wait that ran out (SQLite's busy timeout, PostgreSQL's `lock_timeout`) means another
+/// request with the key holds it: `CONFLICT`, not an internal error.
+fn lock_wait(err: DbErr) -> ApiError {
+    let text = err.to_string();
+    if text.contains("database is locked") || text.contains("lock timeout") {
+        return in_use(STILL_RUNNING);
+    }
+    ApiError::from(err)
+}
+
+/// Opens the request's transaction and claims `key` in it for this client and operation, or
+/// says why not (a replay, or a conflict).
 pub async fn begin(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     client_id: Uuid,
     key: String,
     fingerprint: String,
 ) -> ApiResult<Outcome> {
+    let txn = db
+        .begin_with_options(crate::db::write_transaction())
+        .await
+        .map_err(lock_wait)?;
+    let claim = Claim { client_id, key };
+    match take(&txn, &claim, fingerprint).await {
+        Ok(true) => Ok(Outcome::Run(Keyed {
+            txn: Arc::new(txn),
+            claim,
+        })),
+        Ok(false) => {
+            let stored = stored(&txn, &claim).await;
+            txn.rollback().await?;
+            stored.map(Outcome::Replay)
+        }
+        Err(err) => {
+            txn.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
+/// Inserts the key's row, or takes over an expired or (from an older version) pending one.
+/// `false` when the key is answered and this request is its retry.
+async fn take(txn: &DatabaseTransaction, claim: &Claim, fingerprint: String) -> ApiResult<bool> {
     let now = crate::db::now();
     let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
-        client_id: Set(client_id),
-        key: Set(key.clone()),
+        client_id: Set(claim.client_id),
+        key: Set(claim.key.clone()),
         fingerprint: Set(fingerprint.clone()),
         status: Set(IdempotencyStatus::Pending),
         response: Set(None),
@@ -109,18 +168,22 @@ pub async fn begin(
         .do_nothing()
         .to_owned(),
     )
-    .exec_without_returning(db)
-    .await?;
-    let claim = Claim { client_id, key };
+    .exec_without_returning(txn)
+    .await
+    .map_err(lock_wait)?;
     if inserted == 1 {
-        return Ok(Outcome::Run(claim));
+        return Ok(true);
     }
-    let existing = idempotency_key::Entity::find_by_id((client_id, claim.key.clone()))
-        .one(db)
-        .await?
+    // The row lock makes a concurrent retry wait here until this one's holder commits.
+    let existing = idempotency_key::Entity::find_by_id((claim.client_id, claim.key.clone()))
+        .lock_exclusive()
+        .one(txn)
+        .await
+        .map_err(lock_wait)?
         .ok_or_else(|| in_use("the key was released while this request arrived; retry"))?;
     if existing.created_at < now - BINDING {
-        return retake(db, claim, &existing, Some(fingerprint), now).await;
+        retake(txn, claim, Some(fingerprint), now).await?;
+        return Ok(true);
     }
     if existing.fingerprint != fingerprint {
         return Err(in_use(
@@ -128,24 +191,41 @@ pub async fn begin(
         ));
     }
     match existing.status {
-        IdempotencyStatus::Done => Ok(Outcome::Replay(existing.response.unwrap_or_default())),
-        IdempotencyStatus::Pending if existing.updated_at < now - ABANDONED_AFTER => {
-            retake(db, claim, &existing, None, now).await
+        IdempotencyStatus::Done => Ok(false),
+        IdempotencyStatus::Pending => {
+            retake(txn, claim, None, now).await?;
+            Ok(true)
         }
-        IdempotencyStatus::Pending => Err(in_use(
-            "the first request with this key is still running; retry in a moment",
-        )),
     }
 }
 
-/// Takes over an expired or abandoned row, unless another request took it first.
-async fn retake(
+async fn find(
     db: &impl ConnectionTrait,
-    claim: Claim,
-    existing: &idempotency_key::Model,
+    claim: &Claim,
+) -> ApiResult<Option<idempotency_key::Model>> {
+    Ok(
+        idempotency_key::Entity::find_by_id((claim.client_id, claim.key.clone()))
+            .one(db)
+            .await?,
+    )
+}
+
+/// The stored response of an answered key.
+async fn stored(db: &impl ConnectionTrait, claim: &Claim) -> ApiResult<String> {
+    Ok(find(db, claim)
+        .await?
+        .and_then(|row| row.response)
+        .unwrap_or_default())
+}
+
+/// Takes over an expired row (with the new fingerprint) or a pending one left by an older
+/// version; [`take`] holds the row's lock, so no other request races for it.
+async fn retake(
+    txn: &DatabaseTransaction,
+    claim: &Claim,
     fingerprint: Option<String>,
     now: DateTime<Utc>,
-) -> ApiResult<Outcome> {
+) -> ApiResult<()> {
     let mut update = idempotency_key::Entity::update_many()
         .col_expr(
             idempotency_key::Column::Status,
@@ -164,57 +244,57 @@ async fn retake(
             )
             .col_expr(idempotency_key::Column::CreatedAt, Expr::value(now));
     }
-    let taken = update
+    update
         .filter(idempotency_key::Column::ClientId.eq(claim.client_id))
         .filter(idempotency_key::Column::Key.eq(claim.key.as_str()))
-        .filter(idempotency_key::Column::UpdatedAt.eq(existing.updated_at))
-        .exec(db)
+        .exec(txn)
         .await?;
-    if taken.rows_affected == 1 {
-        Ok(Outcome::Run(claim))
-    } else {
-        Err(in_use(
-            "another request took this key first; retry in a moment",
-        ))
-    }
+    Ok(())
 }
 
-/// Settles a claim: keeps `response` for retries, or (after an internal failure) releases
-/// the key so that a retry runs again.
-pub async fn finish(
-    db: &impl ConnectionTrait,
-    claim: Claim,
-    response: Option<&[u8]>,
-) -> ApiResult<()> {
-    let row = idempotency_key::Entity::update_many()
-        .filter(idempotency_key::Column::ClientId.eq(claim.client_id))
-        .filter(idempotency_key::Column::Key.eq(claim.key.as_str()));
-    match response {
-        Some(body) => {
-            row.col_expr(
+impl Keyed {
+    /// The database the request runs on: this transaction.
+    pub fn db(&self) -> Db {
+        Db::Request(self.txn.clone())
+    }
+
+    /// Stores `response` under the key and commits it with everything the request wrote.
+    /// An error means nothing of the request is kept (or, if the commit's answer was lost on
+    /// the way, that the outcome is unknown: a retry with the key finds out).
+    pub async fn commit(self, response: &[u8]) -> ApiResult<()> {
+        idempotency_key::Entity::update_many()
+            .col_expr(
                 idempotency_key::Column::Status,
                 Expr::value(IdempotencyStatus::Done),
             )
             .col_expr(
                 idempotency_key::Column::Response,
-                Expr::value(String::from_utf8_lossy(body).into_owned()),
+                Expr::value(String::from_utf8_lossy(response).into_owned()),
             )
             .col_expr(
                 idempotency_key::Column::UpdatedAt,
                 Expr::value(crate::db::now()),
             )
-            .exec(db)
+            .filter(idempotency_key::Column::ClientId.eq(self.claim.client_id))
+            .filter(idempotency_key::Column::Key.eq(self.claim.key.as_str()))
+            .exec(self.txn.as_ref())
             .await?;
-        }
-        None => {
-            idempotency_key::Entity::delete_many()
-                .filter(idempotency_key::Column::ClientId.eq(claim.client_id))
-                .filter(idempotency_key::Column::Key.eq(claim.key.as_str()))
-                .exec(db)
-                .await?;
+        let txn = Arc::try_unwrap(self.txn)
+            .map_err(|_| ApiError::internal("the request's transaction is still in use"))?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Rolls back the key and everything the request wrote: a retry runs again.
+    pub async fn abandon(self) {
+        let Ok(txn) = Arc::try_unwrap(self.txn) else {
+            // The last holder's drop rolls it back.
+            return;
+        };
+        if let Err(err) = txn.rollback().await {
+            tracing::error!(error = ?err, "could not roll back a keyed request");
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -22,12 +22,13 @@ use std::{
 };
 
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Value,
+    ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Value,
 };
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::{
+    db::Db,
     auth::{Principal, Scoped},
     error::{ApiError, ApiResult},
     schema::RequestContext,
@@ -51,7 +52,7 @@ pub trait BatchLoad: Send + Sync + 'static {
     type Key: Copy + Eq + Hash + Send + Sync + 'static;
     type Value: Clone + Send + Sync + 'static;
 
-    fn new(db: DatabaseConnection, principal: Arc<Principal>) -> Self;
+    fn new(db: Db, principal: Arc<Principal>) -> Self;
 
     fn load(
         &self,
@@ -68,7 +69,7 @@ fn uuid_of<M: ModelTrait>(model: &M, column: <M::Entity as EntityTrait>::Column)
 
 /// Rows of `E` by id, one `WHERE id IN (...)` per batch.
 pub struct ById<E> {
-    db: DatabaseConnection,
+    db: Db,
     principal: Arc<Principal>,
     entity: PhantomData<fn() -> E>,
 }
@@ -81,7 +82,7 @@ where
     type Key = Uuid;
     type Value = E::Model;
 
-    fn new(db: DatabaseConnection, principal: Arc<Principal>) -> Self {
+    fn new(db: Db, principal: Arc<Principal>) -> Self {
         Self {
             db,
             principal,
@@ -105,7 +106,7 @@ where
 
 /// All children of each parent in a batch, in `C::order_column()` order.
 pub struct Children<C> {
-    db: DatabaseConnection,
+    db: Db,
     principal: Arc<Principal>,
     relation: PhantomData<fn() -> C>,
 }
@@ -118,7 +119,7 @@ where
     type Key = Uuid;
     type Value = Vec<<C::Entity as EntityTrait>::Model>;
 
-    fn new(db: DatabaseConnection, principal: Arc<Principal>) -> Self {
+    fn new(db: Db, principal: Arc<Principal>) -> Self {
         Self {
             db,
             principal,
@@ -321,13 +322,13 @@ impl<L: BatchLoad> Batcher<L> {
 
 /// The batchers of one request, made on first use.
 pub struct Loaders {
-    db: DatabaseConnection,
+    db: Db,
     principal: Arc<Principal>,
     made: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl Loaders {
-    pub fn new(db: DatabaseConnection, principal: Arc<Principal>) -> Self {
+    pub fn new(db: Db, principal: Arc<Principal>) -> Self {
         Self {
             db,
             principal,
@@ -447,7 +448,7 @@ mod tests {
         sync::{Arc, Mutex},
     };
 
-    use sea_orm::DatabaseConnection;
+    use crate::db::Db;
     use tokio::sync::{Notify, Semaphore};
 
     use super::{BatchLoad, Batcher};
@@ -479,7 +480,7 @@ mod tests {
         type Key = u32;
         type Value = u32;
 
-        fn new(_: DatabaseConnection, _: Arc<Principal>) -> Self {
+        fn new(_: Db, _: Arc<Principal>) -> Self {
             Self::new(false)
         }
 

@@ -13,13 +13,17 @@ use async_graphql::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ColumnTrait, ColumnType, DatabaseConnection, DbErr, EntityTrait, IntoIdentity, ModelTrait,
+    ColumnTrait, ColumnType, DbErr, EntityTrait, IntoIdentity, ModelTrait,
     PaginatorTrait, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{ApiError, ApiResult};
+use crate::{
+    db::Db,
+    error::{ApiError, ApiResult},
+    schema::RequestContext,
+};
 
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
 /// The hard maximum for `first`/`last`; larger requests are refused, not silently cut.
@@ -184,14 +188,14 @@ type CountFuture = Pin<Box<dyn Future<Output = Result<u64, DbErr>> + Send>>;
 /// `totalCount` of a connection: the filtered (and row-scoped) query, counted on demand.
 #[derive(Clone)]
 pub struct ConnectionFields {
-    count: Arc<dyn Fn(DatabaseConnection) -> CountFuture + Send + Sync>,
+    count: Arc<dyn Fn(Db) -> CountFuture + Send + Sync>,
 }
 
 #[Object]
 impl ConnectionFields {
     /// The number of items in the whole list (all pages), after filters and access rules.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        let db = ctx.data::<DatabaseConnection>()?.clone();
+        let db = ctx.db()?.clone();
         Ok((self.count)(db).await.map_err(ApiError::from)?)
     }
 }
@@ -201,7 +205,7 @@ pub type ListConnection<Node> = Connection<String, Node, ConnectionFields, Empty
 
 /// Runs one page of `query` in `ordering` and wraps it as a connection of `to_node(model)`.
 pub async fn connection<E, N>(
-    db: &DatabaseConnection,
+    db: &Db,
     query: Select<E>,
     ordering: Ordering<E>,
     args: PageArgs,
@@ -232,7 +236,7 @@ where
         .transpose()?;
 
     let count_query = query.clone();
-    let count = Arc::new(move |db: DatabaseConnection| -> CountFuture {
+    let count = Arc::new(move |db: Db| -> CountFuture {
         let q = count_query.clone();
         Box::pin(async move { q.count(&db).await })
     });

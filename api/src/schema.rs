@@ -9,6 +9,8 @@ use std::sync::Arc;
 use async_graphql::{Context, MergedObject, MergedSubscription, SDLExportOptions, Schema};
 use sea_orm::DatabaseConnection;
 
+use crate::db::Db;
+
 use crate::{
     audit::AuditQuery,
     auth::{Principal, TokenKeys},
@@ -86,6 +88,7 @@ pub fn build(
         Mutation::default(),
         Subscription::default(),
     )
+    .data(crate::db::Db::Pool(db.clone()))
     .data(db)
     .data(keys)
     .data(referrals)
@@ -120,7 +123,8 @@ pub fn sdl() -> String {
 /// What a resolver needs from the request, with errors in the API's own terms.
 pub trait RequestContext {
     fn principal(&self) -> ApiResult<&Principal>;
-    fn db(&self) -> ApiResult<&DatabaseConnection>;
+    /// The request's database: the pool, or the transaction the whole request runs in.
+    fn db(&self) -> ApiResult<&Db>;
     fn loader<L: BatchLoad>(&self) -> ApiResult<Arc<Batcher<L>>>;
     fn keys(&self) -> ApiResult<&TokenKeys>;
     /// The `X-Request-Id` of the request, for audit events.
@@ -134,8 +138,8 @@ impl RequestContext for Context<'_> {
             .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))
     }
 
-    fn db(&self) -> ApiResult<&DatabaseConnection> {
-        self.data_opt::<DatabaseConnection>()
+    fn db(&self) -> ApiResult<&Db> {
+        self.data_opt::<Db>()
             .ok_or_else(|| ApiError::internal("schema built without a database"))
     }
 

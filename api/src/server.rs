@@ -35,11 +35,11 @@ use tower_http::{
 use crate::{
     audit::{Actor, ReadAuditCommit, ReadLog},
     auth::{Principal, TokenCache, TokenKeys, authenticate},
-    db::StatementCounter,
+    db::{Db, StatementCounter},
     error::ApiError,
     events::{EventBus, Outbox},
     graphql_http::{self, MediaType, Params},
-    idempotency::{self, Claim, Outcome},
+    idempotency::{self, Keyed, Outcome},
     limits::{self, Budget, Limits},
     loaders::Loaders,
     metrics::Metrics,
@@ -420,9 +420,9 @@ async fn run(
     media: MediaType,
     mut request: async_graphql::Request,
 ) -> Response {
-    let claim = match claim_idempotency_key(&state, &principal, &headers, &mut request).await {
+    let keyed = match claim_idempotency_key(&state, &principal, &headers, &mut request).await {
         Ok(Some(Outcome::Replay(body))) => return replay(media, body),
-        Ok(Some(Outcome::Run(claim))) => Some(claim),
+        Ok(Some(Outcome::Run(keyed))) => Some(keyed),
         Ok(None) => None,
         Err(response) => return *response,
     };
@@ -430,29 +430,40 @@ async fn run(
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(|v| RequestIdValue(v.to_owned()));
+    // A keyed mutation runs wholly in its key's transaction; everything else on the pool.
+    let (db, outbox, read_audit) = match &keyed {
+        Some(keyed) => (keyed.db(), Outbox::held(), ReadAuditCommit::Durable),
+        None => (
+            Db::Pool(state.db.clone()),
+            Outbox::default(),
+            state.read_audit,
+        ),
+    };
     // Personal-data reads collected while resolving, written once the response is ready.
     let read_log = ReadLog::default();
     let actor = Actor::of(&principal, request_id.as_ref().map(|id| id.0.clone()));
     let budget = Budget::new(state.limits.settings(), runs_mutation(&mut request));
     let mut request = request
         .data(budget)
-        .data(Loaders::new(state.db.clone(), principal.clone()))
+        .data(db.clone())
+        .data(Loaders::new(db.clone(), principal.clone()))
         .data(MunicipalityCache::default())
         .data(read_log.clone())
-        .data(Outbox::default())
+        .data(outbox.clone())
         .data(principal);
     if let Some(request_id) = request_id {
         request = request.data(request_id);
     }
     let response = with_codes(state.schema.execute(request).await);
-    if let Err(err) = read_log.flush(&state.db, &actor, state.read_audit).await {
+    let audited = read_log.flush(&db, &actor, read_audit).await;
+    drop(db);
+    if let Err(err) = audited {
         // Personal data never leaves unaudited: without its audit record the response is
         // withheld (nothing has been sent yet), and the caller may simply retry.
         tracing::error!(error = ?err, "could not record the personal-data reads of a request");
-        if let Some(claim) = claim
-            && let Err(err) = idempotency::finish(&state.db, claim, None).await
-        {
-            tracing::error!(error = ?err, "could not release an idempotency key");
+        if let Some(keyed) = keyed {
+            keyed.abandon().await;
+            outbox.release(Some(&state.events), false);
         }
         return error_response(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -460,8 +471,8 @@ async fn run(
         );
     }
     let response = respond(media, &state.limits, response);
-    match claim {
-        Some(claim) => keep_for_retries(&state, claim, response).await,
+    match keyed {
+        Some(keyed) => commit_keyed(&state, keyed, &outbox, response).await,
         None => response.http,
     }
 }
@@ -492,15 +503,43 @@ async fn claim_idempotency_key(
     }
 }
 
-/// Stores the response under the request's key, or releases the key after an internal error
-/// so a retry runs again. If storing fails the caller still gets its (committed) result.
-async fn keep_for_retries(state: &AppState, claim: Claim, response: Answer) -> Response {
-    let kept = (!response.internal_error).then_some(response.body.as_slice());
-    if let Err(err) = idempotency::finish(&state.db, claim, kept).await {
-        tracing::error!(error = ?err, "could not store an idempotent response");
+/// Ends a keyed mutation: stores its response and commits it with the request's writes, then
+/// tells subscribers and this replica's token cache. An answer with an `INTERNAL` error keeps
+/// nothing (the caller learns that nothing was written and may retry with the key); a failed
+/// commit is never answered with the body, which would claim writes that did not land.
+async fn commit_keyed(
+    state: &AppState,
+    keyed: Keyed,
+    outbox: &Outbox,
+    response: Answer,
+) -> Response {
+    let bus = Some(&state.events);
+    if response.internal_error {
+        keyed.abandon().await;
+        outbox.release(bus, false);
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &ApiError::internal(NOTHING_KEPT),
+        );
     }
+    if let Err(err) = keyed.commit(&response.body).await {
+        outbox.release(bus, false);
+        tracing::error!(error = ?err, "could not commit a keyed request");
+        return error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &ApiError::internal(NOTHING_KEPT),
+        );
+    }
+    outbox.release(bus, true);
+    // Token mutations cleared the cache inside the transaction; a request in between may
+    // have cached the rows as they were until this commit.
+    state.tokens.clear();
     response.http
 }
+
+/// What a keyed request that failed internally says: a retry with the same key is safe.
+const NOTHING_KEPT: &str =
+    "the request failed and nothing it wrote was kept; retry it with the same Idempotency-Key";
 
 /// A stored response, answered again for a retry with the same key and input.
 fn replay(media: MediaType, body: String) -> Response {

@@ -160,7 +160,7 @@ async fn connection_init(
     );
     let principal = Arc::new(principal);
     let mut data = Data::default();
-    data.insert(Loaders::new(state.db.clone(), principal.clone()));
+    data.insert(Loaders::new(state.db.clone().into(), principal.clone()));
     data.insert(MunicipalityCache::default());
     data.insert(ConnectionToken(token));
     data.insert(principal);

@@ -64,7 +64,7 @@ use entity::{
     volunteer_hours, webhook, webhook_attempt, webhook_delivery,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
     QuerySelect, QueryTrait, Select,
     sea_query::{Expr, ExprTrait, SelectStatement, UnionType},
 };
@@ -72,6 +72,7 @@ use uuid::Uuid;
 
 use super::{Access, Area, Principal, Scope};
 use crate::{
+    db::Db,
     audit::ReadLog,
     error::{ApiError, ApiResult},
     loaders::BatchLoad,
@@ -631,7 +632,7 @@ impl Principal {
 /// Which participants' personal data the principal may see, decided for a whole batch in
 /// at most one query (none for the secretariat or without `participants:read`).
 pub struct PersonalData {
-    db: DatabaseConnection,
+    db: Db,
     principal: Arc<Principal>,
 }
 
@@ -639,7 +640,7 @@ impl BatchLoad for PersonalData {
     type Key = Uuid;
     type Value = bool;
 
-    fn new(db: DatabaseConnection, principal: Arc<Principal>) -> Self {
+    fn new(db: Db, principal: Arc<Principal>) -> Self {
         Self { db, principal }
     }
 
@@ -756,7 +757,7 @@ pub enum ProjectRole {
 /// The viewer's role in each project of a batch, in at most two queries. Internal: it decides
 /// field rules and discloses nothing, so it needs no scope.
 pub struct ProjectRoles {
-    db: DatabaseConnection,
+    db: Db,
     principal: Arc<Principal>,
 }
 
@@ -764,7 +765,7 @@ impl BatchLoad for ProjectRoles {
     type Key = Uuid;
     type Value = ProjectRole;
 
-    fn new(db: DatabaseConnection, principal: Arc<Principal>) -> Self {
+    fn new(db: Db, principal: Arc<Principal>) -> Self {
         Self { db, principal }
     }
 
