@@ -172,8 +172,8 @@ impl HttpArgs {
     }
 }
 
-/// A request timeout of at most a minute: an idempotency key whose request has run longer
-/// than that counts as abandoned (`idempotency`), so a longer request could run twice.
+/// A request timeout of at most a minute: a keyed mutation holds its key's transaction (and,
+/// on SQLite, the write lock) while it runs, and a duplicate waits for it (`idempotency`).
 fn parse_request_timeout(text: &str) -> Result<Duration, String> {
     let timeout = parse_duration(text)?;
     if timeout > Duration::from_secs(60) {

@@ -1,15 +1,23 @@
 //! Safe retries: a create sent again with the same `Idempotency-Key` and input returns the
 //! first result and creates nothing; the same key with other input is `CONFLICT`; concurrent
-//! duplicates never both run.
+//! duplicates never both run; and a `kill -9` of the real binary loses no acknowledged write
+//! and leaves no key that blocks or duplicates its retry.
 
-use bydel::ids::Kind;
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
+
+use bydel::{auth::TokenKeys, ids::Kind};
 use entity::api_client;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 use crate::{
-    harness::TestApp,
+    harness::{AUDIENCE, ISSUER, TestApp, TestDatabase, process::ServerProcess},
     queries,
+    token_cache::{issue, write_key},
     tokens::{ADMIN, gid},
 };
 
@@ -171,4 +179,149 @@ async fn keys_are_per_client_and_bad_keys_are_refused() {
         "BAD_USER_INPUT"
     );
     assert!(bad.body["data"].is_null());
+}
+
+/// One keyed request of the crash test: two clients created by one mutation, so a request
+/// that half-landed would show.
+const CREATE_TWO: &str = "mutation Two($a: CreateApiClientInput!, $b: CreateApiClientInput!) {
+  a: createApiClient(input: $a) { name }
+  b: createApiClient(input: $b) { name }
+}";
+
+/// What became of one keyed request sent to the replica that is killed.
+#[derive(Debug, Clone, PartialEq)]
+enum Sent {
+    /// Sent; no answer came (the process died first).
+    InFlight,
+    /// Answered 200 with both clients.
+    Acknowledged,
+}
+
+struct CrashRun {
+    client: reqwest::Client,
+    token: String,
+    organisation: String,
+}
+
+impl CrashRun {
+    fn variables(&self, key: &str) -> Value {
+        let input = |name: String| {
+            json!({ "organisationId": self.organisation, "name": name, "scopes": ["referrals:read"] })
+        };
+        json!({ "a": input(format!("{key}-a")), "b": input(format!("{key}-b")) })
+    }
+
+    /// Sends the request of `key` to `server`: `None` when no answer came.
+    async fn send(&self, server: SocketAddr, key: &str) -> Option<(u16, bool, Value)> {
+        let response = self
+            .client
+            .post(format!("http://{server}/graphql"))
+            .bearer_auth(&self.token)
+            .header("Idempotency-Key", key)
+            .json(&json!({ "query": CREATE_TWO, "variables": self.variables(key) }))
+            .send()
+            .await
+            .ok()?;
+        let status = response.status().as_u16();
+        let replayed = response.headers().contains_key("idempotent-replayed");
+        Some((status, replayed, response.json().await.ok()?))
+    }
+}
+
+/// How many clients named `name` exist.
+async fn named(db: &sea_orm::DatabaseConnection, name: &str) -> u64 {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    api_client::Entity::find()
+        .filter(api_client::Column::Name.eq(name))
+        .count(db)
+        .await
+        .expect("clients count")
+}
+
+/// `kill -9` of the real `bydel serve` while keyed mutations run, on SQLite and PostgreSQL:
+/// every acknowledged request's writes are there exactly once after the restart, no request
+/// half-landed, and a retry of every key sent (acknowledged or in flight) is answered at once
+/// (no `CONFLICT` from a key the dead process held) and leaves each write exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_loses_no_acknowledged_write_and_every_retry_lands_once() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (key_file, pem) = write_key(dir.path(), "signing-key.pem");
+    let flags = ["--rate-limit", "0"];
+    let server = ServerProcess::spawn_with(database.url(), &key_file, &flags);
+    let db = database.connect().await;
+    let keys = TokenKeys::from_pem(&pem, ISSUER, AUDIENCE).expect("the key loads");
+    let secretariat = bydel::organisations::find_by_reference(&db, "secretariat")
+        .await
+        .expect("the secretariat exists");
+    let run = Arc::new(CrashRun {
+        client: reqwest::Client::new(),
+        token: issue(&db, &keys, "crash-script", ADMIN).await,
+        organisation: gid(Kind::Organisation, secretariat.id),
+    });
+
+    // Four scripts send keyed requests one after another until the server dies under them.
+    let sent: Arc<Mutex<BTreeMap<String, Sent>>> = Arc::default();
+    let (acks, mut acknowledged) = tokio::sync::mpsc::unbounded_channel();
+    let address = server.address;
+    let scripts: Vec<_> = (0..4)
+        .map(|script| {
+            let (run, sent, acks) = (run.clone(), sent.clone(), acks.clone());
+            tokio::spawn(async move {
+                for n in 0.. {
+                    let key = format!("crash-{script}-{n}");
+                    sent.lock()
+                        .expect("the log")
+                        .insert(key.clone(), Sent::InFlight);
+                    let Some((status, _, body)) = run.send(address, &key).await else {
+                        return;
+                    };
+                    assert_eq!(status, 200, "{body}");
+                    assert_eq!(body["data"]["b"]["name"], format!("{key}-b"), "{body}");
+                    sent.lock()
+                        .expect("the log")
+                        .insert(key, Sent::Acknowledged);
+                    let _ = acks.send(());
+                }
+            })
+        })
+        .collect();
+    for _ in 0..12 {
+        acknowledged.recv().await.expect("the scripts acknowledge writes");
+    }
+    server.kill();
+    for script in scripts {
+        script.await.expect("a script ends when the server is gone");
+    }
+    let sent = sent.lock().expect("the log").clone();
+    let in_flight = sent.values().filter(|s| **s == Sent::InFlight).count();
+    assert!(in_flight >= 1, "every script had a request in flight: {sent:?}");
+
+    for (key, outcome) in &sent {
+        let (a, b) = (
+            named(&db, &format!("{key}-a")).await,
+            named(&db, &format!("{key}-b")).await,
+        );
+        assert_eq!(a, b, "{key} half-landed");
+        if *outcome == Sent::Acknowledged {
+            assert_eq!(a, 1, "{key} was acknowledged, so it is there once");
+        }
+        assert!(a <= 1, "{key} landed twice");
+    }
+
+    let restarted = ServerProcess::spawn_with(database.url(), &key_file, &flags);
+    for (key, outcome) in &sent {
+        let (status, replayed, body) = run
+            .send(restarted.address, key)
+            .await
+            .expect("the restarted server answers");
+        assert_eq!(status, 200, "retry of {key}: {body}");
+        assert_eq!(body["data"]["a"]["name"], format!("{key}-a"), "{body}");
+        if *outcome == Sent::Acknowledged {
+            assert!(replayed, "an acknowledged {key} is answered from its key");
+        }
+        for part in ["a", "b"] {
+            assert_eq!(named(&db, &format!("{key}-{part}")).await, 1, "{key}-{part}");
+        }
+    }
 }

@@ -344,7 +344,7 @@ async fn command_line(url: &str, args: &[&str]) {
 
 /// Issues a token for the secretariat with `scopes` under the client `client`, signed with
 /// `keys`.
-async fn issue(
+pub async fn issue(
     db: &sea_orm::DatabaseConnection,
     keys: &TokenKeys,
     client: &str,
@@ -367,7 +367,7 @@ async fn issue(
     .token
 }
 
-fn write_key(dir: &Path, name: &str) -> (std::path::PathBuf, String) {
+pub fn write_key(dir: &Path, name: &str) -> (std::path::PathBuf, String) {
     let pem = generate_pem().expect("a key generates");
     let file = dir.join(name);
     std::fs::write(&file, &pem).expect("the key file is written");

@@ -98,6 +98,14 @@ fn listening_address(line: &str) -> Option<SocketAddr> {
         .ok()
 }
 
+impl ServerProcess {
+    /// `kill -9`: the process ends at once, whatever it was doing, and is reaped.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
