@@ -16,8 +16,7 @@ use chrono::{DateTime, Utc};
 use entity::{api_client, audit_event, enums::AuditAction, organisation, participant};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Select,
     sea_query::{Expr, InsertStatement, Query},
 };
 use uuid::Uuid;

@@ -6,9 +6,9 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 use prometheus::IntCounter;
 
 use sea_orm::{
-    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult,
-    SqliteTransactionMode, Statement, TransactionError, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, SqliteTransactionMode, Statement,
+    TransactionError, TransactionOptions, TransactionTrait,
     prelude::async_trait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
@@ -143,8 +143,7 @@ impl Db {
 trait ConnectionTraitObject: Sync {
     fn backend(&self) -> DbBackend;
     fn execute_raw(&self, stmt: Statement) -> BoxFuture<'_, Result<ExecResult, DbErr>>;
-    fn execute_unprepared<'a>(&'a self, sql: &'a str)
-    -> BoxFuture<'a, Result<ExecResult, DbErr>>;
+    fn execute_unprepared<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<ExecResult, DbErr>>;
     fn query_one_raw(&self, stmt: Statement) -> BoxFuture<'_, Result<Option<QueryResult>, DbErr>>;
     fn query_all_raw(&self, stmt: Statement) -> BoxFuture<'_, Result<Vec<QueryResult>, DbErr>>;
 }
@@ -158,10 +157,7 @@ impl<C: ConnectionTrait + Send + Sync> ConnectionTraitObject for C {
     fn execute_raw(&self, stmt: Statement) -> BoxFuture<'_, Result<ExecResult, DbErr>> {
         ConnectionTrait::execute_raw(self, stmt)
     }
-    fn execute_unprepared<'a>(
-        &'a self,
-        sql: &'a str,
-    ) -> BoxFuture<'a, Result<ExecResult, DbErr>> {
+    fn execute_unprepared<'a>(&'a self, sql: &'a str) -> BoxFuture<'a, Result<ExecResult, DbErr>> {
         ConnectionTrait::execute_unprepared(self, sql)
     }
     fn query_one_raw(&self, stmt: Statement) -> BoxFuture<'_, Result<Option<QueryResult>, DbErr>> {

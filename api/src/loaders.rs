@@ -21,15 +21,13 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
 };
 
-use sea_orm::{
-    ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Value,
-};
+use sea_orm::{ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Value};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::{
-    db::Db,
     auth::{Principal, Scoped},
+    db::Db,
     error::{ApiError, ApiResult},
     schema::RequestContext,
 };

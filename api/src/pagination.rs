@@ -13,8 +13,8 @@ use async_graphql::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ColumnTrait, ColumnType, DbErr, EntityTrait, IntoIdentity, ModelTrait,
-    PaginatorTrait, Select, Value,
+    ColumnTrait, ColumnType, DbErr, EntityTrait, IntoIdentity, ModelTrait, PaginatorTrait, Select,
+    Value,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

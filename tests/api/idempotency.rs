@@ -205,9 +205,7 @@ struct CrashRun {
 
 impl CrashRun {
     fn variables(&self, key: &str) -> Value {
-        let input = |name: String| {
-            json!({ "organisationId": self.organisation, "name": name, "scopes": ["referrals:read"] })
-        };
+        let input = |name: String| json!({ "organisationId": self.organisation, "name": name, "scopes": ["referrals:read"] });
         json!({ "a": input(format!("{key}-a")), "b": input(format!("{key}-b")) })
     }
 
@@ -287,7 +285,10 @@ async fn a_crash_loses_no_acknowledged_write_and_every_retry_lands_once() {
         })
         .collect();
     for _ in 0..12 {
-        acknowledged.recv().await.expect("the scripts acknowledge writes");
+        acknowledged
+            .recv()
+            .await
+            .expect("the scripts acknowledge writes");
     }
     server.kill();
     for script in scripts {
@@ -295,7 +296,10 @@ async fn a_crash_loses_no_acknowledged_write_and_every_retry_lands_once() {
     }
     let sent = sent.lock().expect("the log").clone();
     let in_flight = sent.values().filter(|s| **s == Sent::InFlight).count();
-    assert!(in_flight >= 1, "every script had a request in flight: {sent:?}");
+    assert!(
+        in_flight >= 1,
+        "every script had a request in flight: {sent:?}"
+    );
 
     for (key, outcome) in &sent {
         let (a, b) = (
@@ -321,7 +325,11 @@ async fn a_crash_loses_no_acknowledged_write_and_every_retry_lands_once() {
             assert!(replayed, "an acknowledged {key} is answered from its key");
         }
         for part in ["a", "b"] {
-            assert_eq!(named(&db, &format!("{key}-{part}")).await, 1, "{key}-{part}");
+            assert_eq!(
+                named(&db, &format!("{key}-{part}")).await,
+                1,
+                "{key}-{part}"
+            );
         }
     }
 }

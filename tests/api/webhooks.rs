@@ -774,7 +774,10 @@ async fn internal_addresses_and_control_characters_are_refused_and_nothing_is_st
     }
     for url in INTERNAL_ENDPOINTS {
         let message = register(&app, &admin, url).await.errors()[0]["message"].to_string();
-        assert!(message.contains("public addresses only"), "{url}: {message}");
+        assert!(
+            message.contains("public addresses only"),
+            "{url}: {message}"
+        );
     }
     let stored = webhook::Entity::find()
         .all(&app.db)
@@ -807,7 +810,11 @@ async fn a_dispatcher_without_the_loopback_flag_sends_nothing_to_loopback() {
     create_referral(&world).await;
 
     for round in 1..=3 {
-        assert_eq!(strict.run_once().await.expect("a round"), 2, "round {round}");
+        assert_eq!(
+            strict.run_once().await.expect("a round"),
+            2,
+            "round {round}"
+        );
     }
     assert!(literal_end.is_idle(), "nothing reached 127.0.0.1");
     assert!(named_end.is_idle(), "nothing reached localhost");

@@ -64,16 +64,16 @@ use entity::{
     volunteer_hours, webhook, webhook_attempt, webhook_delivery,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    Select,
     sea_query::{Expr, ExprTrait, SelectStatement, UnionType},
 };
 use uuid::Uuid;
 
 use super::{Access, Area, Principal, Scope};
 use crate::{
-    db::Db,
     audit::ReadLog,
+    db::Db,
     error::{ApiError, ApiResult},
     loaders::BatchLoad,
     schema::RequestContext,

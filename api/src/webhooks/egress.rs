@@ -147,10 +147,22 @@ const PRIVATE_V4: [(Ipv4Addr, u8, &str); 15] = [
 
 /// IPv6 blocks inside global unicast (`2000::/3`) that are not plain public hosts.
 const PRIVATE_V6: [(Ipv6Addr, u8, &str); 4] = [
-    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 23, "protocol assignments"),
-    (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32, "documentation"),
+    (
+        Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0),
+        23,
+        "protocol assignments",
+    ),
+    (
+        Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0),
+        32,
+        "documentation",
+    ),
     (Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0), 16, "6to4"),
-    (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0), 20, "documentation"),
+    (
+        Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0),
+        20,
+        "documentation",
+    ),
 ];
 
 fn in_v4(ip: Ipv4Addr, (net, bits, _): &(Ipv4Addr, u8, &str)) -> bool {
