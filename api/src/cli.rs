@@ -559,7 +559,7 @@ mod tests {
             let defaults = serve(&[]).expect("parses").limits();
             assert!(defaults.introspection);
             assert_eq!(defaults.max_depth, 12);
-            assert_eq!(defaults.max_complexity, 10_000);
+            assert_eq!(defaults.max_complexity, 50_000);
             assert_eq!(defaults.max_aliases, 30);
             assert_eq!(defaults.request_timeout, std::time::Duration::from_secs(30));
             assert_eq!((defaults.rate, defaults.burst), (20.0, 100));

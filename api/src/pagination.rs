@@ -22,7 +22,6 @@ use uuid::Uuid;
 use crate::{
     db::Db,
     error::{ApiError, ApiResult},
-    schema::RequestContext,
 };
 
 pub const DEFAULT_PAGE_SIZE: u64 = 20;
@@ -195,7 +194,7 @@ pub struct ConnectionFields {
 impl ConnectionFields {
     /// The number of items in the whole list (all pages), after filters and access rules.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        let db = ctx.db()?.clone();
+        let db = ctx.data::<Db>()?.clone();
         Ok((self.count)(db).await.map_err(ApiError::from)?)
     }
 }
