@@ -112,6 +112,11 @@ pub fn literal(host: &str) -> Option<IpAddr> {
         .ok()
 }
 
+/// Whether a URL host means this machine: a loopback address in any spelling, or `localhost`.
+pub fn names_loopback(host: &str) -> bool {
+    literal(host).map_or_else(|| is_localhost(host), |ip| canonical(ip).is_loopback())
+}
+
 /// `localhost` and its subdomains always mean loopback (RFC 6761 §6.3), whatever DNS says.
 fn is_localhost(host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();

@@ -126,7 +126,7 @@ fn parse_endpoint(url: &str, field: &str, policy: WebhookPolicy) -> ApiResult<re
     };
     match parsed.scheme() {
         "https" => {}
-        "http" if policy.allow_http || is_loopback(host) => {}
+        "http" if policy.allow_http || egress::names_loopback(host) => {}
         _ => {
             return Err(ApiError::validation(
                 field,
@@ -144,13 +144,6 @@ fn parse_endpoint(url: &str, field: &str, policy: WebhookPolicy) -> ApiResult<re
         return Err(ApiError::validation(field, "must not have a #fragment"));
     }
     Ok(parsed)
-}
-
-fn is_loopback(host: &str) -> bool {
-    match egress::literal(host) {
-        Some(ip) => ip.is_loopback(),
-        None => host.eq_ignore_ascii_case("localhost"),
-    }
 }
 
 /// Checks a signing secret: [`SECRET_CHARS`] visible ASCII characters (no spaces), so it
