@@ -471,13 +471,14 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
         .await
         .map_err(|e| fail(format!("cannot start the event bus: {e}")))?;
     eprintln!("Bydel is listening on http://{address}/graphql (open it in a browser for GraphiQL)");
+    let stats = StatsPolicy::load(&db, args.stats_min_cell)
+        .await
+        .map_err(|e| fail(format!("cannot load the statistics' cell keys: {e}")))?;
     let schema = schema::build(
         db.clone(),
         keys.clone(),
         ReferralPolicy::with_response_days(args.referral_response_days),
-        StatsPolicy {
-            min_cell: args.stats_min_cell,
-        },
+        stats,
         args.webhooks.policy(),
         events.clone(),
     );

@@ -23,6 +23,7 @@ pub mod project_partner;
 pub mod referral;
 pub mod referral_event;
 pub mod signing_key;
+pub mod stats_secret;
 pub mod visit;
 pub mod visit_month;
 pub mod visit_topic;
@@ -54,6 +55,7 @@ pub mod prelude {
     pub use crate::referral::Entity as Referral;
     pub use crate::referral_event::Entity as ReferralEvent;
     pub use crate::signing_key::Entity as SigningKey;
+    pub use crate::stats_secret::Entity as StatsSecret;
     pub use crate::visit::Entity as Visit;
     pub use crate::visit_month::Entity as VisitMonth;
     pub use crate::visit_topic::Entity as VisitTopic;

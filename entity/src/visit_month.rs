@@ -21,6 +21,9 @@ pub struct Model {
     pub channel: VisitChannel,
     pub visits: i32,
     pub women: i32,
+    /// The sum of the counted visits' record keys (low 24 bits of each id): what the
+    /// statistics' cell keys are derived from, so tallies and rows get the same noise.
+    pub key_sum: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

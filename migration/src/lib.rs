@@ -18,6 +18,7 @@ mod m20261124_000010_idempotency_keys;
 mod m20261124_000011_webhooks;
 mod m20261124_000012_stats_indexes;
 mod m20261125_000013_visit_tallies;
+mod m20261203_000014_stats_cell_keys;
 
 /// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000011_webhooks::Migration),
             Box::new(m20261124_000012_stats_indexes::Migration),
             Box::new(m20261125_000013_visit_tallies::Migration),
+            Box::new(m20261203_000014_stats_cell_keys::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod cli;
 mod demo;
+mod differencing;
 mod federation;
 mod hardening;
 mod http;

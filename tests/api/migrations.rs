@@ -13,7 +13,7 @@ use sea_orm_migration::MigrationStatus;
 use crate::harness::{Backend, TestApp, TestDatabase, fixtures::now};
 
 /// Every table of the data model.
-const TABLES: [&str; 27] = [
+const TABLES: [&str; 28] = [
     "api_client",
     "api_token",
     "audit_event",
@@ -32,6 +32,7 @@ const TABLES: [&str; 27] = [
     "referral",
     "referral_event",
     "signing_key",
+    "stats_secret",
     "idempotency_key",
     "visit",
     "visit_month",
@@ -95,7 +96,7 @@ async fn migrations_go_up_down_and_up_again() {
     Migrator::up(&db, None).await.expect("migrations go up");
     assert_eq!(tables(&db).await, all_tables());
     let names = applied(&db).await;
-    assert_eq!(names.len(), 13, "applied migrations: {names:?}");
+    assert_eq!(names.len(), 14, "applied migrations: {names:?}");
     assert!(
         Migrator::get_pending_migrations(&db)
             .await

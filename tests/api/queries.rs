@@ -122,3 +122,4 @@ pub const STATS_FIGURES: &str = include_str!("queries/stats_figures.graphql");
 pub const STATS_DASHBOARD: &str = include_str!("queries/stats_dashboard.graphql");
 pub const STATS_STALE: &str = include_str!("queries/stats_stale.graphql");
 pub const STATS_PROBE: &str = include_str!("queries/stats_probe.graphql");
+pub const STATS_PERIOD: &str = include_str!("queries/stats_period.graphql");

@@ -32,6 +32,17 @@ fn value(cell: &Value) -> Option<f64> {
     cell["value"].as_f64()
 }
 
+/// Outside the secretariat a published count is the exact one plus cell-key noise of at
+/// most 2 either way.
+#[track_caller]
+fn assert_near(published: Option<f64>, exact: f64, what: &str) {
+    let published = published.unwrap_or_else(|| panic!("{what}: nothing published"));
+    assert!(
+        (published - exact).abs() <= 2.0 && published.fract() == 0.0,
+        "{what}: published {published} is not a whole number within 2 of {exact}"
+    );
+}
+
 /// A cell's value keyed by the named fields (as text), for comparisons.
 fn by(data: &Value, figure: &str, fields: &[&str]) -> BTreeMap<Vec<String>, Option<f64>> {
     cells(data, figure)
@@ -243,12 +254,15 @@ async fn each_organisation_sees_the_figures_of_its_area() {
         secretariat,
         HashMap::from([(n.clone(), Some(12.0)), (r.clone(), Some(8.0))])
     );
-    let copenhagen = visits_by_project(&app, "kommune-101").await;
-    assert_eq!(copenhagen, HashMap::from([(n.clone(), Some(12.0))]));
-    let ngo = visits_by_project(&app, "ngo-red-cross").await;
-    assert_eq!(ngo, HashMap::from([(n, Some(12.0))]));
-    let randers_view = visits_by_project(&app, "kommune-730").await;
-    assert_eq!(randers_view, HashMap::from([(r, Some(8.0))]));
+    for (org, project, exact) in [
+        ("kommune-101", &n, 12.0),
+        ("ngo-red-cross", &n, 12.0),
+        ("kommune-730", &r, 8.0),
+    ] {
+        let seen = visits_by_project(&app, org).await;
+        assert_eq!(seen.keys().collect::<Vec<_>>(), [project], "{org}'s area");
+        assert_near(seen[project], exact, org);
+    }
 
     // The referral of Randers's project addressed to København counts for both
     // municipalities (suppressed: one is below the threshold), not for the NGO (none: zero
@@ -360,16 +374,21 @@ async fn small_cells_are_suppressed_with_a_partner_so_the_total_gives_nothing_aw
         })
         .collect();
     // Phone calls (2) are below the threshold; group events (7), the next smallest, go too.
+    let pattern: Vec<(&str, bool)> = got.iter().map(|(c, _, s)| (c.as_str(), *s)).collect();
     assert_eq!(
-        got,
+        pattern,
         [
-            ("ACCOMPANIMENT".to_owned(), json!(9.0), false),
-            ("GROUP_EVENT".to_owned(), Value::Null, true),
-            ("HOME_VISIT".to_owned(), json!(12.0), false),
-            ("PHONE_CALL".to_owned(), Value::Null, true),
+            ("ACCOMPANIMENT", false),
+            ("GROUP_EVENT", true),
+            ("HOME_VISIT", false),
+            ("PHONE_CALL", true),
         ]
     );
-    assert_eq!(table["total"], json!({"value": 30.0, "suppressed": false}));
+    assert_eq!((&got[1].1, &got[3].1), (&Value::Null, &Value::Null));
+    assert_near(got[0].1.as_f64(), 9.0, "accompaniment");
+    assert_near(got[2].1.as_f64(), 12.0, "home visits");
+    assert_eq!(table["total"]["suppressed"], json!(false));
+    assert_near(table["total"]["value"].as_f64(), 30.0, "the total");
     assert_eq!(table["suppressedCells"], json!(2));
 
     let exact = visits_table(&app, "secretariat", json!(["CHANNEL"])).await;
@@ -406,7 +425,7 @@ async fn a_suppressed_cell_cannot_be_recomputed_from_its_row_and_column_totals()
         for (p, e) in published.iter().zip(&exact) {
             assert_eq!(p[fixed], e[fixed]);
             if let Some(v) = value(p) {
-                assert_eq!(Some(v), value(e), "published values are exact");
+                assert_near(Some(v), value(e).expect("exact"), "a published cell");
             } else {
                 assert!(value(e).is_some());
             }

@@ -1,5 +1,6 @@
 //! The monthly tallies of visits (`visit_month`, `visit_topic_month`): every write of a visit
-//! keeps them equal to the visits they count, migration 13 fills them from stored visits, and
+//! keeps them equal to the visits they count, migrations 13 and 14 fill them (and their key
+//! sums) from stored visits, and
 //! the statistics read them exactly when a request covers whole months.
 //!
 //! The expected tallies are computed here in plain Rust from the visit rows, independently of
@@ -27,8 +28,9 @@ use crate::{
 
 const WRITER: &str = "visits:write projects:read mothers:read";
 
-/// (project, year, month, channel[, topic]) → (visits, women), zero rows left out.
-type Tally = BTreeMap<(String, i32, u32, String, String), (i64, i64)>;
+/// (project, year, month, channel[, topic]) → (visits, women, sum of the visits' record
+/// keys: the low 24 bits of each id), zero rows left out.
+type Tally = BTreeMap<(String, i32, u32, String, String), (i64, i64, i64)>;
 
 fn key(
     project: uuid::Uuid,
@@ -53,12 +55,14 @@ async fn expected(db: &DatabaseConnection) -> (Tally, Tally) {
     let mut by_topic = Tally::new();
     for v in &visits {
         let women = i64::from(v.attendee_count.unwrap_or(1));
+        let record_key = (v.id.as_u128() % (1 << 24)) as i64;
         let add = |tally: &mut Tally, topic: &str| {
             let entry = tally
                 .entry(key(v.project_id, v.visited_on, v.channel, topic))
                 .or_default();
             entry.0 += 1;
             entry.1 += women;
+            entry.2 += record_key;
         };
         add(&mut months, "");
         for t in topics.iter().filter(|t| t.visit_id == v.id) {
@@ -78,7 +82,7 @@ async fn stored(db: &DatabaseConnection) -> (Tally, Tally) {
         .filter(|r| (r.visits, r.women) != (0, 0))
         .map(|r| {
             let k = key(r.project_id, r.month, r.channel, "");
-            (k, (i64::from(r.visits), i64::from(r.women)))
+            (k, (i64::from(r.visits), i64::from(r.women), r.key_sum))
         })
         .collect();
     let topics = visit_topic_month::Entity::find()
@@ -90,7 +94,7 @@ async fn stored(db: &DatabaseConnection) -> (Tally, Tally) {
         .map(|r| {
             assert_eq!(r.month.day(), 1, "a tally's month is its first day");
             let k = key(r.project_id, r.month, r.channel, &format!("{:?}", r.topic));
-            (k, (i64::from(r.visits), i64::from(r.women)))
+            (k, (i64::from(r.visits), i64::from(r.women), r.key_sum))
         })
         .collect();
     (months, topics)
@@ -173,7 +177,7 @@ async fn every_write_of_a_visit_keeps_the_monthly_tallies() {
         .await;
     assert_eq!(response.data()["importVisits"]["count"], 3);
     let (months, _) = assert_tallies_match(&app.db, "an import").await;
-    let women: i64 = months.values().map(|(_, women)| women).sum();
+    let women: i64 = months.values().map(|(_, women, _)| women).sum();
     assert_eq!(women, 1 + 1 + 7 + 1, "a group event counts its attendees");
 
     // A refused import (one bad row) changes no tally.
@@ -228,25 +232,25 @@ async fn every_write_of_a_visit_keeps_the_monthly_tallies() {
         .await;
     assert_eq!(response.data()["deleteVisit"], first.as_str());
     let (months, _) = assert_tallies_match(&app.db, "a deletion").await;
-    let visits: i64 = months.values().map(|(visits, _)| visits).sum();
+    let visits: i64 = months.values().map(|(visits, _, _)| visits).sum();
     assert_eq!(visits, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migration_13_fills_the_tallies_from_the_stored_visits() {
+async fn migrations_13_and_14_fill_the_tallies_and_key_sums_from_the_stored_visits() {
     let app = TestApp::spawn().await;
     bydel::demo::load(&app.db).await.expect("demo data");
     let loaded = assert_tallies_match(&app.db, "loading the demo").await;
     assert!(loaded.0.len() > 100, "the demo has visits in many months");
 
-    Migrator::down(&app.db, Some(1))
+    Migrator::down(&app.db, Some(2))
         .await
-        .expect("migration 13 goes down");
+        .expect("migrations 14 and 13 go down");
     Migrator::up(&app.db, None)
         .await
-        .expect("migration 13 goes up");
+        .expect("migrations 13 and 14 go up");
     assert_eq!(
-        assert_tallies_match(&app.db, "migration 13").await,
+        assert_tallies_match(&app.db, "migrations 13 and 14").await,
         loaded,
         "filled from the stored visits, the tallies equal the loader's"
     );

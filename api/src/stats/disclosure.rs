@@ -31,7 +31,8 @@
 //! in a line equals that line's total in the table with one dimension fewer; when its count is
 //! below `min_cell` that total is suppressed there by rule 1, but a cell hidden only by rule 2
 //! and alone in a line is not protected against that other table. Tables are protected one at
-//! a time; combining many differently filtered tables (differencing attacks) is not prevented.
+//! a time; combining differently filtered tables (differencing attacks) is what
+//! [`super::perturbation`] answers, with whole-month periods, for the same callers.
 //! Dimensions whose cells overlap (a visit with several topics, a mother with several
 //! languages) are not additive, so their line totals do not subtract; the rule still applies
 //! and only over-protects them.

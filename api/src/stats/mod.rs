@@ -6,7 +6,9 @@
 //! the rows of the caller's area (`principal.stats()`, rule 5 of `auth::access`); callers
 //! outside the secretariat get them through disclosure control ([`disclosure`]): a cell
 //! counting fewer than `--stats-min-cell` people or items is `null` and marked suppressed,
-//! with enough other cells that it cannot be recomputed from the totals.
+//! with enough other cells that it cannot be recomputed from the totals; their periods are
+//! whole months and every figure carries cell-key noise ([`perturbation`]), so that two
+//! published figures cannot be subtracted to recover a suppressed one.
 //!
 //! Definitions (each figure filtered by its own natural date):
 //! - `mothersTrained`: mothers certified on a *basic* course (theme courses certify too, but
@@ -26,12 +28,13 @@
 //! Values are `Float` throughout so hours and counts share one cell type; counts are whole.
 
 pub mod disclosure;
+pub mod perturbation;
 mod sql;
 
 use std::collections::HashSet;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
-use chrono::NaiveDate;
+use chrono::{Datelike, Days, NaiveDate};
 use entity::{project, referral};
 use sea_orm::{
     ActiveEnum, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryResult,
@@ -40,6 +43,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use self::disclosure::{Cell, Suppression};
+use self::perturbation::CellKeys;
 use self::sql::Filter;
 use crate::{
     auth::access::StatsScope,
@@ -54,23 +58,25 @@ use crate::{
     vocabulary::{ReferralOutcome, ReferralStatus, ServiceCategory, VisitChannel, VisitTopic},
 };
 
-/// Disclosure control settings (`--stats-min-cell`), schema data.
+/// Disclosure control settings, schema data: the threshold (`--stats-min-cell`) and the
+/// installation's cell keys (`perturbation`).
 #[derive(Debug, Clone, Copy)]
 pub struct StatsPolicy {
     /// Cells counting fewer than this are suppressed for callers outside the secretariat.
     pub min_cell: u16,
+    pub cell_keys: CellKeys,
 }
 
 impl StatsPolicy {
     /// The usual threshold of official statistics for small counts.
     pub const DEFAULT_MIN_CELL: u16 = 5;
-}
 
-impl Default for StatsPolicy {
-    fn default() -> Self {
-        Self {
-            min_cell: Self::DEFAULT_MIN_CELL,
-        }
+    /// The policy with `min_cell` and the installation's secret (written on first start).
+    pub async fn load(db: &impl ConnectionTrait, min_cell: u16) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self {
+            min_cell,
+            cell_keys: CellKeys::load(db).await?,
+        })
     }
 }
 
@@ -178,6 +184,17 @@ pub struct StatsFilter {
 }
 
 impl StatsFilter {
+    /// Outside the secretariat a period is whole months: `from` moves back to the first of
+    /// its month and `to` on to the last of its, so that no two periods differ by less than
+    /// a month (the cells that differencing could isolate are at least a month wide).
+    fn whole_months(mut self) -> Self {
+        self.from = self
+            .from
+            .map(|from| from - Days::new(u64::from(from.day0())));
+        self.to = self.to.map(last_of_month);
+        self
+    }
+
     fn decode(self) -> ApiResult<Filter> {
         if let (Some(from), Some(to)) = (self.from, self.to)
             && from > to
@@ -215,31 +232,66 @@ pub struct StatsQuery;
 #[Object]
 impl StatsQuery {
     /// Figures of the caller's area (`stats:read`); exact for the secretariat, under
-    /// disclosure control for everyone else.
+    /// disclosure control for everyone else: whole months, small cells suppressed, every
+    /// figure perturbed by its cell key (see the README's "Statistics").
     async fn stats(
         &self,
         ctx: &Context<'_>,
         filter: Option<StatsFilter>,
     ) -> async_graphql::Result<Option<Stats>> {
         let scope = ctx.principal()?.stats()?;
-        let filter = filter.unwrap_or_default().decode()?;
-        let policy = ctx.data_opt::<StatsPolicy>().copied().unwrap_or_default();
+        let policy = *ctx
+            .data::<StatsPolicy>()
+            .map_err(|_| ApiError::internal("the statistics policy is not configured"))?;
+        let mut filter = filter.unwrap_or_default();
+        if !scope.exact() {
+            filter = filter.whole_months();
+        }
         Ok(Some(Stats {
             scope,
-            filter,
+            filter: filter.decode()?,
             min_cell: u64::from(policy.min_cell),
+            cell_keys: policy.cell_keys,
         }))
     }
+}
+
+/// The last day of `day`'s month.
+fn last_of_month(day: NaiveDate) -> NaiveDate {
+    let first = day - Days::new(u64::from(day.day0()));
+    first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|next| next.pred_opt())
+        .unwrap_or(NaiveDate::MAX)
 }
 
 pub struct Stats {
     scope: StatsScope,
     filter: Filter,
     min_cell: u64,
+    cell_keys: CellKeys,
 }
 
 #[Object]
 impl Stats {
+    /// The first day the figures count: the filter's `from`, moved back to the first of its
+    /// month outside the secretariat.
+    async fn from(&self) -> Option<NaiveDate> {
+        self.filter.from
+    }
+
+    /// The last day the figures count: the filter's `to`, moved on to the last of its month
+    /// outside the secretariat.
+    async fn to(&self) -> Option<NaiveDate> {
+        self.filter.to
+    }
+
+    /// Whether the figures carry cell-key noise (everyone but the secretariat): each within
+    /// 2 of the exact count, the same every time for the same rows.
+    async fn perturbed(&self) -> bool {
+        !self.scope.exact()
+    }
+
     /// Mothers certified on a basic course.
     async fn mothers_trained(
         &self,
@@ -318,10 +370,10 @@ impl Stats {
     ) -> ApiResult<StatsTable> {
         let db = ctx.db()?;
         let backend = db.get_database_backend();
-        let group_by = group_by.unwrap_or_default();
+        let group_by = self.grouping(group_by)?;
         let source = sql::Source::of(figure, &self.filter, &group_by);
         let dimensions = figure.dimensions(source, backend, &group_by)?;
-        let statement = figure.statement(source, &self.scope, &self.filter, &dimensions);
+        let statement = figure.statement(source, backend, &self.scope, &self.filter, &dimensions);
         let rows = db.query_all(&statement).await?;
         let kinds: Vec<Dimension> = dimensions.iter().map(|(d, _)| *d).collect();
         let scale = match figure {
@@ -334,6 +386,7 @@ impl Stats {
             let measure = Measure {
                 count: read_i64(row, sql::COUNT)?.max(0) as u64,
                 value: read_i64(row, sql::VALUE)? as f64 * scale,
+                key_sum: read_i64(row, sql::KEY)?,
             };
             if is_total(row)? {
                 total = measure;
@@ -346,18 +399,65 @@ impl Stats {
             cells = vec![(Coordinates::default(), total)];
         }
         let hidden = self.protect(&cells, total.count);
+        let published = |m: Measure| self.publish(figure, m);
         Ok(StatsTable {
             suppressed_cells: hidden.hidden_cells() as i32,
-            total: StatsValue::new(total.value, hidden.total),
+            total: StatsValue::new(published(total), hidden.total),
             cells: cells
                 .into_iter()
                 .zip(hidden.cells)
                 .map(|((at, m), hidden)| StatsCell {
                     at,
-                    value: StatsValue::new(m.value, hidden),
+                    value: StatsValue::new(published(m), hidden),
                 })
                 .collect(),
         })
+    }
+
+    /// The requested dimensions; WEEK only for the secretariat, whose periods are days.
+    fn grouping(&self, group_by: Option<Vec<Dimension>>) -> ApiResult<Vec<Dimension>> {
+        let group_by = group_by.unwrap_or_default();
+        if !self.scope.exact() && group_by.contains(&Dimension::Week) {
+            return Err(ApiError::validation(
+                "groupBy",
+                "WEEK is for the secretariat: other callers' figures are by whole months",
+            ));
+        }
+        Ok(group_by)
+    }
+
+    /// The value a caller is given: exact for the secretariat; otherwise the count plus its
+    /// cell-key noise, and hours scaled by as much as their mothers' count moved, so that one
+    /// mother's hours drown in the noise of the whole.
+    fn publish(&self, figure: Figure, measure: Measure) -> f64 {
+        if self.scope.exact() {
+            return measure.value;
+        }
+        let noisy = self
+            .cell_keys
+            .perturb(figure.name(), measure.count, measure.key_sum);
+        match figure {
+            Figure::VolunteerHours if measure.count == 0 => measure.value,
+            Figure::VolunteerHours => {
+                let hours = measure.value * noisy as f64 / measure.count as f64;
+                (hours * 10.0).round() / 10.0
+            }
+            _ => noisy as f64,
+        }
+    }
+
+    /// Response times as published: the count perturbed like every count (the median and
+    /// percentile are ranks, which no difference of two tables recovers).
+    fn publish_durations(&self, durations: Durations) -> Durations {
+        if self.scope.exact() {
+            return durations;
+        }
+        let count = self.cell_keys.perturb(
+            Figure::ResponseTimes.name(),
+            durations.count,
+            durations.key_sum,
+        );
+        Durations { count, ..durations }
     }
 
     /// Which cells to hide: none for the secretariat.
@@ -387,7 +487,7 @@ impl Stats {
         let dimensions = Figure::ResponseTimes.dimensions(
             sql::Source::Rows,
             backend,
-            &group_by.unwrap_or_default(),
+            &self.grouping(group_by)?,
         )?;
         let statement = sql::response_times(backend, &self.scope, &self.filter, &dimensions);
         let rows = db.query_all(&statement).await?;
@@ -420,7 +520,7 @@ impl Stats {
             })
             .collect();
         let time = |durations: Durations, suppressed: bool| ResponseTime {
-            durations,
+            durations: self.publish_durations(durations),
             suppressed,
         };
         let suppressed_cells = (0..cells.len())
@@ -461,6 +561,8 @@ fn read_i64(row: &QueryResult, column: &str) -> ApiResult<i64> {
 struct Measure {
     count: u64,
     value: f64,
+    /// The sum of the counted rows' record keys.
+    key_sum: i64,
 }
 
 /// One part of a cell's key, for ordering cells and for the disclosure rule.
@@ -695,6 +797,7 @@ struct Durations {
     count: u64,
     median: Option<i64>,
     p90: Option<i64>,
+    key_sum: i64,
 }
 
 impl Durations {
@@ -706,6 +809,7 @@ impl Durations {
             count: get("n")?.unwrap_or(0).max(0) as u64,
             median: get("p50")?,
             p90: get("p90")?,
+            key_sum: get(sql::KEY)?.unwrap_or(0),
         })
     }
 
@@ -713,6 +817,7 @@ impl Durations {
         Measure {
             count: self.count,
             value: self.count as f64,
+            key_sum: self.key_sum,
         }
     }
 }

@@ -43,6 +43,37 @@ pub struct Filter {
 pub const IS_TOTAL: &str = "is_total";
 pub const COUNT: &str = "n";
 pub const VALUE: &str = "v";
+/// The sum of the counted rows' record keys (`stats::perturbation`).
+pub const KEY: &str = "k";
+
+/// A row's record key in SQL: the low 24 bits of its UUID `id`, equal to
+/// `perturbation::record_key` (a 16-byte blob on SQLite, whose `hex` is the UUID's digits;
+/// `uuid` on PostgreSQL).
+pub fn record_key(backend: DbBackend, id: Expr) -> Expr {
+    const SQLITE: &str = "((instr('0123456789ABCDEF', substr(hex($1), 27, 1)) - 1) * 1048576 \
+        + (instr('0123456789ABCDEF', substr(hex($1), 28, 1)) - 1) * 65536 \
+        + (instr('0123456789ABCDEF', substr(hex($1), 29, 1)) - 1) * 4096 \
+        + (instr('0123456789ABCDEF', substr(hex($1), 30, 1)) - 1) * 256 \
+        + (instr('0123456789ABCDEF', substr(hex($1), 31, 1)) - 1) * 16 \
+        + (instr('0123456789ABCDEF', substr(hex($1), 32, 1)) - 1))";
+    match backend {
+        DbBackend::Sqlite => custom(
+            backend,
+            SQLITE,
+            std::array::from_fn::<_, 6, _>(|_| id.clone()),
+        ),
+        _ => custom(
+            backend,
+            "('x' || right(replace(CAST($1 AS TEXT), '-', ''), 6))::bit(24)::int",
+            [id],
+        ),
+    }
+}
+
+/// `SUM(record_key(id))` over a group, 0 for none.
+fn key_sum(backend: DbBackend, id: Expr) -> Expr {
+    Func::coalesce([Func::sum(record_key(backend, id)).into(), Expr::cust("0")]).into()
+}
 
 /// The alias of the `i`-th grouping column.
 pub fn dim(i: usize) -> String {
@@ -352,6 +383,24 @@ impl Figure {
         query
     }
 
+    /// The sum of the record keys of a group's rows: what its noise is derived from.
+    fn key_sum(self, source: Source, backend: DbBackend) -> Expr {
+        let id = match self {
+            _ if source == Source::MonthlyTallies => {
+                // SUM of a BIGINT is NUMERIC on PostgreSQL; the sums fit a BIGINT.
+                let sum = custom(backend, "CAST(SUM($1) AS BIGINT)", [tally_col("key_sum")]);
+                return Func::coalesce([sum, Expr::cust("0")]).into();
+            }
+            Figure::MothersTrained => col(enrolment::Entity, enrolment::Column::Id),
+            Figure::Visits | Figure::WomenReached => col(visit::Entity, visit::Column::Id),
+            Figure::Referrals | Figure::ResponseTimes => {
+                col(referral::Entity, referral::Column::Id)
+            }
+            Figure::VolunteerHours => col(volunteer_hours::Entity, volunteer_hours::Column::Id),
+        };
+        key_sum(backend, id)
+    }
+
     /// (count, value) of a group: the count decides suppression, the value is published.
     fn measures(self, source: Source) -> (Expr, Expr) {
         if source == Source::MonthlyTallies {
@@ -396,16 +445,18 @@ impl Figure {
     }
 
     /// One statement: the cells grouped by `dimensions` (when there are any), then the total.
-    /// Result columns: `is_total`, `d0..`, `n` (count), `v` (value).
+    /// Result columns: `is_total`, `d0..`, `n` (count), `v` (value), `k` (key sum).
     pub fn statement(
         self,
         source: Source,
+        backend: DbBackend,
         scope: &StatsScope,
         filter: &Filter,
         dimensions: &[(Dimension, Expr)],
     ) -> SelectStatement {
         let kinds: Vec<Dimension> = dimensions.iter().map(|(d, _)| *d).collect();
         let (count, value) = self.measures(source);
+        let key = self.key_sum(source, backend);
         let mut total = self.rows(source, scope, filter, &[]);
         total.expr_as(Expr::cust("1"), Alias::new(IS_TOTAL));
         for i in 0..dimensions.len() {
@@ -413,7 +464,8 @@ impl Figure {
         }
         total
             .expr_as(count.clone(), Alias::new(COUNT))
-            .expr_as(value.clone(), Alias::new(VALUE));
+            .expr_as(value.clone(), Alias::new(VALUE))
+            .expr_as(key.clone(), Alias::new(KEY));
         if dimensions.is_empty() {
             return total;
         }
@@ -429,7 +481,8 @@ impl Figure {
         }
         cells
             .expr_as(count, Alias::new(COUNT))
-            .expr_as(value, Alias::new(VALUE));
+            .expr_as(value, Alias::new(VALUE))
+            .expr_as(key, Alias::new(KEY));
         cells.union(UnionType::All, total);
         cells
     }
@@ -603,7 +656,7 @@ pub fn measure_column(measure: &str, what: &str) -> String {
 /// Response times in one statement: durations per referral, ranked per cell and overall with
 /// window functions, then the nearest-rank median (rank ⌈n/2⌉) and 90th percentile
 /// (rank ⌈9n/10⌉) picked per cell and for the total. Columns: `is_total`, `d0..`, and per
-/// measure `<m>_n`, `<m>_p50`, `<m>_p90`.
+/// measure `<m>_n`, `<m>_p50`, `<m>_p90` and `<m>_k` (the key sum of the rows it counts).
 pub fn response_times(
     backend: DbBackend,
     scope: &StatsScope,
@@ -643,11 +696,17 @@ pub fn response_times(
         Alias::new("done"),
     );
 
+    durations.expr_as(
+        record_key(backend, col(referral::Entity, referral::Column::Id)),
+        Alias::new(KEY),
+    );
+
     let dims: Vec<Expr> = (0..dimensions.len())
         .map(|i| Expr::col(Alias::new(dim(i))))
         .collect();
     let mut ranked = Query::select();
     ranked.from_subquery(durations, Alias::new("d"));
+    ranked.column(Alias::new(KEY));
     for i in 0..dimensions.len() {
         ranked.column(Alias::new(dim(i)));
     }
@@ -696,6 +755,17 @@ pub fn response_times(
         for measure in MEASURES {
             let n = Expr::col(Alias::new(format!("{measure}_n_{scope}")));
             query.expr_as(Func::max(n), Alias::new(measure_column(measure, "n")));
+            let counted_key: Expr = CaseStatement::new()
+                .case(
+                    Expr::col(Alias::new(measure)).is_not_null(),
+                    Expr::col(Alias::new(KEY)),
+                )
+                .finally(Expr::cust("0"))
+                .into();
+            query.expr_as(
+                Func::sum(counted_key),
+                Alias::new(measure_column(measure, KEY)),
+            );
             query.expr_as(
                 pick(measure, scope, 1, 1, 2),
                 Alias::new(measure_column(measure, "p50")),

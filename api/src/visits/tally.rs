@@ -24,7 +24,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::error::ApiResult;
+use crate::{error::ApiResult, stats::perturbation::record_key};
 
 /// Tally rows per upsert: 6 values each, far below both backends' parameter limits.
 const ROWS_PER_STATEMENT: usize = 500;
@@ -37,6 +37,7 @@ type TopicKey = (Uuid, NaiveDate, VisitChannel, VisitTopic);
 struct Count {
     visits: i32,
     women: i32,
+    key_sum: i64,
 }
 
 impl Count {
@@ -77,11 +78,13 @@ impl Tallies {
         let delta = Count {
             visits: sign,
             women: sign * visit.attendee_count.unwrap_or(1),
+            key_sum: i64::from(sign) * record_key(visit.id),
         };
         let month = month_of(visit.visited_on);
         let add = |count: &mut Count| {
             count.visits += delta.visits;
             count.women += delta.women;
+            count.key_sum += delta.key_sum;
         };
         add(self
             .months
@@ -124,6 +127,7 @@ impl Tallies {
                 channel,
                 visits: count.visits,
                 women: count.women,
+                key_sum: count.key_sum,
             })
             .collect();
         months.sort_by_key(|r| (r.project_id, r.month, r.channel as u8));
@@ -139,6 +143,7 @@ impl Tallies {
                     topic,
                     visits: count.visits,
                     women: count.women,
+                    key_sum: count.key_sum,
                 },
             )
             .collect();
@@ -157,12 +162,13 @@ impl Tallies {
             channel: Set(r.channel),
             visits: Set(r.visits),
             women: Set(r.women),
+            key_sum: Set(r.key_sum),
         });
         add_to::<visit_month::Entity, _>(
             db,
             months.collect(),
             [Month::ProjectId, Month::Month, Month::Channel],
-            (Month::Visits, Month::Women),
+            [Month::Visits, Month::Women, Month::KeySum],
         )
         .await?;
         let topics = topics.into_iter().map(|r| visit_topic_month::ActiveModel {
@@ -172,12 +178,13 @@ impl Tallies {
             topic: Set(r.topic),
             visits: Set(r.visits),
             women: Set(r.women),
+            key_sum: Set(r.key_sum),
         });
         add_to::<visit_topic_month::Entity, _>(
             db,
             topics.collect(),
             [Topic::ProjectId, Topic::Month, Topic::Channel, Topic::Topic],
-            (Topic::Visits, Topic::Women),
+            [Topic::Visits, Topic::Women, Topic::KeySum],
         )
         .await
     }
@@ -188,7 +195,7 @@ async fn add_to<E, A>(
     db: &impl ConnectionTrait,
     rows: Vec<A>,
     key: impl IntoIterator<Item = E::Column> + Clone,
-    (visits, women): (E::Column, E::Column),
+    added: [E::Column; 3],
 ) -> ApiResult<()>
 where
     E: EntityTrait,
@@ -196,7 +203,7 @@ where
 {
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         E::insert_many(chunk.to_vec())
-            .on_conflict(add_on_conflict::<E>(key.clone(), visits, women))
+            .on_conflict(add_on_conflict::<E>(key.clone(), added))
             .exec_without_returning(db)
             .await?;
     }
@@ -207,16 +214,17 @@ where
 /// upsert that adds, the same SQL on SQLite and PostgreSQL.
 fn add_on_conflict<E: EntityTrait>(
     key: impl IntoIterator<Item = E::Column>,
-    visits: E::Column,
-    women: E::Column,
+    added: [E::Column; 3],
 ) -> OnConflict {
-    let added = |column: E::Column, name: &str| {
-        Expr::col((E::default(), column)).add(Expr::cust(format!("excluded.{name}")))
-    };
-    OnConflict::columns(key)
-        .value(visits, added(visits, "visits"))
-        .value(women, added(women, "women"))
-        .to_owned()
+    let mut upsert = OnConflict::columns(key);
+    for column in added {
+        let name = sea_orm::IdenStatic::as_str(&column).to_owned();
+        upsert.value(
+            column,
+            Expr::col((E::default(), column)).add(Expr::cust(format!("excluded.{name}"))),
+        );
+    }
+    upsert.to_owned()
 }
 
 #[cfg(test)]

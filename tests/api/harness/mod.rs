@@ -160,7 +160,9 @@ impl TestApp {
             db.clone(),
             keys.clone(),
             bydel::referrals::ReferralPolicy::default(),
-            bydel::stats::StatsPolicy::default(),
+            bydel::stats::StatsPolicy::load(&db, bydel::stats::StatsPolicy::DEFAULT_MIN_CELL)
+                .await
+                .expect("the statistics' cell keys load"),
             options.webhooks,
             events.clone(),
         );
