@@ -102,6 +102,13 @@ pub fn decode_as(id: &str, expected: Kind, field: &str) -> ApiResult<Uuid> {
     }
 }
 
+/// A row's *record key* for the statistics' cell-key perturbation (`stats::perturbation`):
+/// the low 24 bits of its id, random in v4 and v7 UUIDs and fixed for the row's life.
+/// `stats::sql::record_key` computes the same in SQL, and migration 14 did for the tallies.
+pub fn record_key(id: Uuid) -> i64 {
+    (id.as_u128() & 0xff_ffff) as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +130,13 @@ mod tests {
         for garbage in ["", "!!", "UHJvamVjdA", "Tm9wZTo0Mg"] {
             assert_eq!(decode(garbage, "id").unwrap_err().code(), "BAD_USER_INPUT");
         }
+    }
+
+    #[test]
+    fn a_record_key_is_the_low_24_bits_of_the_id() {
+        let id = Uuid::from_u128(0x0123_4567_89ab_cdef_0011_2233_44ab_cdef);
+        assert_eq!(record_key(id), 0xab_cdef);
+        assert_eq!(record_key(Uuid::nil()), 0);
+        assert_eq!(record_key(Uuid::max()), (1 << 24) - 1);
     }
 }

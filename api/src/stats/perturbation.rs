@@ -36,16 +36,8 @@
 use hmac::{Hmac, Mac};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, sea_query::OnConflict};
 use sha2::Sha256;
-use uuid::Uuid;
 
-/// How many low bits of a row's UUID make its record key.
-pub const RECORD_KEY_BITS: u32 = 24;
-
-/// A row's record key: the low [`RECORD_KEY_BITS`] bits of its id, as `stats::sql` computes
-/// it in SQL (and migration 14 did for the tallies).
-pub fn record_key(id: Uuid) -> i64 {
-    (id.as_u128() & ((1 << RECORD_KEY_BITS) - 1)) as i64
-}
+pub use crate::ids::record_key;
 
 /// The installation's secret that turns key sums into noise. Loaded once at start; never
 /// logged (its `Debug` says nothing).
@@ -145,14 +137,6 @@ mod tests {
 
     fn keys() -> CellKeys {
         CellKeys::new([7; 32])
-    }
-
-    #[test]
-    fn a_record_key_is_the_low_bits_of_the_id() {
-        let id = Uuid::from_u128(0x0123_4567_89ab_cdef_0011_2233_44ab_cdef);
-        assert_eq!(record_key(id), 0xab_cdef);
-        assert_eq!(record_key(Uuid::nil()), 0);
-        assert_eq!(record_key(Uuid::max()), (1 << 24) - 1);
     }
 
     #[test]

@@ -24,7 +24,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::{error::ApiResult, stats::perturbation::record_key};
+use crate::{error::ApiResult, ids::record_key};
 
 /// Tally rows per upsert: 6 values each, far below both backends' parameter limits.
 const ROWS_PER_STATEMENT: usize = 500;
