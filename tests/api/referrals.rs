@@ -223,9 +223,14 @@ async fn the_whole_lifecycle_table_over_http() {
             let before = snapshot(&world.app, referral.id).await;
             let audits = transitions_audited(&world.app, referral.id).await;
             if from.contains(&status_now) {
-                // The other side is refused, and nothing changes.
+                // The other side is refused, and nothing changes. A draft is the requester's
+                // own: the receiver does not even see it.
                 let refused = world.transition(wrong, input(&referral, action)).await;
-                refused.expect_error("FORBIDDEN");
+                refused.expect_error(if status_now == ReferralStatus::Draft {
+                    "NOT_FOUND"
+                } else {
+                    "FORBIDDEN"
+                });
                 assert_eq!(snapshot(&world.app, referral.id).await, before, "{case}");
 
                 let response = world.transition(right, input(&referral, action)).await;
@@ -251,6 +256,11 @@ async fn the_whole_lifecycle_table_over_http() {
                     audits + 1,
                     "{case}: one audit event"
                 );
+            } else if status_now == ReferralStatus::Draft && !by_requester {
+                // The receiver's actions on a draft it cannot see.
+                let response = world.transition(right, input(&referral, action)).await;
+                response.expect_error("NOT_FOUND");
+                assert_eq!(snapshot(&world.app, referral.id).await, before, "{case}");
             } else {
                 let response = world.transition(right, input(&referral, action)).await;
                 let message = response.expect_error("INVALID_TRANSITION");
@@ -707,7 +717,7 @@ async fn a_project_claims_a_pool_referral() {
             json!({ "input": draft_claim }),
         )
         .await
-        .expect_error("INVALID_TRANSITION");
+        .expect_error("NOT_FOUND");
     let counted = (counted.0 + 1, counted.1, counted.2);
     // A project in another municipality may not claim it.
     let aarhus_project = fx.project("Aarhus Øst", 751, &world.base.ngo, |_| {}).await;
@@ -744,4 +754,58 @@ async fn a_project_claims_a_pool_referral() {
         )
         .await;
     assert_eq!(response.data()["transitionReferral"]["status"], "ACCEPTED");
+}
+
+/// Issue 12: a receiver learns of a referral only once it is requested. A draft (before any
+/// consent may cover the receiver), also one the requester marked entered-in-error, is the
+/// requester's own: by id, in lists and by count the receiver finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_learns_of_a_referral_only_once_it_is_requested() {
+    let world = World::new().await;
+    let draft = world.referral(ReferralStatus::Draft).await;
+    let erroneous = world
+        .app
+        .fixtures()
+        .referral(
+            &world.base.ngo,
+            &world.base.copenhagen,
+            &world.participant,
+            ReferralStatus::EnteredInError,
+            |row| row.requested_at = sea_orm::ActiveValue::Set(None),
+        )
+        .await;
+    let requested = world.referral(ReferralStatus::Requested).await;
+    let read = async |token: &str, id: uuid::Uuid| {
+        let vars = json!({ "id": gid(Kind::Referral, id) });
+        let response = world
+            .app
+            .graphql(Some(token), queries::REFERRAL, vars)
+            .await;
+        response.body["data"]["referral"]["id"].clone()
+    };
+    let count = async |token: &str| {
+        let response = world
+            .app
+            .graphql(Some(token), queries::REFERRAL_COUNT, json!({}))
+            .await;
+        response.data()["referrals"]["totalCount"].clone()
+    };
+    for unsent in [draft.id, erroneous.id] {
+        assert_eq!(read(&world.municipality, unsent).await, Value::Null);
+        assert_eq!(
+            read(&world.ngo, unsent).await,
+            json!(gid(Kind::Referral, unsent)),
+            "the requester reads its own draft"
+        );
+    }
+    assert_eq!(
+        read(&world.municipality, requested.id).await,
+        json!(gid(Kind::Referral, requested.id))
+    );
+    assert_eq!(
+        count(&world.municipality).await,
+        json!(1),
+        "only the requested one"
+    );
+    assert_eq!(count(&world.ngo).await, json!(3));
 }

@@ -80,6 +80,13 @@ impl World {
             .to_owned()
     }
 
+    /// [`World::create`], then REQUEST by the NGO: the first event its receiver hears of.
+    async fn create_requested(&self, receiver: uuid::Uuid) -> String {
+        let id = self.create(receiver).await;
+        self.step(&self.ngo, &id, 1, "REQUEST").await;
+        id
+    }
+
     /// `transitionReferral` that must succeed.
     async fn step(&self, token: &str, id: &str, version: i64, action: &str) {
         let response = self
@@ -112,18 +119,14 @@ async fn the_receiver_and_the_requester_hear_every_step_of_their_referral() {
         )
         .await;
 
+    // The draft is the requester's own: the receiver's first notice is the request.
     let id = world.create(world.base.copenhagen.id).await;
-    for (connection, sub) in [
-        (&mut receiver, &to_receiver),
-        (&mut requester, &to_requester),
-    ] {
-        let created = notice(connection, sub).await;
-        assert_notice(&created, "CREATED", None, "DRAFT", &id);
-        assert_eq!(created["event"]["sequence"], 1);
-        assert_eq!(created["referral"]["status"], "DRAFT");
-        assert_eq!(created["referral"]["receiver"]["id"], copenhagen);
-        assert_eq!(created["referral"]["project"]["id"], project);
-    }
+    let created = notice(&mut requester, &to_requester).await;
+    assert_notice(&created, "CREATED", None, "DRAFT", &id);
+    assert_eq!(created["event"]["sequence"], 1);
+    assert_eq!(created["referral"]["status"], "DRAFT");
+    assert_eq!(created["referral"]["receiver"]["id"], copenhagen);
+    assert_eq!(created["referral"]["project"]["id"], project);
 
     world.step(&world.ngo, &id, 1, "REQUEST").await;
     for (connection, sub) in [
@@ -193,25 +196,41 @@ async fn a_municipality_hears_nothing_of_a_referral_it_cannot_read() {
     let mut randers = ws::connect_with_token(world.app.address, &randers_token).await;
     let to_randers = randers.subscribe(queries::REFERRAL_EVENTS, json!({})).await;
 
-    let for_copenhagen = world.create(world.base.copenhagen.id).await;
-    let created = notice(&mut copenhagen, &to_copenhagen).await;
-    assert_notice(&created, "CREATED", None, "DRAFT", &for_copenhagen);
-
-    // Randers' first notice is about its own referral: it never heard of København's.
-    let for_randers = world.create(world.base.randers.id).await;
-    let first = notice(&mut randers, &to_randers).await;
-    assert_notice(&first, "CREATED", None, "DRAFT", &for_randers);
-
-    // And København's next notice is its own referral's, not Randers'.
-    world.step(&world.ngo, &for_copenhagen, 1, "REQUEST").await;
-    let next = notice(&mut copenhagen, &to_copenhagen).await;
+    let for_copenhagen = world.create_requested(world.base.copenhagen.id).await;
+    let requested = notice(&mut copenhagen, &to_copenhagen).await;
     assert_notice(
-        &next,
+        &requested,
         "TRANSITIONED",
         Some("DRAFT"),
         "REQUESTED",
         &for_copenhagen,
     );
+
+    // Randers' first notice is about its own referral: it never heard of København's.
+    world
+        .app
+        .fixtures()
+        .consent(
+            &world.participant,
+            entity::enums::ConsentPurpose::ShareWithReceiver,
+            Some(&world.base.randers),
+            |_| {},
+        )
+        .await;
+    let for_randers = world.create_requested(world.base.randers.id).await;
+    let first = notice(&mut randers, &to_randers).await;
+    assert_notice(
+        &first,
+        "TRANSITIONED",
+        Some("DRAFT"),
+        "REQUESTED",
+        &for_randers,
+    );
+
+    // And København's next notice is its own referral's, not Randers'.
+    let again = world.create_requested(world.base.copenhagen.id).await;
+    let next = notice(&mut copenhagen, &to_copenhagen).await;
+    assert_notice(&next, "TRANSITIONED", Some("DRAFT"), "REQUESTED", &again);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -291,7 +310,7 @@ async fn a_revoked_token_ends_the_stream_at_the_next_event() {
         .await
         .expect("the token is revoked");
 
-    world.create(world.base.copenhagen.id).await;
+    world.create_requested(world.base.copenhagen.id).await;
     let error = final_error(&mut connection, &sub).await;
     assert_eq!(error["extensions"]["code"], "UNAUTHENTICATED", "{error:#}");
     assert!(
@@ -509,9 +528,9 @@ async fn a_lost_listener_connection_ends_streams_with_conflict_and_recovers() {
     let sub = connection
         .subscribe(queries::REFERRAL_EVENTS, json!({}))
         .await;
-    let id = world.create(world.base.copenhagen.id).await;
-    let created = notice(&mut connection, &sub).await;
-    assert_notice(&created, "CREATED", None, "DRAFT", &id);
+    let id = world.create_requested(world.base.copenhagen.id).await;
+    let requested = notice(&mut connection, &sub).await;
+    assert_notice(&requested, "TRANSITIONED", Some("DRAFT"), "REQUESTED", &id);
 }
 
 /// The websocket applies the same cost limits as HTTP: a subscription with more aliases than

@@ -392,9 +392,8 @@ fn referrals(viewer: &Viewer) -> Option<Condition> {
         Viewer::Ngo { id } => {
             let project_codes = projects(viewer)
                 .map(|visible| ids::<project::Entity>(project::Column::MunicipalityCode, visible));
-            let mut condition = Condition::any()
-                .add(referral::Column::RequesterOrganisationId.eq(id))
-                .add(referral::Column::ReceiverOrganisationId.eq(id));
+            let mut condition =
+                Condition::any().add(referral::Column::ReceiverOrganisationId.eq(id));
             if let Some(own) = under::<project::Entity, _>(
                 referral::Column::ProjectId,
                 project::Column::Id,
@@ -409,15 +408,28 @@ fn referrals(viewer: &Viewer) -> Option<Condition> {
                         .add(referral::Column::PoolMunicipalityCode.in_subquery(codes)),
                 );
             }
-            Some(condition)
+            Some(requester_or_once_requested(id, condition))
         }
-        Viewer::Municipality { id, code } => Some(
+        Viewer::Municipality { id, code } => Some(requester_or_once_requested(
+            id,
             Condition::any()
-                .add(referral::Column::RequesterOrganisationId.eq(id))
                 .add(referral::Column::ReceiverOrganisationId.eq(id))
                 .add(referral::Column::PoolMunicipalityCode.eq(code)),
-        ),
+        )),
     }
+}
+
+/// The requester sees its referrals from the first draft; every other party (receiver, pool,
+/// the project's people) only once it was requested: a draft is the requester's own working
+/// copy, written before consent may cover anyone else.
+fn requester_or_once_requested(requester: Uuid, others: Condition) -> Condition {
+    Condition::any()
+        .add(referral::Column::RequesterOrganisationId.eq(requester))
+        .add(
+            Condition::all()
+                .add(referral::Column::RequestedAt.is_not_null())
+                .add(others),
+        )
 }
 
 /// Participants on a referral `viewer` sees, as a correlated `EXISTS`. Not [`under`]'s
@@ -475,12 +487,18 @@ fn participants(viewer: &Viewer) -> Option<Condition> {
 /// condition on `organisation` rows. It is [`referrals`] turned around and must stay its exact
 /// mirror (an integration test compares the two on every organisation and referral of the
 /// authorization world):
-/// - the secretariat; the requester; the receiver;
+/// - the secretariat; the requester; and only once it was requested (never a draft):
+/// - the receiver;
 /// - a municipality (with its code) whose pool the referral is in;
 /// - an NGO (or a municipality without a code, seen as one) operating or partnering in the
 ///   referral's project, or — while the referral is unclaimed — in any project of its pool's
 ///   municipality.
 pub fn referral_audience(referral: &referral::Model) -> Condition {
+    if referral.requested_at.is_none() {
+        return Condition::any()
+            .add(organisation::Column::Kind.eq(OrganisationKind::Secretariat))
+            .add(organisation::Column::Id.eq(referral.requester_organisation_id));
+    }
     let ngo_like = || {
         Condition::any()
             .add(organisation::Column::Kind.eq(OrganisationKind::Ngo))
