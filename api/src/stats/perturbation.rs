@@ -7,7 +7,7 @@
 //! cell key method of the Australian Bureau of Statistics' TableBuilder (recommended by
 //! Eurostat for census tables):
 //!
-//! 1. Every counted row has a **record key**, [`record_key`]: the low 24 bits of its UUID
+//! 1. Every counted row has a **record key**, [`crate::ids::record_key`]: the low 24 bits of its UUID
 //!    (random in both v4 and v7 ids), fixed for the row's life.
 //! 2. A figure's **cell key** is derived from the sum of the record keys of the rows it counts
 //!    (computed in the same SQL statement as the count; the monthly tallies carry the sum of
@@ -36,8 +36,6 @@
 use hmac::{Hmac, Mac};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, sea_query::OnConflict};
 use sha2::Sha256;
-
-pub use crate::ids::record_key;
 
 /// The installation's secret that turns key sums into noise. Loaded once at start; never
 /// logged (its `Debug` says nothing).
