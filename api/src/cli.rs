@@ -16,14 +16,19 @@ use tokio::net::TcpListener;
 use uuid::Uuid;
 
 use crate::{
-    audit::ReadAuditCommit,
-    auth::{ScopeSet, TokenCache, key_store, keys},
+    audit::{Actor, ReadAuditCommit},
+    auth::{Principal, ScopeSet, TokenCache, key_store, keys},
     config::{AuthArgs, DatabaseArgs, HttpArgs, TokenCacheArgs},
     db, demo,
-    events::EventBus,
+    events::{EventBus, Outbox},
+    ids::{self, Kind},
     limits::Limits,
     organisations::{self, SECRETARIAT},
-    referrals::ReferralPolicy,
+    participants::{
+        erasure, export,
+        retention::{self, RetentionPolicy},
+    },
+    referrals::{ReferralPolicy, write::Writer},
     schema,
     server::{self, AppState},
     stats::StatsPolicy,
@@ -86,6 +91,73 @@ enum Command {
     /// Manage token signing keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// A participant's rights: export everything about her, or erase her.
+    #[command(subcommand)]
+    Participant(ParticipantCommand),
+    /// Erase what the retention periods no longer allow to keep.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ParticipantCommand {
+    /// Print her data export (the document of `participantDataExport`) on standard output.
+    Export {
+        /// Her id: the API's global id or the UUID.
+        id: String,
+    },
+    /// Erase her personal data and every free text about her, irreversibly (as
+    /// `eraseParticipant`); the statistics keep counting her pseudonymous rows.
+    Erase {
+        id: String,
+        /// Why, for the audit trail (e.g. the request's case number); not her data.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Run the retention sweep now (waits for no schedule; refused while a replica runs it).
+    Run {
+        /// Only show what is due; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        retention: RetentionArgs,
+    },
+}
+
+/// How long personal data and the audit trail are kept (README: "Personal data").
+#[derive(Debug, Clone, clap::Args)]
+struct RetentionArgs {
+    /// Months without activity after which a participant's personal data is erased: counted
+    /// from her registration, last consent, last visit or last closed referral, whichever is
+    /// latest; never while a referral about her is open (1-600).
+    #[arg(
+        long,
+        env = "BYDEL_RETENTION_PARTICIPANT_MONTHS",
+        default_value_t = RetentionPolicy::DEFAULT_PARTICIPANT_MONTHS,
+        value_parser = clap::value_parser!(u32).range(1..=600)
+    )]
+    retention_participant_months: u32,
+    /// Months the audit trail is kept (12-1200).
+    #[arg(
+        long,
+        env = "BYDEL_RETENTION_AUDIT_MONTHS",
+        default_value_t = RetentionPolicy::DEFAULT_AUDIT_MONTHS,
+        value_parser = clap::value_parser!(u32).range(12..=1200)
+    )]
+    retention_audit_months: u32,
+}
+
+impl RetentionArgs {
+    fn policy(&self) -> RetentionPolicy {
+        RetentionPolicy::new(
+            self.retention_participant_months,
+            self.retention_audit_months,
+        )
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -124,6 +196,8 @@ struct ServeArgs {
     /// a database crash can lose the last ones). Audit records of changes are always durable.
     #[arg(long, env = "BYDEL_READ_AUDIT", value_enum, default_value_t = ReadAuditCommit::Durable)]
     read_audit: ReadAuditCommit,
+    #[command(flatten)]
+    retention: RetentionArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -289,7 +363,83 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Serve(args) => serve(&url, &cli.auth, args).await,
+        Command::Participant(command) => participant(&url, command).await,
+        Command::Retention(RetentionCommand::Run { dry_run, retention }) => {
+            let db = open(&url).await?;
+            let policy = retention.policy();
+            let now = db::now();
+            let report = if dry_run {
+                retention::sweep(&db, &policy, now, true, None).await
+            } else {
+                retention::run_if_due(&db, &policy, now, true, None)
+                    .await
+                    .and_then(|ran| {
+                        ran.ok_or_else(|| {
+                            crate::error::ApiError::Conflict(
+                                "a replica is running the retention sweep now; try again later"
+                                    .into(),
+                            )
+                        })
+                    })
+            }
+            .map_err(fail)?;
+            for id in &report.participants {
+                println!("{}", Kind::Participant.id(*id).0);
+            }
+            eprintln!("{}", report.summary(&policy));
+            Ok(())
+        }
     }
+}
+
+/// `bydel participant export|erase`: acts as the installation for the secretariat
+/// ([`Principal::operator`]), audited with no API client.
+async fn participant(url: &str, command: ParticipantCommand) -> Result<(), CliError> {
+    let db = open(url).await?;
+    let operator = Principal::operator(&db).await.map_err(fail)?;
+    let actor = Actor::operator();
+    match command {
+        ParticipantCommand::Export { id } => {
+            let id = participant_id(&id)?;
+            let document = db::transaction(&db, async |txn| {
+                export::export(txn, &operator, &actor, id).await
+            })
+            .await
+            .map_err(fail)?;
+            let text = serde_json::to_string_pretty(&document).map_err(fail)?;
+            println!("{text}");
+            Ok(())
+        }
+        ParticipantCommand::Erase { id, reason } => {
+            let id = participant_id(&id)?;
+            let outbox = Outbox::default();
+            let by = Writer {
+                principal: &operator,
+                actor,
+                outbox: &outbox,
+            };
+            let erased =
+                db::transaction(&db, async |txn| erasure::erase(txn, &by, id, &reason).await)
+                    .await
+                    .map_err(fail)?;
+            eprintln!(
+                "participant {} erased at {}",
+                Kind::Participant.id(erased.id).0,
+                erased
+                    .erased_at
+                    .map(|at| at.to_rfc3339())
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
+    }
+}
+
+/// A participant's global id or UUID.
+fn participant_id(text: &str) -> Result<Uuid, CliError> {
+    Uuid::parse_str(text)
+        .or_else(|_| ids::decode_as(text, Kind::Participant, "ID"))
+        .map_err(fail)
 }
 
 /// Writes a new private key to `output` (owner only, never overwriting) and returns its PEM.
@@ -490,18 +640,21 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
             db.clone(),
             keys,
             statements,
-            events,
+            events.clone(),
             limits,
             persisted,
         )
         .map_err(fail)?
     };
+    // Every replica runs the retention sweep; its lease lets one of them run each due sweep.
+    let sweeper = retention::Sweeper::new(db.clone(), args.retention.policy(), events).spawn();
     // Every replica sends webhooks; claims keep them from sending one attempt twice.
     let dispatcher = Dispatcher::new(db, args.webhooks.settings())
         .map_err(fail)?
         .spawn();
     let served = server::serve(listener, state, crate::shutdown::os_signal()).await;
     dispatcher.abort();
+    sweeper.abort();
     served.map_err(fail)?;
     tracing::info!("stopped");
     Ok(())

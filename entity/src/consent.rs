@@ -1,5 +1,6 @@
 //! What a participant agreed to: one purpose per row, revocable by setting `withdrawn_at`
-//! (never deleted). Sharing always names its receiver; `withdrawn_at` is not before `given_at`.
+//! (never deleted), or ending by itself at `valid_until`. Sharing always names its receiver;
+//! `withdrawn_at` is not before `given_at`, nor `valid_until`.
 
 use crate::enums::ConsentPurpose;
 use sea_orm::entity::prelude::*;
@@ -18,6 +19,8 @@ pub struct Model {
     pub recorded_by_client_id: Option<Uuid>,
     pub recorded_by_mother_id: Option<Uuid>,
     pub withdrawn_at: Option<DateTimeUtc>,
+    /// The end of the period she agreed to; not live from then on. Empty: until withdrawn.
+    pub valid_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -11,6 +11,7 @@ pub mod consent;
 pub mod course;
 pub mod enrolment;
 pub mod idempotency_key;
+pub mod maintenance_lease;
 pub mod module_attendance;
 pub mod mother;
 pub mod mother_language;
@@ -43,6 +44,7 @@ pub mod prelude {
     pub use crate::consent::Entity as Consent;
     pub use crate::course::Entity as Course;
     pub use crate::enrolment::Entity as Enrolment;
+    pub use crate::maintenance_lease::Entity as MaintenanceLease;
     pub use crate::module_attendance::Entity as ModuleAttendance;
     pub use crate::mother::Entity as Mother;
     pub use crate::mother_language::Entity as MotherLanguage;

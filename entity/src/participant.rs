@@ -1,6 +1,6 @@
 //! A woman the mothers support, known by a generated pseudonym and never by CPR number.
 //! `project_id` is empty while she waits in a municipality's inbound pool; everything
-//! identifying beyond the pseudonym is optional.
+//! identifying beyond the pseudonym is optional, and all of it is emptied on erasure.
 
 use crate::enums::ContactMethod;
 use sea_orm::entity::prelude::*;
@@ -27,6 +27,12 @@ pub struct Model {
     pub municipality_case_ref: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub notes: Option<String>,
+    /// Starts at 1, one more per change: rectification and erasure name the version they
+    /// change, so two caseworkers cannot overwrite each other unseen.
+    pub version: i32,
+    /// When her personal data was erased (Art. 17 or retention); never cleared. The row stays,
+    /// pseudonymous, so the figures that count her do not change.
+    pub erased_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -436,6 +436,8 @@ async fn a_pseudonym_collision_is_retried_inside_the_transaction() {
         district: Set(None),
         municipality_case_ref: Set(None),
         notes: Set(None),
+        version: Set(1),
+        erased_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -235,7 +235,65 @@ impl Principal {
         db: &impl sea_orm::ConnectionTrait,
         participant_id: Uuid,
     ) -> ApiResult<participant::Model> {
+        self.participant_party(db, participant_id, Scope::write(Area::Participants))
+            .await
+    }
+
+    /// Rule 4 for her rights over her whole record (export, erasure): `participants:admin`,
+    /// and the same parties as [`Self::may_write_participant`].
+    pub async fn may_administer_participant(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        participant_id: Uuid,
+    ) -> ApiResult<participant::Model> {
+        let admin = Scope {
+            area: Area::Participants,
+            access: Access::Admin,
+        };
+        self.participant_party(db, participant_id, admin).await
+    }
+
+    /// Rule 4 for a municipality's own case reference: `participants:write`, and a
+    /// municipality that registered her or receives a requested referral about her. Nobody
+    /// else writes another organisation's reference, not even the secretariat.
+    pub async fn may_keep_case_ref(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        participant: &participant::Model,
+    ) -> ApiResult<()> {
         self.require(Scope::write(Area::Participants))?;
+        let refused = || {
+            ApiError::forbidden(
+                "only the municipality that registered her or receives a referral about her \
+                 keeps its case reference",
+            )
+        };
+        if !matches!(self.viewer(), Viewer::Municipality { .. }) {
+            return Err(refused());
+        }
+        let org = self.organisation.id;
+        if participant.registered_by_organisation_id == org {
+            return Ok(());
+        }
+        let receives = referral::Entity::find()
+            .filter(referral::Column::ParticipantId.eq(participant.id))
+            .filter(referral::Column::ReceiverOrganisationId.eq(org))
+            .filter(referral::Column::RequestedAt.is_not_null())
+            .one(db)
+            .await?;
+        receives.map(drop).ok_or_else(refused)
+    }
+
+    /// The parties to her records under `scope`: the secretariat, the operator of her project
+    /// or the organisation that registered her. `NOT_FOUND` when she is invisible,
+    /// `FORBIDDEN` when visible to a mere reader.
+    async fn participant_party(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        participant_id: Uuid,
+        scope: Scope,
+    ) -> ApiResult<participant::Model> {
+        self.require(scope)?;
         let participant = participant::Entity::find()
             .filter(participant::Column::Id.eq(participant_id))
             .filter(self.row_filter::<participant::Entity>())
@@ -259,7 +317,7 @@ impl Principal {
         } else {
             Err(ApiError::forbidden(
                 "only the organisation operating her project or the one that registered her \
-                 records her consents",
+                 keeps her records",
             ))
         }
     }
@@ -715,7 +773,7 @@ fn personal_data_query(org: Uuid, keys: &[Uuid]) -> SelectStatement {
         Condition::all()
             .add(consent::Column::Purpose.eq(ConsentPurpose::ShareWithReceiver))
             .add(consent::Column::ReceiverOrganisationId.eq(org))
-            .add(consent::Column::WithdrawnAt.is_null()),
+            .add(live_consent(crate::db::now())),
     );
     consented.and_where(
         Expr::col(consent::Column::ParticipantId.as_column_ref())
@@ -730,6 +788,18 @@ fn personal_data_query(org: Uuid, keys: &[Uuid]) -> SelectStatement {
     );
     own.union(UnionType::Distinct, shared);
     own
+}
+
+/// A consent that holds at `now`: not withdrawn, and its period (if any) not over. The one
+/// definition of "live" for rule 3, for `REQUEST` and for `Consent.isLive`.
+pub fn live_consent(now: chrono::DateTime<chrono::Utc>) -> Condition {
+    Condition::all()
+        .add(consent::Column::WithdrawnAt.is_null())
+        .add(
+            Condition::any()
+                .add(consent::Column::ValidUntil.is_null())
+                .add(consent::Column::ValidUntil.gt(now)),
+        )
 }
 
 fn personal_data_refused() -> ApiError {

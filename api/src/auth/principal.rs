@@ -51,6 +51,28 @@ impl Principal {
         }
     }
 
+    /// The installation itself acting for the national secretariat: an operator at the
+    /// command line (`bydel participant erase`) or a scheduled job (the retention sweep).
+    /// Every scope, no API client: its audit events and timeline entries name no client.
+    pub async fn operator(db: &impl ConnectionTrait) -> ApiResult<Self> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let secretariat = organisation::Entity::find()
+            .filter(organisation::Column::Kind.eq(OrganisationKind::Secretariat))
+            .one(db)
+            .await?
+            .ok_or_else(|| ApiError::internal("the database holds no secretariat organisation"))?;
+        Ok(Self::new(
+            Uuid::nil(),
+            Uuid::nil(),
+            OrganisationRef {
+                id: secretariat.id,
+                kind: secretariat.kind,
+                municipality_code: secretariat.municipality_code,
+            },
+            ScopeSet::everything(),
+        ))
+    }
+
     pub fn scopes(&self) -> &ScopeSet {
         &self.scopes
     }

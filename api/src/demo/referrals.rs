@@ -647,6 +647,8 @@ impl Builder<'_> {
             district,
             municipality_case_ref: case_ref,
             notes: None,
+            version: 1,
+            erased_at: None,
             created_at,
             updated_at: created_at,
         });
@@ -677,6 +679,7 @@ impl Builder<'_> {
             recorded_by_client_id: None,
             recorded_by_mother_id: mother,
             withdrawn_at: None,
+            valid_until: None,
             created_at: given_at,
             updated_at: given_at,
         });

@@ -1133,6 +1133,8 @@ impl<'a> ProjectBuilder<'a> {
                 .flatten(),
             municipality_case_ref: case_ref,
             notes: None,
+            version: 1,
+            erased_at: None,
             created_at,
             updated_at: created_at,
         });
@@ -1161,6 +1163,7 @@ impl<'a> ProjectBuilder<'a> {
             recorded_by_client_id: None,
             recorded_by_mother_id: mother,
             withdrawn_at: None,
+            valid_until: None,
             created_at: given_at,
             updated_at: given_at,
         });

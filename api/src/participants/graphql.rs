@@ -1,14 +1,15 @@
-//! The GraphQL face of participant changes: `registerParticipant`, `recordConsent` and
-//! `withdrawConsent`. Resolvers decode their arguments and run one data function of
+//! The GraphQL face of participant changes: `registerParticipant`, `updateParticipant`,
+//! `eraseParticipant`, `recordConsent` and `withdrawConsent`. Resolvers decode their arguments and run one data function of
 //! [`super::write`] in one transaction; authorization is decided there, through
 //! [`crate::auth::access`]. Results are nullable: a refused mutation answers `null` with
 //! the error and writes nothing.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use chrono::{DateTime, Utc};
 
 use super::{
-    Consent, Participant,
-    write::{self, NewConsent, NewParticipant},
+    Consent, Participant, erasure,
+    write::{self, NewConsent, NewParticipant, Rectification},
 };
 use crate::{
     ids::{self, Kind},
@@ -40,12 +41,43 @@ pub struct RegisterParticipantInput {
     pub notes: Option<String>,
 }
 
+/// A correction of her record (Art. 16). Only the fields given change; `null` empties one;
+/// `languages` replaces all. Limits as for `registerParticipant`.
+#[derive(InputObject)]
+pub struct UpdateParticipantInput {
+    pub id: ID,
+    /// The `version` last read; a newer one means someone else changed her: `CONFLICT`.
+    pub version: i32,
+    pub first_name: MaybeUndefined<String>,
+    pub birth_year: MaybeUndefined<i32>,
+    pub languages: Option<Vec<String>>,
+    pub preferred_contact: MaybeUndefined<ContactMethod>,
+    pub preferred_language: MaybeUndefined<String>,
+    pub phone: MaybeUndefined<String>,
+    pub email: MaybeUndefined<String>,
+    pub district: MaybeUndefined<String>,
+    pub notes: MaybeUndefined<String>,
+    /// The receiving municipality's own case reference (never a CPR number), at most 64
+    /// characters: set only by a municipality that registered her or receives a referral
+    /// about her, and the only field such a municipality may set.
+    pub municipality_case_ref: MaybeUndefined<String>,
+}
+
 #[derive(InputObject)]
 pub struct RecordConsentInput {
     pub participant_id: ID,
+    /// SHARE_WITH_RECEIVER or CONTACT. STATISTICS is refused: figures need no consent.
     pub purpose: ConsentPurpose,
     /// Required for SHARE_WITH_RECEIVER (the organisation she shares with); refused otherwise.
     pub receiver_organisation_id: Option<ID>,
+    /// When she gave it, for a consent taken on paper: not in the future, at most 92 days
+    /// back. Default: now.
+    pub given_at: Option<DateTime<Utc>>,
+    /// The end of the period she agreed to; the consent is not live from then on. Default:
+    /// until withdrawn.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The mother (of her project) who took the consent on paper.
+    pub recorded_by_mother_id: Option<ID>,
 }
 
 /// Participant changes (`participants:write`), each one transaction with its audit event.
@@ -77,6 +109,51 @@ impl ParticipantMutation {
         Ok(Some(Participant(participant.await?)))
     }
 
+    /// Corrects her personal fields; the audit trail names the fields changed, not their
+    /// values. Stale `version`: CONFLICT; erased: INVALID_TRANSITION.
+    async fn update_participant(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateParticipantInput,
+    ) -> async_graphql::Result<Option<Participant>> {
+        let by = writer(ctx)?;
+        let change = Rectification {
+            id: ids::decode_as(&input.id, Kind::Participant, "input.id")?,
+            version: input.version,
+            first_name: input.first_name.into(),
+            birth_year: input.birth_year.into(),
+            languages: input.languages,
+            preferred_contact: Option::<Option<ContactMethod>>::from(input.preferred_contact)
+                .map(|value| value.map(Into::into)),
+            preferred_language: input.preferred_language.into(),
+            phone: input.phone.into(),
+            email: input.email.into(),
+            district: input.district.into(),
+            notes: input.notes.into(),
+            municipality_case_ref: input.municipality_case_ref.into(),
+        };
+        let participant = in_transaction(ctx, async |txn| write::rectify(txn, &by, change).await);
+        Ok(Some(Participant(participant.await?)))
+    }
+
+    /// Erases her personal data and every free text about her (Art. 17), irreversibly, in
+    /// one transaction; cancels her open referrals (CONSENT_WITHDRAWN) and withdraws her
+    /// consents. The pseudonymous rows stay, so every statistic is unchanged. Needs
+    /// `participants:admin` (the secretariat, the operator of her project or the organisation
+    /// that registered her). `reason` (at most 200 characters) is kept in the audit trail and
+    /// must not repeat her data. Erasing her again answers her as she is.
+    async fn erase_participant(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: String,
+    ) -> async_graphql::Result<Option<Participant>> {
+        let by = writer(ctx)?;
+        let id = ids::decode_as(&id, Kind::Participant, "id")?;
+        let erased = in_transaction(ctx, async |txn| erasure::erase(txn, &by, id, &reason).await);
+        Ok(Some(Participant(erased.await?)))
+    }
+
     /// Records what she agreed to. Recording a consent that is already live answers it.
     async fn record_consent(
         &self,
@@ -90,10 +167,16 @@ impl ParticipantMutation {
                 Kind::Participant,
                 "input.participantId",
             )?,
-            purpose: input.purpose.into(),
+            purpose: Some(input.purpose.into()),
             receiver_organisation_id: input
                 .receiver_organisation_id
                 .map(|id| ids::decode_as(&id, Kind::Organisation, "input.receiverOrganisationId"))
+                .transpose()?,
+            given_at: input.given_at,
+            valid_until: input.valid_until,
+            recorded_by_mother_id: input
+                .recorded_by_mother_id
+                .map(|id| ids::decode_as(&id, Kind::Mother, "input.recordedByMotherId"))
                 .transpose()?,
         };
         let consent = in_transaction(ctx, async |txn| write::record_consent(txn, &by, new).await);

@@ -2,20 +2,26 @@
 //!
 //! Pseudonymous by design: a generated pseudonym, never a CPR number. Name, birth year,
 //! contact details and notes are special-category personal data; they are read only through
-//! the access rules. A consent is specific (purpose, receiver) and revocable. Changes are
-//! [`write`] (data functions) and [`graphql`] (the mutations).
+//! the access rules. A consent is specific (purpose, receiver), revocable and may end by
+//! itself. Changes are [`write`] (data functions) and [`graphql`] (the mutations); her rights
+//! over the whole record are [`export`] (access, portability) and [`erasure`]; [`retention`]
+//! erases what is no longer needed.
 
+pub mod erasure;
+pub mod export;
 pub mod graphql;
+pub mod retention;
 pub mod write;
 
 pub use graphql::ParticipantMutation;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 use entity::{consent, mother, organisation, participant, project};
 use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use crate::{
+    audit::Actor,
     auth::{Principal, access},
     child_of,
     error::ApiResult,
@@ -26,8 +32,11 @@ use crate::{
     organisations::Organisation,
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
     projects::Project,
+    referrals::{self, Referral, ReferralFilter, ReferralOrder},
     schema::RequestContext,
+    visits::{self, Visit, VisitFilter, VisitOrder},
     vocabulary::{ConsentPurpose, ContactMethod},
+    writes::in_transaction,
 };
 
 child_of!(LanguagesOfParticipant: participant_language by ParticipantId ordered by Language);
@@ -123,6 +132,54 @@ impl Participant {
         let rows = load_children::<ConsentsOfParticipant>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(Consent).collect()))
     }
+    /// The referrals about her that the caller sees, newest first (`filter.participantId`
+    /// is hers whatever is given).
+    #[allow(clippy::too_many_arguments)]
+    async fn referrals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ReferralFilter>,
+        order_by: Option<ReferralOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Option<ListConnection<Referral>>> {
+        let filter = ReferralFilter {
+            participant_id: Some(Kind::Participant.id(self.0.id)),
+            ..filter.unwrap_or_default()
+        };
+        let args = PageArgs::new(first, after, last, before);
+        Ok(Some(referrals::list(ctx, filter, order_by, args).await?))
+    }
+    /// The visits linked to her that the caller sees, most recent first.
+    #[allow(clippy::too_many_arguments)]
+    async fn visits(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<VisitFilter>,
+        order_by: Option<VisitOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Option<ListConnection<Visit>>> {
+        let filter = VisitFilter {
+            participant_id: Some(Kind::Participant.id(self.0.id)),
+            ..filter.unwrap_or_default()
+        };
+        let args = PageArgs::new(first, after, last, before);
+        Ok(Some(visits::list(ctx, filter, order_by, args).await?))
+    }
+    /// Send it back with `updateParticipant`; it grows by one with every change.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    /// When her personal data was erased; from then on every personal field is `null` and
+    /// nothing more is recorded about her.
+    async fn erased_at(&self) -> Option<DateTime<Utc>> {
+        self.0.erased_at
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -157,11 +214,19 @@ impl Consent {
     async fn withdrawn_at(&self) -> Option<DateTime<Utc>> {
         self.0.withdrawn_at
     }
-    /// True until the consent is withdrawn.
+    /// The end of the period she agreed to; `null`: until withdrawn.
+    async fn valid_until(&self) -> Option<DateTime<Utc>> {
+        self.0.valid_until
+    }
+    /// True until the consent is withdrawn or its period ends.
     async fn is_live(&self) -> bool {
         self.0.withdrawn_at.is_none()
+            && self
+                .0
+                .valid_until
+                .is_none_or(|until| until > crate::db::now())
     }
-    /// The mother who recorded it, when recorded by one.
+    /// The mother who took it (on paper), when one did.
     async fn recorded_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Mother>> {
         let Some(mother) = self.0.recorded_by_mother_id else {
             return Ok(None);
@@ -251,5 +316,24 @@ impl ParticipantQuery {
         id: ID,
     ) -> async_graphql::Result<Option<Participant>> {
         Ok(lookup::<participant::Entity, _>(ctx, &id, Kind::Participant, Participant).await?)
+    }
+
+    /// Everything Bydel holds about her, as one JSON document (GDPR Art. 15 and 20): her
+    /// fields, consents with their history, referrals with timelines and notes, the visits
+    /// linked to her and every audit event about her. `format` names the document's
+    /// version. Needs `participants:admin` (the secretariat, the operator of her project or
+    /// the organisation that registered her); the export is itself audited.
+    async fn participant_data_export(
+        &self,
+        ctx: &Context<'_>,
+        participant_id: ID,
+    ) -> async_graphql::Result<Option<Json<serde_json::Value>>> {
+        let principal = ctx.principal()?;
+        let id = ids::decode_as(&participant_id, Kind::Participant, "participantId")?;
+        let actor = Actor::of(principal, ctx.request_id());
+        let document = in_transaction(ctx, async |txn| {
+            export::export(txn, principal, &actor, id).await
+        });
+        Ok(Some(Json(document.await?)))
     }
 }

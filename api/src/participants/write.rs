@@ -15,21 +15,21 @@
 //! - Recording a consent that is already live for the same purpose and receiver answers the
 //!   existing one and writes nothing, so a retried request is harmless.
 
-use chrono::Datelike;
+use chrono::{DateTime, Datelike, DurationRound, Utc};
 use entity::{
     consent,
     enums::{AuditAction, ConsentPurpose, ContactMethod},
-    participant, participant_language,
+    mother, participant, participant_language,
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    TransactionSession, TransactionTrait,
+    QueryOrder, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::{
     audit::{self, Event},
-    auth::Area,
+    auth::{Area, access::live_consent},
     error::{ApiError, ApiResult},
     referrals::write::{Writer, cancel_for_withdrawn_consent},
     writes::{language_code, optional_name, optional_text, referenced_organisation},
@@ -189,6 +189,8 @@ pub async fn register<C: ConnectionTrait + TransactionTrait>(
         district: Set(checked.district.clone()),
         municipality_case_ref: Set(None),
         notes: Set(checked.notes.clone()),
+        version: Set(1),
+        erased_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -239,11 +241,22 @@ pub async fn insert_with_fresh_pseudonym<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// A consent as a client records it.
+#[derive(Default)]
 pub struct NewConsent {
     pub participant_id: Uuid,
-    pub purpose: ConsentPurpose,
+    pub purpose: Option<ConsentPurpose>,
     pub receiver_organisation_id: Option<Uuid>,
+    /// When she gave it, if earlier than now: the date on a paper form.
+    pub given_at: Option<DateTime<Utc>>,
+    /// The end of the period she agreed to.
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The mother who took it on paper, a mother of her project.
+    pub recorded_by_mother_id: Option<Uuid>,
 }
+
+/// How far back a consent taken on paper may be dated: a form that waited longer than this
+/// to be typed in is a new consent to ask for, not one to backdate.
+pub const PAPER_CONSENT_DAYS: i64 = 92;
 
 /// Records a consent (`recordConsent`). Sharing names its receiver (`BAD_USER_INPUT` on
 /// `input.receiverOrganisationId` when missing or unknown); other purposes name none.
@@ -257,8 +270,32 @@ pub async fn record_consent(
         .principal
         .may_write_participant(db, new.participant_id)
         .await?;
+    not_erased(&participant)?;
+    let purpose = match new.purpose {
+        Some(ConsentPurpose::Statistics) | None => {
+            return Err(ApiError::validation(
+                "input.purpose",
+                "STATISTICS is no longer recorded: figures are anonymous aggregates under \
+                 disclosure control and need no consent (see the README, \"Personal data\")",
+            ));
+        }
+        Some(purpose) => purpose,
+    };
+    let now = crate::db::now();
+    let given_at = consent_given_at(new.given_at, now)?;
+    if let Some(until) = new.valid_until
+        && until <= now.max(given_at)
+    {
+        return Err(ApiError::validation(
+            "input.validUntil",
+            "the end of the consent's period is in the future",
+        ));
+    }
+    if let Some(mother) = new.recorded_by_mother_id {
+        mother_of_her_project(db, &participant, mother).await?;
+    }
     let field = "input.receiverOrganisationId";
-    match (new.purpose, new.receiver_organisation_id) {
+    match (purpose, new.receiver_organisation_id) {
         (ConsentPurpose::ShareWithReceiver, None) => {
             return Err(ApiError::validation(
                 field,
@@ -278,25 +315,27 @@ pub async fn record_consent(
     }
     let mut live = consent::Entity::find()
         .filter(consent::Column::ParticipantId.eq(participant.id))
-        .filter(consent::Column::Purpose.eq(new.purpose))
-        .filter(consent::Column::WithdrawnAt.is_null());
+        .filter(consent::Column::Purpose.eq(purpose))
+        .filter(live_consent(now));
     live = match new.receiver_organisation_id {
         Some(receiver) => live.filter(consent::Column::ReceiverOrganisationId.eq(receiver)),
         None => live.filter(consent::Column::ReceiverOrganisationId.is_null()),
     };
-    if let Some(existing) = live.one(db).await? {
+    if let Some(existing) = live.one(db).await?
+        && existing.valid_until == new.valid_until
+    {
         return Ok(existing);
     }
-    let now = crate::db::now();
     let consent = consent::ActiveModel {
         id: Set(Uuid::now_v7()),
         participant_id: Set(participant.id),
-        purpose: Set(new.purpose),
+        purpose: Set(purpose),
         receiver_organisation_id: Set(new.receiver_organisation_id),
-        given_at: Set(now),
+        given_at: Set(given_at),
         recorded_by_client_id: Set(Some(by.principal.client_id)),
-        recorded_by_mother_id: Set(None),
+        recorded_by_mother_id: Set(new.recorded_by_mother_id),
         withdrawn_at: Set(None),
+        valid_until: Set(new.valid_until),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -309,6 +348,61 @@ pub async fn record_consent(
     )
     .await?;
     Ok(consent)
+}
+
+/// When a consent was given: now, or the date of a paper form up to [`PAPER_CONSENT_DAYS`]
+/// back, never in the future.
+fn consent_given_at(
+    given_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> ApiResult<DateTime<Utc>> {
+    let Some(given_at) = given_at else {
+        return Ok(now);
+    };
+    if given_at > now {
+        return Err(ApiError::validation("input.givenAt", "not in the future"));
+    }
+    if now - given_at > chrono::TimeDelta::days(PAPER_CONSENT_DAYS) {
+        return Err(ApiError::validation(
+            "input.givenAt",
+            format!("at most {PAPER_CONSENT_DAYS} days back; ask her again"),
+        ));
+    }
+    Ok(given_at
+        .duration_trunc(chrono::TimeDelta::microseconds(1))
+        .unwrap_or(given_at))
+}
+
+/// The mother who took a consent on paper works in her project.
+async fn mother_of_her_project(
+    db: &impl ConnectionTrait,
+    participant: &participant::Model,
+    mother_id: Uuid,
+) -> ApiResult<()> {
+    let field = "input.recordedByMotherId";
+    let Some(project) = participant.project_id else {
+        return Err(ApiError::validation(
+            field,
+            "she is in no project yet, so no mother of hers took the consent",
+        ));
+    };
+    let found = mother::Entity::find_by_id(mother_id)
+        .filter(mother::Column::ProjectId.eq(project))
+        .one(db)
+        .await?;
+    found
+        .map(drop)
+        .ok_or_else(|| ApiError::validation(field, "not a mother of her project"))
+}
+
+/// Nothing is added to an erased participant: her erasure is irreversible.
+pub fn not_erased(participant: &participant::Model) -> ApiResult<()> {
+    match participant.erased_at {
+        None => Ok(()),
+        Some(_) => Err(ApiError::InvalidTransition(
+            "her personal data was erased; nothing can be recorded about her any more".into(),
+        )),
+    }
 }
 
 /// Withdraws a consent (`withdrawConsent`) and, for sharing consent, cancels her open
@@ -352,6 +446,220 @@ pub async fn withdraw_consent(
     )
     .await?;
     Ok(consent)
+}
+
+/// The longest case reference a municipality keeps on her, in characters.
+pub const CASE_REF_CHARS: usize = 64;
+
+/// A rectification (`updateParticipant`): each field `None` keeps her value, `Some(None)`
+/// empties it, `Some(Some(v))` sets it. `version` is the one the caller last read.
+#[derive(Default)]
+pub struct Rectification {
+    pub id: Uuid,
+    pub version: i32,
+    pub first_name: Option<Option<String>>,
+    pub birth_year: Option<Option<i32>>,
+    pub languages: Option<Vec<String>>,
+    pub preferred_contact: Option<Option<ContactMethod>>,
+    pub preferred_language: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub district: Option<Option<String>>,
+    pub notes: Option<Option<String>>,
+    pub municipality_case_ref: Option<Option<String>>,
+}
+
+impl Rectification {
+    /// Whether anything but the municipality's own case reference changes: those fields are
+    /// for the parties who keep her records.
+    fn touches_her_record(&self) -> bool {
+        self.first_name.is_some()
+            || self.birth_year.is_some()
+            || self.languages.is_some()
+            || self.preferred_contact.is_some()
+            || self.preferred_language.is_some()
+            || self.phone.is_some()
+            || self.email.is_some()
+            || self.district.is_some()
+            || self.notes.is_some()
+    }
+}
+
+/// `change` if given, else what she has.
+fn or_current<T: Clone>(change: Option<Option<T>>, current: &Option<T>) -> Option<T> {
+    change.unwrap_or_else(|| current.clone())
+}
+
+/// Corrects her personal fields (`updateParticipant`, Art. 16). Her record's fields need
+/// [`Principal::may_write_participant`](crate::auth::Principal::may_write_participant), the
+/// case reference [`Principal::may_keep_case_ref`](crate::auth::Principal::may_keep_case_ref);
+/// a stale `version` is `CONFLICT`, an erased participant `INVALID_TRANSITION`. The audit
+/// event names the fields changed, never their values; a change that changes nothing writes
+/// nothing and answers her as she is.
+#[tracing::instrument(skip_all, fields(participant = %change.id))]
+pub async fn rectify(
+    db: &impl ConnectionTrait,
+    by: &Writer<'_>,
+    change: Rectification,
+) -> ApiResult<participant::Model> {
+    let participant = if change.touches_her_record() {
+        by.principal.may_write_participant(db, change.id).await?
+    } else {
+        participant::Entity::find_by_id(change.id)
+            .filter(by.principal.row_filter::<participant::Entity>())
+            .one(db)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("participant".into()))?
+    };
+    if change.municipality_case_ref.is_some() {
+        by.principal.may_keep_case_ref(db, &participant).await?;
+    }
+    not_erased(&participant)?;
+    if participant.version != change.version {
+        return Err(stale(participant.version));
+    }
+    let languages = languages_of(db, participant.id).await?;
+    let checked = check(NewParticipant {
+        project_id: participant.project_id.unwrap_or_default(),
+        first_name: or_current(change.first_name, &participant.first_name),
+        birth_year: or_current(change.birth_year, &participant.birth_year),
+        languages: Some(change.languages.unwrap_or_else(|| languages.clone())),
+        preferred_contact: or_current(change.preferred_contact, &participant.preferred_contact),
+        preferred_language: or_current(change.preferred_language, &participant.preferred_language),
+        phone: or_current(change.phone, &participant.phone),
+        email: or_current(change.email, &participant.email),
+        district: or_current(change.district, &participant.district),
+        notes: or_current(change.notes, &participant.notes),
+    })?;
+    let case_ref = match change.municipality_case_ref {
+        None => participant.municipality_case_ref.clone(),
+        Some(value) => optional_name(
+            value.as_deref(),
+            "input.municipalityCaseRef",
+            CASE_REF_CHARS,
+        )?,
+    };
+    let changed = changed_fields(&participant, &languages, &checked, &case_ref);
+    if changed.is_empty() {
+        return Ok(participant);
+    }
+    let now = crate::db::now();
+    let mut row: participant::ActiveModel = participant.clone().into();
+    row.first_name = Set(checked.first_name);
+    row.birth_year = Set(checked.birth_year);
+    row.preferred_contact = Set(checked.preferred_contact);
+    row.preferred_language = Set(checked.preferred_language);
+    row.phone = Set(checked.phone);
+    row.email = Set(checked.email);
+    row.district = Set(checked.district);
+    row.notes = Set(checked.notes);
+    row.municipality_case_ref = Set(case_ref);
+    row.version = Set(participant.version + 1);
+    row.updated_at = Set(now);
+    let claimed = participant::Entity::update_many()
+        .set(row)
+        .filter(participant::Column::Id.eq(participant.id))
+        .filter(participant::Column::Version.eq(participant.version))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if claimed == 0 {
+        return Err(stale(participant.version + 1));
+    }
+    if checked.languages != languages {
+        replace_languages(db, participant.id, &checked.languages).await?;
+    }
+    audit::record(
+        db,
+        &by.actor,
+        [Event::new(AuditAction::Update, PARTICIPANT, participant.id)
+            .about_participant(participant.id)
+            .detail(format!("rectified: {}", changed.join(", ")))],
+    )
+    .await?;
+    participant::Entity::find_by_id(participant.id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("participant".into()))
+}
+
+fn stale(current: i32) -> ApiError {
+    ApiError::Conflict(format!(
+        "she was changed meanwhile (version {current} or later is current); read her again \
+         and retry"
+    ))
+}
+
+/// Her language codes, in the order they are kept.
+pub async fn languages_of(db: &impl ConnectionTrait, participant: Uuid) -> ApiResult<Vec<String>> {
+    Ok(participant_language::Entity::find()
+        .filter(participant_language::Column::ParticipantId.eq(participant))
+        .order_by_asc(participant_language::Column::Language)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| row.language)
+        .collect())
+}
+
+async fn replace_languages(
+    db: &impl ConnectionTrait,
+    participant: Uuid,
+    languages: &[String],
+) -> ApiResult<()> {
+    participant_language::Entity::delete_many()
+        .filter(participant_language::Column::ParticipantId.eq(participant))
+        .exec(db)
+        .await?;
+    if languages.is_empty() {
+        return Ok(());
+    }
+    participant_language::Entity::insert_many(languages.iter().map(|language| {
+        participant_language::ActiveModel {
+            participant_id: Set(participant),
+            language: Set(language.clone()),
+        }
+    }))
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// The GraphQL names of the fields whose value differs, in a fixed order.
+fn changed_fields(
+    before: &participant::Model,
+    languages: &[String],
+    after: &Checked,
+    case_ref: &Option<String>,
+) -> Vec<&'static str> {
+    let mut sorted_before = languages.to_vec();
+    sorted_before.sort();
+    let mut sorted_after = after.languages.clone();
+    sorted_after.sort();
+    [
+        ("firstName", before.first_name != after.first_name),
+        ("birthYear", before.birth_year != after.birth_year),
+        ("languages", sorted_before != sorted_after),
+        (
+            "preferredContact",
+            before.preferred_contact != after.preferred_contact,
+        ),
+        (
+            "preferredLanguage",
+            before.preferred_language != after.preferred_language,
+        ),
+        ("phone", before.phone != after.phone),
+        ("email", before.email != after.email),
+        ("district", before.district != after.district),
+        ("notes", before.notes != after.notes),
+        (
+            "municipalityCaseRef",
+            &before.municipality_case_ref != case_ref,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect()
 }
 
 #[cfg(test)]

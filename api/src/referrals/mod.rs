@@ -268,6 +268,8 @@ pub struct ReferralFilter {
     pub receiver_organisation_id: Option<ID>,
     pub requester_organisation_id: Option<ID>,
     pub project_id: Option<ID>,
+    /// Only referrals about this participant.
+    pub participant_id: Option<ID>,
     pub service_category: Option<Vec<ServiceCategory>>,
     /// Only referrals changed at or after this time (for incremental sync).
     pub updated_since: Option<DateTime<Utc>>,
@@ -336,6 +338,10 @@ fn filtered(
         let project = ids::decode_as(&project, Kind::Project, "filter.projectId")?;
         query = query.filter(referral::Column::ProjectId.eq(project));
     }
+    if let Some(participant) = filter.participant_id {
+        let participant = ids::decode_as(&participant, Kind::Participant, "filter.participantId")?;
+        query = query.filter(referral::Column::ParticipantId.eq(participant));
+    }
     if let Some(categories) = filter.service_category {
         let categories: Vec<entity::enums::ServiceCategory> =
             crate::inputs::distinct(categories.into_iter().map(Into::into).collect());
@@ -346,6 +352,20 @@ fn filtered(
         referral::Column::UpdatedAt,
         filter.updated_since,
     ))
+}
+
+/// One page of the referrals the caller sees that match `filter`: the shape of
+/// `Query.referrals` and of `Participant.referrals` (which fixes `participantId`).
+pub async fn list(
+    ctx: &Context<'_>,
+    filter: ReferralFilter,
+    order_by: Option<ReferralOrder>,
+    args: PageArgs,
+) -> ApiResult<ListConnection<Referral>> {
+    let cutoff = policy(ctx)?.cutoff(crate::db::now());
+    let query = filtered(ctx.principal()?, filter, cutoff)?;
+    let ordering = order_by.unwrap_or_default().ordering();
+    connection(ctx.db()?, query, ordering, args, Referral).await
 }
 
 #[derive(Default)]
@@ -365,12 +385,9 @@ impl ReferralQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Referral>>> {
-        let cutoff = policy(ctx)?.cutoff(crate::db::now());
-        let query = filtered(ctx.principal()?, filter.unwrap_or_default(), cutoff)?;
-        let ordering = order_by.unwrap_or_default().ordering();
         let args = PageArgs::new(first, after, last, before);
         Ok(Some(
-            connection(ctx.db()?, query, ordering, args, Referral).await?,
+            list(ctx, filter.unwrap_or_default(), order_by, args).await?,
         ))
     }
 

@@ -257,7 +257,7 @@ async fn require_live_consent(
         .filter(consent::Column::ParticipantId.eq(referral.participant_id))
         .filter(consent::Column::Purpose.eq(ConsentPurpose::ShareWithReceiver))
         .filter(consent::Column::ReceiverOrganisationId.eq(receiver))
-        .filter(consent::Column::WithdrawnAt.is_null())
+        .filter(crate::auth::access::live_consent(crate::db::now()))
         .one(db)
         .await?;
     match live {
@@ -343,7 +343,7 @@ async fn insert_event(
         referral_id: Set(referral.id),
         sequence: Set(last.unwrap_or(0) + 1),
         actor_organisation_id: Set(by.organisation()),
-        actor_client_id: Set(Some(by.principal.client_id)),
+        actor_client_id: Set(by.actor.client_id),
         from_status: Set(from),
         to_status: Set(to),
         reason: Set(reason),
@@ -427,12 +427,32 @@ pub async fn cancel_for_withdrawn_consent(
     participant_id: Uuid,
     receiver: Uuid,
 ) -> ApiResult<usize> {
-    let open = referral::Entity::find()
+    cancel_open(db, by, participant_id, Some(receiver)).await
+}
+
+/// Cancels every open referral about her, whoever receives it, with `CONSENT_WITHDRAWN`:
+/// her erasure withdraws every consent at once (the same rules as a single withdrawal).
+pub async fn cancel_for_erasure(
+    db: &impl ConnectionTrait,
+    by: &Writer<'_>,
+    participant_id: Uuid,
+) -> ApiResult<usize> {
+    cancel_open(db, by, participant_id, None).await
+}
+
+async fn cancel_open(
+    db: &impl ConnectionTrait,
+    by: &Writer<'_>,
+    participant_id: Uuid,
+    receiver: Option<Uuid>,
+) -> ApiResult<usize> {
+    let mut open = referral::Entity::find()
         .filter(referral::Column::ParticipantId.eq(participant_id))
-        .filter(referral::Column::ReceiverOrganisationId.eq(receiver))
-        .filter(referral::Column::Status.is_in(lifecycle::OPEN))
-        .all(db)
-        .await?;
+        .filter(referral::Column::Status.is_in(lifecycle::OPEN));
+    if let Some(receiver) = receiver {
+        open = open.filter(referral::Column::ReceiverOrganisationId.eq(receiver));
+    }
+    let open = open.all(db).await?;
     let count = open.len();
     for referral in open {
         let claimed = referral::Entity::update_many()

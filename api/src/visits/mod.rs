@@ -103,6 +103,8 @@ impl Visit {
 pub struct VisitFilter {
     pub project_id: Option<ID>,
     pub mother_id: Option<ID>,
+    /// Only visits linked to this participant.
+    pub participant_id: Option<ID>,
     /// The kind of visit.
     pub channel: Option<Vec<VisitChannel>>,
     /// Visits where this topic was discussed.
@@ -149,6 +151,10 @@ fn filtered(principal: &Principal, filter: VisitFilter) -> ApiResult<Select<visi
         let mother = ids::decode_as(&mother, Kind::Mother, "filter.motherId")?;
         query = query.filter(visit::Column::MotherId.eq(mother));
     }
+    if let Some(participant) = filter.participant_id {
+        let participant = ids::decode_as(&participant, Kind::Participant, "filter.participantId")?;
+        query = query.filter(visit::Column::ParticipantId.eq(participant));
+    }
     if let Some(channels) = filter.channel {
         let channels: Vec<entity::enums::VisitChannel> =
             crate::inputs::distinct(channels.into_iter().map(Into::into).collect());
@@ -175,6 +181,19 @@ fn filtered(principal: &Principal, filter: VisitFilter) -> ApiResult<Select<visi
     ))
 }
 
+/// One page of the visits the caller sees that match `filter`: the shape of `Query.visits`
+/// and of `Participant.visits` (which fixes `participantId`).
+pub async fn list(
+    ctx: &Context<'_>,
+    filter: VisitFilter,
+    order_by: Option<VisitOrder>,
+    args: PageArgs,
+) -> ApiResult<ListConnection<Visit>> {
+    let query = filtered(ctx.principal()?, filter)?;
+    let ordering = order_by.unwrap_or_default().ordering();
+    connection(ctx.db()?, query, ordering, args, Visit).await
+}
+
 #[derive(Default)]
 pub struct VisitQuery;
 
@@ -192,11 +211,9 @@ impl VisitQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Visit>>> {
-        let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
-        let ordering = order_by.unwrap_or_default().ordering();
         let args = PageArgs::new(first, after, last, before);
         Ok(Some(
-            connection(ctx.db()?, query, ordering, args, Visit).await?,
+            list(ctx, filter.unwrap_or_default(), order_by, args).await?,
         ))
     }
 

@@ -282,6 +282,8 @@ impl<'a> Fixtures<'a> {
             district: Set(None),
             municipality_case_ref: Set(None),
             notes: Set(None),
+            version: Set(1),
+            erased_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -315,6 +317,7 @@ impl<'a> Fixtures<'a> {
             recorded_by_client_id: Set(None),
             recorded_by_mother_id: Set(None),
             withdrawn_at: Set(None),
+            valid_until: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         };
