@@ -21,7 +21,7 @@ use crate::{
 
 /// Settings the binary reads from the environment; cleared so the developer's or CI's own
 /// configuration cannot leak into these tests.
-pub(crate) const BYDEL_ENV: [&str; 14] = [
+pub(crate) const BYDEL_ENV: [&str; 16] = [
     "BYDEL_GENERATE_SCALE",
     "BYDEL_GENERATE_SEED",
     "DATABASE_URL",
@@ -35,6 +35,8 @@ pub(crate) const BYDEL_ENV: [&str; 14] = [
     "BYDEL_LOG",
     "BYDEL_LOG_FORMAT",
     "BYDEL_TOKEN_CACHE_SECONDS",
+    "BYDEL_RETENTION_PARTICIPANT_MONTHS",
+    "BYDEL_RETENTION_AUDIT_MONTHS",
     "RUST_LOG",
 ];
 
@@ -126,7 +128,7 @@ impl Run {
     }
 }
 
-fn run_in(dir: &Path, args: &[&str]) -> Run {
+pub(crate) fn run_in(dir: &Path, args: &[&str]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bydel"));
     command.args(args).current_dir(dir).env("NO_COLOR", "1");
     for variable in BYDEL_ENV {
@@ -161,7 +163,7 @@ fn migrate_then_status_lists_every_migration_as_applied() {
     // The status is machine-readable on stdout: `applied<TAB>name` or `pending<TAB>name`.
     let report = status.stdout();
     let migrations = Migrator::migrations();
-    assert_eq!(migrations.len(), 14);
+    assert_eq!(migrations.len(), 15);
     for migration in &migrations {
         let line = report
             .lines()

@@ -31,6 +31,7 @@ mod participants;
 mod persisted;
 mod projects_write;
 mod referrals;
+mod rights;
 mod scale;
 mod schema;
 mod stale;

@@ -21,7 +21,8 @@
 //!    case reference, notes; free-text notes on referrals and their events): needs
 //!    `participants:read` and a relationship — the secretariat, the organisation operating her
 //!    project, the organisation that registered her, or the receiver of a referral about her
-//!    for which she has a live consent to share with that receiver. Visit notes: the
+//!    for which she has a live consent to share with that receiver (live: not withdrawn and
+//!    its `valid_until`, if any, not passed: [`live_consent`]). Visit notes: the
 //!    secretariat or the operator of the visit's project. A mother's contact details: the
 //!    secretariat or an organisation operating or partnering in her project. Otherwise the
 //!    field is `null` with a `FORBIDDEN` error; the rest of the record still loads. Every
@@ -35,8 +36,11 @@
 //!    project (mothers, courses, enrolments, attendance, visits, participants, outbound
 //!    referrals) writing needs `<area>:write` and the secretariat or the organisation operating the project; a project
 //!    the caller cannot see is `NOT_FOUND`, one it sees but does not operate `FORBIDDEN`.
-//!    A participant's consents are recorded and withdrawn (`participants:write`) by the
-//!    secretariat, the operator of her project or the organisation that registered her.
+//!    A participant's consents are recorded and withdrawn, and her record corrected
+//!    (`participants:write`), by the secretariat, the operator of her project or the
+//!    organisation that registered her; the same parties export and erase her record with
+//!    `participants:admin`. A municipality that registered her or receives a requested
+//!    referral about her keeps its own case reference on her, and no one else writes it.
 //!    On a referral the requester organisation drafts, requests, cancels and marks
 //!    entered-in-error; the receiver (performer) accepts, rejects, starts, holds, resumes,
 //!    completes or fails. An NGO operating a project in a municipality claims that

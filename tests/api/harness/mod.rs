@@ -205,6 +205,11 @@ impl TestApp {
     }
 
     /// The HTTP client, for requests the typed helpers do not make (raw bodies, headers).
+    /// The database this server runs on, for a second connection or the command line.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
