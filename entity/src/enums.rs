@@ -293,7 +293,8 @@ pub enum ReferralStatus {
     EnteredInError,
 }
 
-/// Why a referral was rejected, failed or cancelled (required for those statuses).
+/// Why a referral was rejected, failed or cancelled (required for those statuses). Which
+/// action accepts which reason is `api::referrals::lifecycle`; `Erased` is the system's own.
 #[derive(
     Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
@@ -312,6 +313,9 @@ pub enum ReferralReason {
     ConsentWithdrawn,
     Duplicate,
     Other,
+    /// System only: her personal data was erased, so her open referrals end. No client action
+    /// accepts it.
+    Erased,
 }
 
 /// What came of a completed referral (required once completed).
@@ -531,7 +535,8 @@ mod tests {
                 "referred_elsewhere",
                 "consent_withdrawn",
                 "duplicate",
-                "other"
+                "other",
+                "erased"
             ]
         );
         assert_eq!(

@@ -201,7 +201,7 @@ fn input(referral: &referral::Model, action: &str) -> Value {
         "note": "called her twice",
     });
     match action {
-        "REJECT" | "FAIL" | "CANCEL" => input["reason"] = json!("NO_CAPACITY"),
+        "REJECT" | "FAIL" | "CANCEL" => input["reason"] = json!("OTHER"),
         "COMPLETE" => input["outcome"] = json!("SERVICE_PROVIDED"),
         _ => {}
     }
@@ -244,8 +244,8 @@ async fn the_whole_lifecycle_table_over_http() {
                 assert_eq!(events[1]["sequence"], 2, "{case}");
                 assert_eq!(events[1]["note"], "called her twice", "{case}");
                 if matches!(action, "REJECT" | "FAIL" | "CANCEL") {
-                    assert_eq!(moved["statusReason"], "NO_CAPACITY", "{case}");
-                    assert_eq!(events[1]["reason"], "NO_CAPACITY", "{case}");
+                    assert_eq!(moved["statusReason"], "OTHER", "{case}");
+                    assert_eq!(events[1]["reason"], "OTHER", "{case}");
                     assert!(moved["closedAt"].is_string(), "{case}");
                 }
                 if action == "COMPLETE" {

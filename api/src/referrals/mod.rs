@@ -348,6 +348,27 @@ fn filtered(
     ))
 }
 
+/// One action of the referral lifecycle and the reasons it takes, so a client can build its
+/// forms from the server's own table ([`lifecycle`]).
+pub struct ReferralActionRule(lifecycle::Action);
+
+#[Object]
+impl ReferralActionRule {
+    async fn action(&self) -> lifecycle::Action {
+        self.0
+    }
+    /// The reasons this action accepts; empty when it takes none. ERASED is never listed: the
+    /// system alone uses it.
+    async fn reasons(&self) -> Vec<ReferralReason> {
+        self.0.reasons().iter().copied().map(Into::into).collect()
+    }
+    /// Whether the action needs one of `reasons` (otherwise a reason is optional when
+    /// `reasons` is not empty, refused when it is).
+    async fn reason_required(&self) -> bool {
+        self.0.reason_required()
+    }
+}
+
 #[derive(Default)]
 pub struct ReferralQuery;
 
@@ -376,5 +397,18 @@ impl ReferralQuery {
 
     async fn referral(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Referral>> {
         Ok(lookup::<referral::Entity, _>(ctx, &id, Kind::Referral, Referral).await?)
+    }
+
+    /// The lifecycle's actions in table order, each with the reasons it takes: reference
+    /// data, readable with any valid token.
+    async fn referral_actions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ReferralActionRule>> {
+        ctx.principal()?;
+        Ok(lifecycle::Action::ALL
+            .into_iter()
+            .map(ReferralActionRule)
+            .collect())
     }
 }
