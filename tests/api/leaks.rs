@@ -3,8 +3,13 @@
 //! who get figures and not people, and the author that keeps reading its own notes.
 
 use bydel::ids::Kind;
-use entity::enums::ReferralStatus;
-use serde_json::json;
+use entity::{
+    audit_event,
+    enums::{AuditAction, ReferralStatus},
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+use uuid::Uuid;
 
 use crate::{
     queries,
@@ -117,4 +122,119 @@ async fn each_action_takes_only_its_own_reasons() {
         .graphql(None, queries::REFERRAL_ACTIONS, json!({}))
         .await;
     anonymous.expect_error("UNAUTHENTICATED");
+}
+
+/// The read events of `request_id`, as (entity type, entity id, participant, detail), sorted.
+async fn reads_of(
+    app: &crate::harness::TestApp,
+    request_id: &str,
+) -> Vec<(String, Option<Uuid>, Option<Uuid>, Option<String>)> {
+    let mut rows: Vec<_> = audit_event::Entity::find()
+        .filter(audit_event::Column::RequestId.eq(request_id))
+        .all(&app.db)
+        .await
+        .expect("the audit trail reads")
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.action, AuditAction::Read, "{e:?}");
+            (e.entity_type, e.entity_id, e.participant_id, e.detail)
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// A read event says which categories of personal data it returned, and reading a mother's
+/// phone and e-mail is a read too (entity `mother`, category `contact`) — in the same flush
+/// as the participant's. Before, the event named only the participant, and a mother's contact
+/// details left no trace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_name_their_categories_and_mothers_contact_reads_are_audited() {
+    let world = World::new().await;
+    let fx = world.app.fixtures();
+    let mother = fx
+        .mother(&world.project, "Fatima", &["ar"], |m| {
+            m.phone = Set(Some("+45 12 34 56 78".into()));
+            m.email = Set(Some("fatima@example.org".into()));
+        })
+        .await;
+    let referral = fx
+        .referral(
+            &world.base.ngo,
+            &world.base.copenhagen,
+            &world.participant,
+            ReferralStatus::Requested,
+            |r| r.note = Set(Some("wants help with the school".into())),
+        )
+        .await;
+    let scopes = "projects:read mothers:read participants:read referrals:read";
+    let variables = json!({
+        "participant": gid(Kind::Participant, world.participant.id),
+        "referral": gid(Kind::Referral, referral.id),
+        "mother": gid(Kind::Mother, mother.id),
+    });
+    let ngo = world.app.token("ngo-red-cross", scopes).await;
+    let response = world
+        .app
+        .graphql_with_request_id(&ngo, "leaks-read-1", queries::READ_AUDIT, variables.clone())
+        .await;
+    assert!(response.errors().is_empty(), "{:#}", response.body);
+    assert_eq!(response.data()["mother"]["phone"], "+45 12 34 56 78");
+    assert_eq!(
+        reads_of(&world.app, "leaks-read-1").await,
+        vec![
+            (
+                "mother".to_owned(),
+                Some(mother.id),
+                None,
+                Some("categories: contact".to_owned())
+            ),
+            (
+                "participant".to_owned(),
+                Some(world.participant.id),
+                Some(world.participant.id),
+                Some("categories: contact,identity,languages,notes".to_owned())
+            ),
+        ]
+    );
+
+    // The municipality sees the mother (her project is in its area) but not her contact
+    // details: refused, so not recorded. It reads the participant under her consent.
+    let k101 = world.app.token("kommune-101", scopes).await;
+    let response = world
+        .app
+        .graphql_with_request_id(&k101, "leaks-read-2", queries::READ_AUDIT, variables)
+        .await;
+    response.expect_error("FORBIDDEN");
+    assert_eq!(response.body["data"]["mother"]["phone"], Value::Null);
+    assert_eq!(response.body["data"]["participant"]["firstName"], "Amina");
+    let reads = reads_of(&world.app, "leaks-read-2").await;
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0].0, "participant");
+
+    // The secretariat reads the categories from the trail.
+    let auditor = world.app.token("secretariat", "audit:read").await;
+    let trail = world
+        .app
+        .graphql(
+            Some(&auditor),
+            queries::READ_AUDIT_TRAIL,
+            json!({ "filter": { "participantId": gid(Kind::Participant, world.participant.id) } }),
+        )
+        .await;
+    let read = crate::harness::nodes(trail.data(), "auditEvents")
+        .into_iter()
+        .find(|e| e["requestId"] == "leaks-read-1" && e["action"] == "READ")
+        .cloned()
+        .expect("the operator's read is in the trail");
+    assert_eq!(
+        read["categories"],
+        json!(["CONTACT", "IDENTITY", "LANGUAGES", "NOTES"])
+    );
+    // A change names no categories.
+    let changes = crate::harness::nodes(trail.data(), "auditEvents")
+        .into_iter()
+        .filter(|e| e["action"] != "READ")
+        .all(|e| e["categories"].is_null());
+    assert!(changes, "{:#}", trail.body);
 }

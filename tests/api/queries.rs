@@ -126,3 +126,5 @@ pub const STATS_PERIOD: &str = include_str!("queries/stats_period.graphql");
 
 /// Issue 12, leaks to close (`leaks.rs`).
 pub const REFERRAL_ACTIONS: &str = include_str!("queries/referral_actions.graphql");
+pub const READ_AUDIT: &str = include_str!("queries/read_audit.graphql");
+pub const READ_AUDIT_TRAIL: &str = include_str!("queries/read_audit_trail.graphql");

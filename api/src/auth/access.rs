@@ -25,7 +25,9 @@
 //!    secretariat or the operator of the visit's project. A mother's contact details: the
 //!    secretariat or an organisation operating or partnering in her project. Otherwise the
 //!    field is `null` with a `FORBIDDEN` error; the rest of the record still loads. Every
-//!    participant whose personal data a request returns is written to the audit trail.
+//!    record whose personal data a request returns (a participant, including notes about her;
+//!    a mother's contact details; a visit's notes) is written to the audit trail, one `read`
+//!    event per record and request naming the categories read (`audit::Category`).
 //!    Personal data is never pushed: a request that cannot record its reads (it carries no
 //!    [`ReadLog`], as a subscription over the websocket) gets `FORBIDDEN` for every field of
 //!    this rule, however it is related to her; the partner queries it over HTTP.
@@ -72,7 +74,7 @@ use uuid::Uuid;
 
 use super::{Access, Area, Principal, Scope};
 use crate::{
-    audit::ReadLog,
+    audit::{Category, ReadLog},
     db::Db,
     error::{ApiError, ApiResult},
     loaders::BatchLoad,
@@ -750,8 +752,13 @@ fn audited_reads<'c>(ctx: &Context<'c>) -> ApiResult<&'c ReadLog> {
     })
 }
 
-/// Allows reading a participant's personal data (and records the read), or refuses it.
-pub async fn participant_personal_data(ctx: &Context<'_>, participant: Uuid) -> ApiResult<()> {
+/// Allows reading a participant's personal data of `category` (and records the read), or
+/// refuses it.
+pub async fn participant_personal_data(
+    ctx: &Context<'_>,
+    participant: Uuid,
+    category: Category,
+) -> ApiResult<()> {
     let log = audited_reads(ctx)?;
     let allowed = ctx
         .loader::<PersonalData>()?
@@ -761,7 +768,7 @@ pub async fn participant_personal_data(ctx: &Context<'_>, participant: Uuid) -> 
     if !allowed {
         return Err(personal_data_refused());
     }
-    log.participant(participant);
+    log.participant(participant, category);
     Ok(())
 }
 
@@ -828,9 +835,12 @@ async fn role_in(ctx: &Context<'_>, project: Uuid) -> ApiResult<Option<ProjectRo
 
 /// Free-text notes on a visit: the secretariat or the operator of the visit's project.
 pub async fn visit_notes(ctx: &Context<'_>, visit: &visit::Model) -> ApiResult<()> {
-    audited_reads(ctx)?;
+    let log = audited_reads(ctx)?;
     match role_in(ctx, visit.project_id).await? {
-        Some(ProjectRole::Operator) => Ok(()),
+        Some(ProjectRole::Operator) => {
+            log.visit_notes(visit.id, visit.participant_id);
+            Ok(())
+        }
         _ => Err(ApiError::forbidden(
             "visit notes are shared only with the organisation operating the project",
         )),
@@ -839,9 +849,12 @@ pub async fn visit_notes(ctx: &Context<'_>, visit: &visit::Model) -> ApiResult<(
 
 /// A mother's contact details: the secretariat or an organisation running her project.
 pub async fn mother_contact(ctx: &Context<'_>, mother: &mother::Model) -> ApiResult<()> {
-    audited_reads(ctx)?;
+    let log = audited_reads(ctx)?;
     match role_in(ctx, mother.project_id).await? {
-        Some(_) => Ok(()),
+        Some(_) => {
+            log.mother(mother.id);
+            Ok(())
+        }
         None => Err(ApiError::forbidden(
             "a mother's contact details are shared only with the organisations running her project",
         )),

@@ -16,6 +16,7 @@ use entity::{consent, mother, organisation, participant, project};
 use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use crate::{
+    audit::Category,
     auth::{Principal, access},
     child_of,
     error::ApiResult,
@@ -39,8 +40,8 @@ child_of!(ConsentsOfParticipant: consent by ParticipantId ordered by GivenAt);
 pub struct Participant(pub participant::Model);
 
 impl Participant {
-    async fn personal(&self, ctx: &Context<'_>) -> ApiResult<()> {
-        access::participant_personal_data(ctx, self.0.id).await
+    async fn personal(&self, ctx: &Context<'_>, category: Category) -> ApiResult<()> {
+        access::participant_personal_data(ctx, self.0.id, category).await
     }
 }
 
@@ -54,40 +55,40 @@ impl Participant {
         &self.0.pseudonym
     }
     async fn first_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Identity).await?;
         Ok(self.0.first_name.as_deref())
     }
     async fn birth_year(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Identity).await?;
         Ok(self.0.birth_year)
     }
     async fn preferred_contact(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<ContactMethod>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Contact).await?;
         Ok(self.0.preferred_contact.map(Into::into))
     }
     /// ISO 639 code of the language she prefers to be contacted in.
     async fn preferred_language(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Contact).await?;
         Ok(self.0.preferred_language.as_deref())
     }
     async fn languages(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<String>>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Languages).await?;
         let rows = load_children::<LanguagesOfParticipant>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(|l| l.language).collect()))
     }
     async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Contact).await?;
         Ok(self.0.phone.as_deref())
     }
     async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Contact).await?;
         Ok(self.0.email.as_deref())
     }
     async fn district(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::District).await?;
         Ok(self.0.district.as_deref())
     }
     /// The receiving municipality's own case reference (never a CPR number).
@@ -95,11 +96,11 @@ impl Participant {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::CaseRef).await?;
         Ok(self.0.municipality_case_ref.as_deref())
     }
     async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Notes).await?;
         Ok(self.0.notes.as_deref())
     }
     /// The project that works with her; `null` while she waits in a municipality's pool.

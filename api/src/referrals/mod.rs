@@ -20,6 +20,7 @@ use entity::{mother, organisation, participant, project, referral, referral_even
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
 
 use crate::{
+    audit::Category,
     auth::{Principal, access},
     child_of,
     error::{ApiError, ApiResult},
@@ -141,7 +142,7 @@ impl Referral {
     }
     /// Free text about her: personal data, under the participant's personal-data rule.
     async fn note(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        access::participant_personal_data(ctx, self.0.participant_id).await?;
+        access::participant_personal_data(ctx, self.0.participant_id, Category::Notes).await?;
         Ok(self.0.note.as_deref())
     }
     /// Optimistic-concurrency version: send it back with a transition.
@@ -249,7 +250,7 @@ impl ReferralEvent {
         let participant = referral
             .map(|r| r.participant_id)
             .ok_or_else(|| ApiError::forbidden("the referral of this event is not visible"))?;
-        access::participant_personal_data(ctx, participant).await?;
+        access::participant_personal_data(ctx, participant, Category::Notes).await?;
         Ok(self.0.note.as_deref())
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
