@@ -396,7 +396,7 @@ const NESTED: &[Nested] = &[
 /// the secretariat; the operator of her project; who registered her; the receiver of a
 /// referral about her with her live consent to share with it. Partnering is not enough
 /// (ngo-b on ProjectA), nor is a withdrawn consent (kommune-730 on ParticipantB), nor seeing
-/// her on a pool referral (the NGOs on ParticipantPool).
+/// her on a pool referral (the NGOs on ParticipantPool: they get her pool profile only).
 const PARTICIPANT_DATA: Expected = &[
     (
         Secretariat,
@@ -413,6 +413,30 @@ const PARTICIPANT_DATA: Expected = &[
     (Kommune730, &[ParticipantK, ParticipantIn]),
     (NgoA, &[ParticipantA, ParticipantA2, ParticipantK]),
     (NgoB, &[ParticipantB, ParticipantIn]),
+];
+
+/// Her pool profile (languages, district): whoever reads all of her data, and besides them an
+/// organisation that sees a REQUESTED pool referral about her, unclaimed or claimed by it (the
+/// NGOs with a project in ParticipantPool's municipality).
+const POOL_PROFILE: Expected = &[
+    (
+        Secretariat,
+        &[
+            ParticipantA,
+            ParticipantA2,
+            ParticipantB,
+            ParticipantK,
+            ParticipantPool,
+            ParticipantIn,
+        ],
+    ),
+    (Kommune101, &[ParticipantA, ParticipantPool]),
+    (Kommune730, &[ParticipantK, ParticipantIn]),
+    (
+        NgoA,
+        &[ParticipantA, ParticipantA2, ParticipantK, ParticipantPool],
+    ),
+    (NgoB, &[ParticipantB, ParticipantPool, ParticipantIn]),
 ];
 
 /// Referral notes follow the rule of the referral's participant.
@@ -472,13 +496,30 @@ const PARTICIPANT_FIELDS: &[&str] = &[
     "languages",
 ];
 
+/// The fields of [`PARTICIPANT_FIELDS`] that make up her pool profile (rule 3's narrower
+/// clause); `birthDecade` is checked in `leaks.rs`.
+const POOL_PROFILE_FIELDS: &[&str] = &["district", "languages"];
+
+/// [`PARTICIPANT_FIELDS`] without her pool profile.
+const FULL_ONLY_FIELDS: &[&str] = &[
+    "firstName",
+    "birthYear",
+    "phone",
+    "email",
+    "notes",
+    "municipalityCaseRef",
+    "preferredContact",
+    "preferredLanguage",
+];
+
 /// Fields under a personal-data rule, where `access_personal_data.graphql` finds them.
 const PERSONAL_FIELDS: &[(&str, &[&str], Expected)] = &[
     (
         "participants.edges.node",
-        PARTICIPANT_FIELDS,
+        FULL_ONLY_FIELDS,
         PARTICIPANT_DATA,
     ),
+    ("participants.edges.node", POOL_PROFILE_FIELDS, POOL_PROFILE),
     ("referrals.edges.node", &["note"], REFERRAL_NOTE),
     ("referrals.edges.node.events", &["note"], EVENT_NOTE),
     ("visits.edges.node", &["notes"], VISIT_NOTES),
@@ -1462,7 +1503,8 @@ async fn reading_personal_data_writes_one_audit_event_per_participant_per_reques
         )
         .await;
     assert_eq!(response.status, 200);
-    let operated = [ParticipantA, ParticipantA2, ParticipantK];
+    // Her operated participants, and the pool profile of the one waiting in the pool.
+    let operated = [ParticipantA, ParticipantA2, ParticipantK, ParticipantPool];
     assert_reads_audited(
         &app,
         &world,

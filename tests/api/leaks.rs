@@ -5,7 +5,8 @@
 use bydel::ids::Kind;
 use entity::{
     audit_event,
-    enums::{AuditAction, ReferralStatus},
+    enums::{AuditAction, ConsentPurpose, ReferralStatus},
+    participant,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
@@ -237,4 +238,147 @@ async fn reads_name_their_categories_and_mothers_contact_reads_are_audited() {
         .filter(|e| e["action"] != "READ")
         .all(|e| e["categories"].is_null());
     assert!(changes, "{:#}", trail.body);
+}
+
+/// The forbidden paths of a response, sorted.
+fn forbidden(response: &crate::harness::GqlResponse) -> Vec<String> {
+    let mut paths: Vec<String> = response
+        .errors()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["extensions"]["code"], "FORBIDDEN", "{e}");
+            e["path"]
+                .as_array()
+                .map(|p| {
+                    p.iter()
+                        .map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_owned))
+                        .collect::<Vec<_>>()
+                        .join(".")
+                })
+                .unwrap_or_default()
+        })
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Claiming a pool referral used to move her into the claiming project, making the claimant
+/// "operator of her project" with all her personal data, although she consented only to be
+/// contacted and counted. Now the pool (before and after the claim) sees her pool profile —
+/// languages, district, birth decade — and nothing more until she consents to share with the
+/// claimant; she keeps no project. The pool reads are audited with their categories.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claiming_shows_her_pool_profile_and_nothing_more_until_she_consents() {
+    let world = World::new().await;
+    let fx = world.app.fixtures();
+    let k101 = &world.base.copenhagen;
+    let her = fx
+        .participant("BM-POOL-0001", None, k101, &["so", "ar"], |p| {
+            p.first_name = Set(Some("Hodan".into()));
+            p.birth_year = Set(Some(1984));
+            p.phone = Set(Some("+45 87 65 43 21".into()));
+            p.district = Set(Some("Tingbjerg".into()));
+            p.notes = Set(Some("prefers mornings".into()));
+        })
+        .await;
+    for purpose in [ConsentPurpose::Contact, ConsentPurpose::Statistics] {
+        fx.consent(&her, purpose, None, |_| {}).await;
+    }
+    let pool = fx
+        .pool_referral(k101, &her, ReferralStatus::Requested, |_| {})
+        .await;
+    fx.timeline(&pool, k101, &[ReferralStatus::Requested]).await;
+    let id = json!({ "id": gid(Kind::Participant, her.id) });
+    let profile_only = [
+        "participant.birthYear",
+        "participant.firstName",
+        "participant.phone",
+    ];
+    let read = |request_id: &'static str| {
+        let (app, ngo, id) = (&world.app, &world.ngo, id.clone());
+        async move {
+            app.graphql_with_request_id(ngo, request_id, queries::POOL_PROFILE, id)
+                .await
+        }
+    };
+
+    // Waiting in the pool: the NGO with a project in København sees what it needs to decide.
+    let waiting = read("leaks-pool-1").await;
+    assert_eq!(forbidden(&waiting), profile_only, "{:#}", waiting.body);
+    let seen = &waiting.body["data"]["participant"];
+    assert_eq!(seen["languages"], json!(["ar", "so"]));
+    assert_eq!(seen["district"], "Tingbjerg");
+    assert_eq!(seen["birthDecade"], 1980);
+    assert_eq!(seen["firstName"], Value::Null);
+
+    // Claimed: the same, and she is not moved into the claiming project.
+    let claim = json!({ "input": {
+        "id": gid(Kind::Referral, pool.id),
+        "version": 1,
+        "projectId": gid(Kind::Project, world.project.id),
+    }});
+    let claimed = world
+        .app
+        .graphql(Some(&world.ngo), queries::CLAIM_REFERRAL, claim)
+        .await;
+    assert_eq!(
+        claimed.data()["claimReferral"]["receiver"]["id"],
+        gid(Kind::Organisation, world.base.ngo.id)
+    );
+    let after_claim = read("leaks-pool-2").await;
+    assert_eq!(
+        forbidden(&after_claim),
+        profile_only,
+        "{:#}",
+        after_claim.body
+    );
+    let seen = &after_claim.body["data"]["participant"];
+    assert_eq!(seen["project"], Value::Null, "she keeps no project");
+    assert_eq!(seen["phone"], Value::Null);
+    assert_eq!(seen["languages"], json!(["ar", "so"]));
+    let stored = participant::Entity::find_by_id(her.id)
+        .one(&world.app.db)
+        .await
+        .expect("reads")
+        .expect("exists");
+    assert_eq!(stored.project_id, None);
+    assert_eq!(
+        reads_of(&world.app, "leaks-pool-2").await,
+        vec![(
+            "participant".to_owned(),
+            Some(her.id),
+            Some(her.id),
+            Some("categories: district,identity,languages".to_owned())
+        )]
+    );
+
+    // Her consent to share with the claimant opens the rest.
+    fx.consent(
+        &her,
+        ConsentPurpose::ShareWithReceiver,
+        Some(&world.base.ngo),
+        |_| {},
+    )
+    .await;
+    let consented = read("leaks-pool-3").await;
+    assert!(consented.errors().is_empty(), "{:#}", consented.body);
+    let seen = &consented.data()["participant"];
+    assert_eq!(seen["firstName"], "Hodan");
+    assert_eq!(seen["phone"], "+45 87 65 43 21");
+    assert_eq!(seen["birthYear"], 1984);
+
+    // Another NGO's project in København no longer sees the claimed referral, nor her.
+    let other = fx
+        .organisation("ngo-other", entity::enums::OrganisationKind::Ngo, None)
+        .await;
+    fx.project("Valby", 101, &other, |_| {}).await;
+    let other = world
+        .app
+        .token("ngo-other", "participants:read referrals:read")
+        .await;
+    let response = world
+        .app
+        .graphql(Some(&other), queries::POOL_PROFILE, id.clone())
+        .await;
+    assert_eq!(response.body["data"]["participant"], Value::Null);
 }

@@ -128,3 +128,4 @@ pub const STATS_PERIOD: &str = include_str!("queries/stats_period.graphql");
 pub const REFERRAL_ACTIONS: &str = include_str!("queries/referral_actions.graphql");
 pub const READ_AUDIT: &str = include_str!("queries/read_audit.graphql");
 pub const READ_AUDIT_TRAIL: &str = include_str!("queries/read_audit_trail.graphql");
+pub const POOL_PROFILE: &str = include_str!("queries/pool_profile.graphql");

@@ -742,7 +742,8 @@ async fn a_project_claims_a_pool_referral() {
         .await
         .expect("reads")
         .expect("exists");
-    assert_eq!(her.project_id, Some(world.project.id));
+    // Claiming does not hand her record over (issue 12): she keeps no project.
+    assert_eq!(her.project_id, None);
     // Claimed once; the NGO is now the performer and accepts it.
     claim(world.ngo.clone(), 2, &world.project)
         .await
@@ -753,7 +754,12 @@ async fn a_project_claims_a_pool_referral() {
             json!({ "id": gid(Kind::Referral, referral.id), "version": 2, "action": "ACCEPT" }),
         )
         .await;
-    assert_eq!(response.data()["transitionReferral"]["status"], "ACCEPTED");
+    assert_eq!(
+        response.body["data"]["transitionReferral"]["status"],
+        "ACCEPTED"
+    );
+    // She has not consented to share with the claimant: the timeline's notes stay hidden.
+    response.expect_error("FORBIDDEN");
 }
 
 /// Issue 12: a receiver learns of a referral only once it is requested. A draft (before any

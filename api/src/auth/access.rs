@@ -17,11 +17,14 @@
 //!
 //!    A row outside these is absent: lists skip it, counts do not count it, nested fields and
 //!    `node` resolve to `null` exactly as for an id that does not exist.
-//! 3. **Personal data** (participant name, birth year, contact details, languages, district,
-//!    case reference, notes; free-text notes on referrals and their events): needs
+//! 3. **Personal data** (participant name, birth year and decade, contact details, languages,
+//!    district, case reference, notes; free-text notes on referrals and their events): needs
 //!    `participants:read` and a relationship — the secretariat, the organisation operating her
 //!    project, the organisation that registered her, or the receiver of a referral about her
-//!    for which she has a live consent to share with that receiver. Visit notes: the
+//!    for which she has a live consent to share with that receiver. Her *pool profile*
+//!    (languages, district, birth decade — what a pool needs to decide) is also shown to an
+//!    organisation with `participants:read` that sees (rule 2) a `REQUESTED` pool referral
+//!    about her, unclaimed or claimed by it; nothing more until her consent covers it. Claiming never moves her into the claimant's project. Visit notes: the
 //!    secretariat or the operator of the visit's project. A mother's contact details: the
 //!    secretariat or an organisation operating or partnering in her project. Otherwise the
 //!    field is `null` with a `FORBIDDEN` error; the rest of the record still loads. Every
@@ -42,7 +45,8 @@
 //!    On a referral the requester organisation drafts, requests, cancels and marks
 //!    entered-in-error; the receiver (performer) accepts, rejects, starts, holds, resumes,
 //!    completes or fails. An NGO operating a project in a municipality claims that
-//!    municipality's pool referrals.
+//!    municipality's pool referrals: it becomes the receiver and the project the referral's,
+//!    while she keeps no project (rule 3 then needs her consent to share with the claimant).
 //! 5. **Webhooks** (`referrals:admin` to read or change): an organisation registers and
 //!    manages its own; the secretariat sees and manages all. A referral event is pushed to
 //!    exactly the organisations that rule 2 lets see the referral after the change
@@ -60,7 +64,7 @@ use std::{collections::HashSet, sync::Arc};
 use async_graphql::Context;
 use entity::{
     api_client, api_token, audit_event, consent, course, enrolment,
-    enums::{ConsentPurpose, OrganisationKind},
+    enums::{ConsentPurpose, OrganisationKind, ReferralStatus},
     module_attendance, mother, mother_language, municipality, organisation, participant,
     participant_language, project, project_partner, referral, referral_event, visit, visit_topic,
     volunteer_hours, webhook, webhook_attempt, webhook_delivery,
@@ -649,8 +653,19 @@ impl Principal {
     }
 }
 
-/// Which participants' personal data the principal may see, decided for a whole batch in
-/// at most one query (none for the secretariat or without `participants:read`).
+/// How much of a participant's personal data the principal may see (rule 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Disclosure {
+    Nothing,
+    /// Her pool profile only: languages, district, birth decade.
+    PoolProfile,
+    /// All of it.
+    Everything,
+}
+
+/// How much of each participant's personal data the principal may see, decided for a whole
+/// batch in at most two queries (none for the secretariat or without `participants:read`;
+/// the second only for those the first did not allow in full).
 pub struct PersonalData {
     db: Db,
     principal: Arc<Principal>,
@@ -658,34 +673,83 @@ pub struct PersonalData {
 
 impl BatchLoad for PersonalData {
     type Key = Uuid;
-    type Value = bool;
+    type Value = Disclosure;
 
     fn new(db: Db, principal: Arc<Principal>) -> Self {
         Self { db, principal }
     }
 
-    async fn load(&self, keys: Vec<Uuid>) -> ApiResult<std::collections::HashMap<Uuid, bool>> {
-        let allowed = self.allowed(&keys).await?;
+    async fn load(
+        &self,
+        keys: Vec<Uuid>,
+    ) -> ApiResult<std::collections::HashMap<Uuid, Disclosure>> {
+        if !self.principal.has(Scope::read(Area::Participants)) {
+            return Ok(keys.into_iter().map(|k| (k, Disclosure::Nothing)).collect());
+        }
+        let viewer = self.principal.viewer();
+        let Some(org) = viewer.organisation() else {
+            return Ok(keys
+                .into_iter()
+                .map(|k| (k, Disclosure::Everything))
+                .collect());
+        };
+        let everything = self.ids(&personal_data_query(org, &keys)).await?;
+        let rest: Vec<Uuid> = keys
+            .iter()
+            .copied()
+            .filter(|k| !everything.contains(k))
+            .collect();
+        let pool = if rest.is_empty() {
+            HashSet::new()
+        } else {
+            self.ids(&pool_profile_query(&viewer, org, &rest)).await?
+        };
         Ok(keys
             .into_iter()
-            .map(|k| (k, allowed.contains(&k)))
+            .map(|k| {
+                let disclosure = if everything.contains(&k) {
+                    Disclosure::Everything
+                } else if pool.contains(&k) {
+                    Disclosure::PoolProfile
+                } else {
+                    Disclosure::Nothing
+                };
+                (k, disclosure)
+            })
             .collect())
     }
 }
 
 impl PersonalData {
-    async fn allowed(&self, keys: &[Uuid]) -> ApiResult<HashSet<Uuid>> {
-        if !self.principal.has(Scope::read(Area::Participants)) {
-            return Ok(HashSet::new());
-        }
-        let Some(org) = self.principal.viewer().organisation() else {
-            return Ok(keys.iter().copied().collect());
-        };
-        let rows = self.db.query_all(&personal_data_query(org, keys)).await?;
+    async fn ids(&self, query: &SelectStatement) -> ApiResult<HashSet<Uuid>> {
+        let rows = self.db.query_all(query).await?;
         rows.iter()
             .map(|row| Ok(row.try_get_by_index::<Uuid>(0)?))
             .collect()
     }
+}
+
+/// Rule 3's pool profile for an organisation, as one statement: which of `keys` are on a
+/// pool referral still `REQUESTED` that it sees (rule 2) — unclaimed, or claimed by it. What
+/// a pool needs to decide whether to take her on, before her consent covers anyone there.
+/// Only pool referrals: an outbound referral's receiver reads her under her consent or not
+/// at all, also when that consent was withdrawn before the referral was cancelled.
+fn pool_profile_query(viewer: &Viewer, org: Uuid, keys: &[Uuid]) -> SelectStatement {
+    let mut waiting = Condition::all()
+        .add(referral::Column::ParticipantId.is_in(keys.iter().copied()))
+        .add(referral::Column::Status.eq(ReferralStatus::Requested))
+        .add(referral::Column::PoolMunicipalityCode.is_not_null())
+        .add(
+            Condition::any()
+                .add(referral::Column::ReceiverOrganisationId.is_null())
+                .add(referral::Column::ReceiverOrganisationId.eq(org)),
+        );
+    if let Some(visible) = referrals(viewer) {
+        waiting = waiting.add(visible);
+    }
+    let mut query = ids::<referral::Entity>(referral::Column::ParticipantId, waiting);
+    query.distinct();
+    query
 }
 
 /// Rule 3 for an organisation as one statement: which of `keys` it may see the personal data
@@ -760,13 +824,38 @@ pub async fn participant_personal_data(
     category: Category,
 ) -> ApiResult<()> {
     let log = audited_reads(ctx)?;
-    let allowed = ctx
+    let disclosure = ctx
         .loader::<PersonalData>()?
         .load_one(participant)
         .await?
-        .unwrap_or(false);
-    if !allowed {
+        .unwrap_or(Disclosure::Nothing);
+    if disclosure != Disclosure::Everything {
         return Err(personal_data_refused());
+    }
+    log.participant(participant, category);
+    Ok(())
+}
+
+/// Allows reading a field of her pool profile (languages, district, birth decade) of
+/// `category` (and records the read), or refuses it: rule 3's narrower clause.
+pub async fn pool_profile(
+    ctx: &Context<'_>,
+    participant: Uuid,
+    category: Category,
+) -> ApiResult<()> {
+    let log = audited_reads(ctx)?;
+    let disclosure = ctx
+        .loader::<PersonalData>()?
+        .load_one(participant)
+        .await?
+        .unwrap_or(Disclosure::Nothing);
+    if disclosure == Disclosure::Nothing {
+        return Err(ApiError::forbidden(
+            "this participant's profile is not shared with your organisation: it needs \
+             participants:read and either access to her personal data or a REQUESTED referral \
+             about her that waits for your organisation's answer (unclaimed in a pool you see, \
+             or claimed by you)",
+        ));
     }
     log.participant(participant, category);
     Ok(())
