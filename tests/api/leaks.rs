@@ -4,7 +4,7 @@
 
 use bydel::ids::Kind;
 use entity::{
-    audit_event,
+    audit_event, consent,
     enums::{AuditAction, ConsentPurpose, ReferralStatus},
     participant,
 };
@@ -381,4 +381,114 @@ async fn claiming_shows_her_pool_profile_and_nothing_more_until_she_consents() {
         .graphql(Some(&other), queries::POOL_PROFILE, id.clone())
         .await;
     assert_eq!(response.body["data"]["participant"], Value::Null);
+}
+
+/// After she withdraws her consent to share with the municipality, it no longer reads her
+/// data — but it keeps reading the timeline note it wrote itself (its own words, in its own
+/// records), audited as a read of category `notes`. The requester's note and the requester's
+/// events stay hidden from it; the requester keeps reading everything (she is of its project).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_author_keeps_reading_its_own_notes_after_her_consent_is_withdrawn() {
+    let world = World::new().await;
+    let fx = world.app.fixtures();
+    let referral = fx
+        .referral(
+            &world.base.ngo,
+            &world.base.copenhagen,
+            &world.participant,
+            ReferralStatus::Requested,
+            |r| r.note = Set(Some("the requester's words".into())),
+        )
+        .await;
+    fx.timeline(&referral, &world.base.ngo, &[ReferralStatus::Requested])
+        .await;
+    let accept = json!({
+        "id": gid(Kind::Referral, referral.id),
+        "version": 1,
+        "action": "ACCEPT",
+        "note": "the municipality's words",
+    });
+    let accepted = world.transition(&world.municipality, accept).await;
+    assert_eq!(accepted.data()["transitionReferral"]["status"], "ACCEPTED");
+
+    let share = consent::Entity::find()
+        .filter(consent::Column::ParticipantId.eq(world.participant.id))
+        .one(&world.app.db)
+        .await
+        .expect("reads")
+        .expect("her consent to share with kommune-101");
+    let withdrawn = world
+        .app
+        .graphql(
+            Some(&world.ngo),
+            queries::WITHDRAW_CONSENT,
+            json!({ "id": gid(Kind::Consent, share.id) }),
+        )
+        .await;
+    assert_eq!(withdrawn.data()["withdrawConsent"]["isLive"], false);
+
+    let id = json!({ "id": gid(Kind::Referral, referral.id) });
+    let k101 = world
+        .app
+        .token("kommune-101", "referrals:read participants:read")
+        .await;
+    let read = world
+        .app
+        .graphql_with_request_id(
+            &k101,
+            "leaks-author-1",
+            queries::REFERRAL_RECORD,
+            id.clone(),
+        )
+        .await;
+    let events = &read.body["data"]["referral"]["events"];
+    // requested (ngo), accepted (kommune-101), cancelled by the withdrawal (ngo).
+    assert_eq!(
+        events[1]["note"], "the municipality's words",
+        "{:#}",
+        read.body
+    );
+    assert_eq!(events[2]["toStatus"], "CANCELLED");
+    assert_eq!(
+        forbidden(&read),
+        [
+            "referral.events.0.note",
+            "referral.events.2.note",
+            "referral.note",
+            "referral.participant.birthYear",
+            "referral.participant.firstName",
+            "referral.participant.notes",
+            "referral.participant.phone",
+        ],
+        "{:#}",
+        read.body
+    );
+    assert_eq!(
+        reads_of(&world.app, "leaks-author-1").await,
+        vec![(
+            "participant".to_owned(),
+            Some(world.participant.id),
+            Some(world.participant.id),
+            Some("categories: notes".to_owned())
+        )]
+    );
+    // Without participants:read, not even its own words.
+    let unscoped = world.app.token("kommune-101", "referrals:read").await;
+    let read = world
+        .app
+        .graphql(Some(&unscoped), queries::REFERRAL_RECORD, id.clone())
+        .await;
+    assert!(forbidden(&read).contains(&"referral.events.1.note".to_owned()));
+
+    // The requester, operating her project, reads all of it.
+    let ngo = world
+        .app
+        .graphql(Some(&world.ngo), queries::REFERRAL_RECORD, id)
+        .await;
+    assert!(ngo.errors().is_empty(), "{:#}", ngo.body);
+    assert_eq!(ngo.data()["referral"]["note"], "the requester's words");
+    assert_eq!(
+        ngo.data()["referral"]["events"][1]["note"],
+        "the municipality's words"
+    );
 }

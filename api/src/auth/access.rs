@@ -24,7 +24,11 @@
 //!    for which she has a live consent to share with that receiver. Her *pool profile*
 //!    (languages, district, birth decade — what a pool needs to decide) is also shown to an
 //!    organisation with `participants:read` that sees (rule 2) a `REQUESTED` pool referral
-//!    about her, unclaimed or claimed by it; nothing more until her consent covers it. Claiming never moves her into the claimant's project. Visit notes: the
+//!    about her, unclaimed or claimed by it; nothing more until her consent covers it.
+//!    Claiming never moves her into the claimant's project. A free-text note on a referral or
+//!    a timeline event is also shown, with `participants:read`, to the organisation that
+//!    wrote it (the referral's requester, the event's actor): its own words in its own
+//!    records, whatever became of her consent; nobody else gains anything. Visit notes: the
 //!    secretariat or the operator of the visit's project. A mother's contact details: the
 //!    secretariat or an organisation operating or partnering in her project. Otherwise the
 //!    field is `null` with a `FORBIDDEN` error; the rest of the record still loads. Every
@@ -834,6 +838,20 @@ pub async fn participant_personal_data(
     }
     log.participant(participant, category);
     Ok(())
+}
+
+/// Allows reading a free-text note about `participant` on a referral or a timeline event
+/// that `author` wrote (and records the read, category `notes`), or refuses it: rule 3, or
+/// the author itself (with `participants:read`), which keeps reading its own words after
+/// her consent is withdrawn.
+pub async fn referral_note(ctx: &Context<'_>, participant: Uuid, author: Uuid) -> ApiResult<()> {
+    let log = audited_reads(ctx)?;
+    let principal = ctx.principal()?;
+    if principal.organisation.id == author && principal.has(Scope::read(Area::Participants)) {
+        log.participant(participant, Category::Notes);
+        return Ok(());
+    }
+    participant_personal_data(ctx, participant, Category::Notes).await
 }
 
 /// Allows reading a field of her pool profile (languages, district, birth decade) of

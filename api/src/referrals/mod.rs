@@ -20,7 +20,6 @@ use entity::{mother, organisation, participant, project, referral, referral_even
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
 
 use crate::{
-    audit::Category,
     auth::{Principal, access},
     child_of,
     error::{ApiError, ApiResult},
@@ -140,9 +139,11 @@ impl Referral {
     async fn service_category(&self) -> ServiceCategory {
         self.0.service_category.into()
     }
-    /// Free text about her: personal data, under the participant's personal-data rule.
+    /// Free text about her: personal data, under the participant's personal-data rule; the
+    /// requester, which wrote it, always reads it.
     async fn note(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        access::participant_personal_data(ctx, self.0.participant_id, Category::Notes).await?;
+        let author = self.0.requester_organisation_id;
+        access::referral_note(ctx, self.0.participant_id, author).await?;
         Ok(self.0.note.as_deref())
     }
     /// Optimistic-concurrency version: send it back with a transition.
@@ -242,7 +243,8 @@ impl ReferralEvent {
     async fn reason(&self) -> Option<ReferralReason> {
         self.0.reason.map(Into::into)
     }
-    /// Free text about her: personal data, under the participant's personal-data rule.
+    /// Free text about her: personal data, under the participant's personal-data rule; the
+    /// organisation that made the move (`actor`), which wrote it, always reads it.
     async fn note(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         // The rule runs whether or not there is a note, so a refused reader cannot tell
         // which events carry one.
@@ -250,7 +252,7 @@ impl ReferralEvent {
         let participant = referral
             .map(|r| r.participant_id)
             .ok_or_else(|| ApiError::forbidden("the referral of this event is not visible"))?;
-        access::participant_personal_data(ctx, participant, Category::Notes).await?;
+        access::referral_note(ctx, participant, self.0.actor_organisation_id).await?;
         Ok(self.0.note.as_deref())
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
