@@ -921,33 +921,47 @@ async fn rows_seen_by_ngo_b() {
 }
 
 /// The branch of the rules the shared world leaves out: a municipality also sees a project
-/// outside its area that it partners in (or funds), and everything under it — but still not
-/// that project's participants, and as a partner not its visit notes.
+/// outside its area that it partners in, and everything under it — but still not that
+/// project's participants, and as a partner not its visit notes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_municipality_also_sees_a_project_it_funds_but_not_its_participants() {
+async fn a_municipality_also_sees_a_project_it_partners_in_but_not_its_participants() {
+    partnered_project_matrix(PartnerRole::Partner).await;
+}
+
+/// A funder gets figures, not people (issue 12): the project it funds outside its area is
+/// listed, but nothing under it — no mothers and their contact details, courses or visits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_municipality_sees_a_project_it_funds_but_no_people_of_it() {
+    partnered_project_matrix(PartnerRole::Funder).await;
+}
+
+/// kommune-101 in `role` on ProjectK (in 730), through every list and personal field.
+async fn partnered_project_matrix(role: PartnerRole) {
+    let partner = role == PartnerRole::Partner;
     let (app, world, k101) = world_as(Kommune101, ALL_READ).await;
     let project = entity::project::Entity::find_by_id(world.uuid(ProjectK))
         .one(&app.db)
         .await
         .expect("the project reads")
         .expect("ProjectK exists");
-    let funder = bydel::organisations::find_by_reference(&app.db, "kommune-101")
+    let organisation = bydel::organisations::find_by_reference(&app.db, "kommune-101")
         .await
         .expect("kommune-101 exists");
-    app.fixtures()
-        .partner(&project, &funder, PartnerRole::Funder)
-        .await;
+    app.fixtures().partner(&project, &organisation, role).await;
 
     let lists = app
         .graphql(Some(&k101), queries::ACCESS_LISTS, json!({}))
         .await;
     let lists = lists.data();
     let mut problems = Problems::default();
+    let people = |with_k: &'static [Row], without_k: &'static [Row]| {
+        if partner { with_k } else { without_k }
+    };
     for (list, expected) in [
         ("projects", &[ProjectA, ProjectK][..]),
-        ("mothers", &[MotherA, MotherK]),
-        ("courses", &[CourseA, CourseK]),
-        ("visits", &[VisitA, VisitK]),
+        ("mothers", people(&[MotherA, MotherK], &[MotherA])),
+        ("courses", people(&[CourseA, CourseK], &[CourseA])),
+        ("visits", people(&[VisitA, VisitK], &[VisitA])),
         ("participants", &[ParticipantA, ParticipantPool]),
         ("referrals", &[ReferralA, ReferralPool]),
     ] {
@@ -965,7 +979,7 @@ async fn a_municipality_also_sees_a_project_it_funds_but_not_its_participants() 
         (
             "mothers.edges.node",
             &["phone", "email"][..],
-            &[MotherK][..],
+            people(&[MotherK], &[]),
         ),
         ("visits.edges.node", &["notes"], &[]),
         (
@@ -995,7 +1009,7 @@ async fn a_municipality_also_sees_a_project_it_funds_but_not_its_participants() 
             response.body["errors"]
         )
     });
-    problems.assert_none("kommune-101 funding ProjectK");
+    problems.assert_none(&format!("kommune-101 as {role:?} of ProjectK"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1748,6 +1762,21 @@ async fn the_webhook_audience_of_a_referral_is_exactly_who_may_read_it() {
 
     let app = TestApp::spawn().await;
     let world = World::build(&app).await;
+    // A funder gets figures, not people: ngo-b funding ProjectK reads none of its referrals,
+    // and hears of none.
+    let project_k = entity::project::Entity::find_by_id(world.uuid(ProjectK))
+        .one(&app.db)
+        .await
+        .expect("reads")
+        .expect("ProjectK exists");
+    let ngo_b = organisation::Entity::find_by_id(world.uuid(NgoB))
+        .one(&app.db)
+        .await
+        .expect("reads")
+        .expect("ngo-b exists");
+    app.fixtures()
+        .partner(&project_k, &ngo_b, PartnerRole::Funder)
+        .await;
     let referrals = [ReferralA, ReferralB, ReferralK, ReferralPool, ReferralIn];
     let mut problems = Problems::default();
     for row in referrals {
@@ -1781,6 +1810,9 @@ async fn the_webhook_audience_of_a_referral_is_exactly_who_may_read_it() {
             problems.check(reads == told, || {
                 format!("{org:?} on {row:?}: reads it {reads}, in the audience {told}")
             });
+            if (org, row) == (NgoB, ReferralK) {
+                problems.check(!reads, || "ngo-b reads ReferralK as a mere funder".into());
+            }
         }
     }
     problems.assert_none("webhook audience");

@@ -5,10 +5,10 @@
 use bydel::ids::Kind;
 use entity::{
     audit_event, consent,
-    enums::{AuditAction, ConsentPurpose, ReferralStatus},
-    participant,
+    enums::{AuditAction, ConsentPurpose, OrganisationKind, PartnerRole, ReferralStatus},
+    mother, organisation, participant, project, project_partner,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -491,4 +491,103 @@ async fn the_author_keeps_reading_its_own_notes_after_her_consent_is_withdrawn()
         ngo.data()["referral"]["events"][1]["note"],
         "the municipality's words"
     );
+}
+
+/// Funders get figures, not people. In the demo world a municipality funds NGO-run projects
+/// in its area: it used to read the phone and e-mail of those projects' mothers (a funder
+/// counted as "running" the project). And a municipality made a funder of a project in
+/// another municipality (through the API, as the secretariat does it) used to read that
+/// project's mothers, courses and visits. Now a funder sees the project and its statistics,
+/// and no people through the funding.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn funders_get_figures_not_people() {
+    let app = crate::harness::TestApp::spawn().await;
+    app.load_demo().await;
+    let scopes = "projects:read mothers:read stats:read";
+
+    // A municipality funding an NGO-run project of its own municipality.
+    let funding = project_partner::Entity::find()
+        .filter(project_partner::Column::Role.eq(PartnerRole::Funder))
+        .all(&app.db)
+        .await
+        .expect("partners read");
+    let mut found = None;
+    for partner in funding {
+        let organisation = organisation::Entity::find_by_id(partner.organisation_id)
+            .one(&app.db)
+            .await
+            .expect("reads")
+            .expect("exists");
+        let project = project::Entity::find_by_id(partner.project_id)
+            .one(&app.db)
+            .await
+            .expect("reads")
+            .expect("exists");
+        let mothers_with_phone = mother::Entity::find()
+            .filter(mother::Column::ProjectId.eq(project.id))
+            .filter(mother::Column::Phone.is_not_null())
+            .count(&app.db)
+            .await
+            .expect("counts");
+        if organisation.kind == OrganisationKind::Municipality && mothers_with_phone > 0 {
+            found = Some((organisation, project));
+            break;
+        }
+    }
+    let (municipality, project) = found.expect("the demo has a municipality funding a project");
+    let variables = json!({ "project": gid(Kind::Project, project.id) });
+    let token = app.token(&municipality.short_name, scopes).await;
+    let response = app
+        .graphql(Some(&token), queries::FUNDED_PROJECT, variables.clone())
+        .await;
+    let data = &response.body["data"];
+    assert_eq!(data["project"]["id"], gid(Kind::Project, project.id));
+    let mothers = crate::harness::nodes(data, "mothers");
+    assert!(!mothers.is_empty(), "its area's mothers are listed");
+    assert!(
+        mothers
+            .iter()
+            .all(|m| m["phone"].is_null() && m["email"].is_null()),
+        "{:#}",
+        response.body
+    );
+    let refused = forbidden(&response);
+    assert_eq!(refused.len(), 2 * mothers.len(), "{:#}", response.body);
+    assert!(refused.iter().all(|p| p.starts_with("mothers.edges.")));
+    assert!(data["stats"]["volunteerHours"]["total"].is_object());
+
+    // The same municipality made a funder of a project elsewhere, through the API.
+    let elsewhere = project::Entity::find()
+        .filter(project::Column::MunicipalityCode.ne(project.municipality_code))
+        .one(&app.db)
+        .await
+        .expect("reads")
+        .expect("the demo has projects in other municipalities");
+    let secretariat = app
+        .token("secretariat", "projects:read projects:write")
+        .await;
+    let set = app
+        .graphql(
+            Some(&secretariat),
+            queries::SET_PROJECT_PARTNER,
+            json!({ "input": {
+                "projectId": gid(Kind::Project, elsewhere.id),
+                "organisationId": gid(Kind::Organisation, municipality.id),
+                "role": "FUNDER",
+            }}),
+        )
+        .await;
+    assert_eq!(set.data()["setProjectPartner"]["role"], "FUNDER");
+    let variables = json!({ "project": gid(Kind::Project, elsewhere.id) });
+    let response = app
+        .graphql(Some(&token), queries::FUNDED_PROJECT, variables)
+        .await;
+    assert!(response.errors().is_empty(), "{:#}", response.body);
+    let data = response.data();
+    assert_eq!(data["project"]["id"], gid(Kind::Project, elsewhere.id));
+    assert_eq!(
+        data["mothers"]["totalCount"], 0,
+        "no people through funding"
+    );
+    assert!(data["stats"]["volunteerHours"]["total"].is_object());
 }

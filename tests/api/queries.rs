@@ -129,3 +129,4 @@ pub const REFERRAL_ACTIONS: &str = include_str!("queries/referral_actions.graphq
 pub const READ_AUDIT: &str = include_str!("queries/read_audit.graphql");
 pub const READ_AUDIT_TRAIL: &str = include_str!("queries/read_audit_trail.graphql");
 pub const POOL_PROFILE: &str = include_str!("queries/pool_profile.graphql");
+pub const FUNDED_PROJECT: &str = include_str!("queries/funded_project.graphql");

@@ -5,14 +5,18 @@
 //!    municipalities are reference data any authenticated caller reads.
 //! 2. **Rows** (`principal.read::<E>()`, the start of every list, loader, count and `node`):
 //!    - secretariat: every row;
-//!    - NGO: the projects it operates or partners in and everything under them; referrals of
-//!      those projects, referrals it sent or receives, and unclaimed pool referrals in the
-//!      municipalities of its projects; participants of its projects, registered by it, or on
-//!      a referral it sees;
-//!    - municipality: the projects in its municipality (or that it partners in) and
-//!      everything under them; referrals it sent, receives, or that wait in its pool;
-//!      participants it registered or that are on those referrals — never the participants of
-//!      a project merely because the project is in its area;
+//!    - NGO: the projects it operates or partners in (any role) and, except where it is only
+//!      a funder, everything under them; referrals of those projects, referrals it sent or
+//!      receives, and unclaimed pool referrals in the municipalities of its projects;
+//!      participants of its projects, registered by it, or on a referral it sees;
+//!    - municipality: the projects in its municipality and those anywhere that it partners in
+//!      (any role), and everything under them except under a project it only funds;
+//!      referrals it sent, receives, or that wait in its pool; participants it registered or
+//!      that are on those referrals — never the participants of a project merely because the
+//!      project is in its area;
+//!    - a **funder** (`project_partner.role = funder`) gets figures, not people: the
+//!      project's row, its partners and its statistics (rule 6), but through that partnership
+//!      no mothers, courses, enrolments, visits, hours, participants or referrals;
 //!    - API clients, tokens and the audit trail: the secretariat only.
 //!
 //!    A row outside these is absent: lists skip it, counts do not count it, nested fields and
@@ -30,7 +34,8 @@
 //!    wrote it (the referral's requester, the event's actor): its own words in its own
 //!    records, whatever became of her consent; nobody else gains anything. Visit notes: the
 //!    secretariat or the operator of the visit's project. A mother's contact details: the
-//!    secretariat or an organisation operating or partnering in her project. Otherwise the
+//!    secretariat or an organisation operating her project or partnering in it in the
+//!    `partner` role (never a funder). Otherwise the
 //!    field is `null` with a `FORBIDDEN` error; the rest of the record still loads. Every
 //!    record whose personal data a request returns (a participant, including notes about her;
 //!    a mother's contact details; a visit's notes) is written to the audit trail, one `read`
@@ -57,9 +62,9 @@
 //!    ([`referral_audience`]); the payload carries ids and statuses only.
 //! 6. **Statistics** (`principal.stats()`, `stats:read`): figures about the caller's area,
 //!    independent of the other areas' scopes — the secretariat everything, an NGO the projects
-//!    it operates or partners in, a municipality the projects in its municipality (or that it
-//!    partners in) and the referrals it sent, receives or that wait in its pool, besides those
-//!    of its area's projects. Only the secretariat sees exact figures; everyone else gets them
+//!    it operates or partners in (funders included), a municipality the projects in its
+//!    municipality and those it partners in or funds anywhere, and the referrals it sent,
+//!    receives or that wait in its pool, besides those of its area's projects. Only the secretariat sees exact figures; everyone else gets them
 //!    through disclosure control (`stats::disclosure`). Stale referrals are counted for their
 //!    receiver (the secretariat: all of them).
 
@@ -68,7 +73,7 @@ use std::{collections::HashSet, sync::Arc};
 use async_graphql::Context;
 use entity::{
     api_client, api_token, audit_event, consent, course, enrolment,
-    enums::{ConsentPurpose, OrganisationKind, ReferralStatus},
+    enums::{ConsentPurpose, OrganisationKind, PartnerRole, ReferralStatus},
     module_attendance, mother, mother_language, municipality, organisation, participant,
     participant_language, project, project_partner, referral, referral_event, visit, visit_topic,
     volunteer_hours, webhook, webhook_attempt, webhook_delivery,
@@ -362,13 +367,30 @@ fn ids<E: EntityTrait>(column: E::Column, condition: Condition) -> SelectStateme
         .into_query()
 }
 
-/// The projects `viewer` sees: operated or partnered (NGO), in its municipality or partnered
-/// (municipality).
+/// The project rows (and statistics) `viewer` sees: operated or partnered in any role (NGO),
+/// in its municipality or partnered in any role (municipality). A funder sees the project it
+/// funds; what is under it needs [`run_projects`].
 fn projects(viewer: &Viewer) -> Option<Condition> {
+    project_rows(viewer, None)
+}
+
+/// The projects whose people (mothers, courses, visits, hours, participants, referrals)
+/// `viewer` sees: as [`projects`], but a partnership counts only in the `partner` role —
+/// a funder gets figures, not people.
+fn run_projects(viewer: &Viewer) -> Option<Condition> {
+    project_rows(viewer, Some(PartnerRole::Partner))
+}
+
+/// [`projects`] and [`run_projects`]: partnerships in `role`, or in any role for `None`.
+fn project_rows(viewer: &Viewer, role: Option<PartnerRole>) -> Option<Condition> {
     let partnered = |org: Uuid| {
+        let mut partnership = Condition::all().add(project_partner::Column::OrganisationId.eq(org));
+        if let Some(role) = role {
+            partnership = partnership.add(project_partner::Column::Role.eq(role));
+        }
         project::Column::Id.in_subquery(ids::<project_partner::Entity>(
             project_partner::Column::ProjectId,
-            Condition::all().add(project_partner::Column::OrganisationId.eq(org)),
+            partnership,
         ))
     };
     match *viewer {
@@ -386,6 +408,13 @@ fn projects(viewer: &Viewer) -> Option<Condition> {
     }
 }
 
+/// Rows whose `column` points at a project whose people `viewer` sees ([`run_projects`]).
+fn under_run<C: ColumnTrait>(column: C, viewer: &Viewer) -> Option<Condition> {
+    run_projects(viewer).map(|run| {
+        Condition::all().add(column.in_subquery(ids::<project::Entity>(project::Column::Id, run)))
+    })
+}
+
 /// Rows whose `column` points at a row of `E` that `viewer` sees.
 fn under<E: Scoped, C: ColumnTrait>(
     column: C,
@@ -400,15 +429,11 @@ fn referrals(viewer: &Viewer) -> Option<Condition> {
     match *viewer {
         Viewer::Secretariat => None,
         Viewer::Ngo { id } => {
-            let project_codes = projects(viewer)
-                .map(|visible| ids::<project::Entity>(project::Column::MunicipalityCode, visible));
+            let project_codes = run_projects(viewer)
+                .map(|run| ids::<project::Entity>(project::Column::MunicipalityCode, run));
             let mut condition =
                 Condition::any().add(referral::Column::ReceiverOrganisationId.eq(id));
-            if let Some(own) = under::<project::Entity, _>(
-                referral::Column::ProjectId,
-                project::Column::Id,
-                viewer,
-            ) {
+            if let Some(own) = under_run(referral::Column::ProjectId, viewer) {
                 condition = condition.add(own);
             }
             if let Some(codes) = project_codes {
@@ -468,11 +493,7 @@ fn participants(viewer: &Viewer) -> Option<Condition> {
             let mut condition =
                 Condition::any().add(participant::Column::RegisteredByOrganisationId.eq(id));
             for part in [
-                under::<project::Entity, _>(
-                    participant::Column::ProjectId,
-                    project::Column::Id,
-                    viewer,
-                ),
+                under_run(participant::Column::ProjectId, viewer),
                 on_visible_referral(viewer),
             ]
             .into_iter()
@@ -500,9 +521,9 @@ fn participants(viewer: &Viewer) -> Option<Condition> {
 /// - the secretariat; the requester; and only once it was requested (never a draft):
 /// - the receiver;
 /// - a municipality (with its code) whose pool the referral is in;
-/// - an NGO (or a municipality without a code, seen as one) operating or partnering in the
-///   referral's project, or — while the referral is unclaimed — in any project of its pool's
-///   municipality.
+/// - an NGO (or a municipality without a code, seen as one) operating or partnering (in the
+///   `partner` role, not as a funder) in the referral's project, or — while the referral is
+///   unclaimed — in any project of its pool's municipality.
 pub fn referral_audience(referral: &referral::Model) -> Condition {
     if referral.requested_at.is_none() {
         return Condition::any()
@@ -518,18 +539,19 @@ pub fn referral_audience(referral: &referral::Model) -> Condition {
                     .add(organisation::Column::MunicipalityCode.is_null()),
             )
     };
-    // Operators and partners of the projects matching `projects`, as an organisation filter.
+    // Operators and partners (not funders: `run_projects`) of the projects matching
+    // `projects`, as an organisation filter.
     let running = |projects: Condition| {
         let operators =
             ids::<project::Entity>(project::Column::OperatorOrganisationId, projects.clone());
         let partners = ids::<project_partner::Entity>(
             project_partner::Column::OrganisationId,
-            Condition::all().add(project_partner::Column::ProjectId.in_subquery(ids::<
-                project::Entity,
-            >(
-                project::Column::Id,
-                projects,
-            ))),
+            Condition::all()
+                .add(project_partner::Column::Role.eq(PartnerRole::Partner))
+                .add(
+                    project_partner::Column::ProjectId
+                        .in_subquery(ids::<project::Entity>(project::Column::Id, projects)),
+                ),
         );
         Condition::all().add(ngo_like()).add(
             Condition::any()
@@ -595,20 +617,17 @@ scoped! {
     project: Some(Area::Projects) => |viewer| projects(viewer);
     project_partner: Some(Area::Projects) => |viewer|
         under::<project::Entity, _>(project_partner::Column::ProjectId, project::Column::Id, viewer);
-    mother: Some(Area::Mothers) => |viewer|
-        under::<project::Entity, _>(mother::Column::ProjectId, project::Column::Id, viewer);
+    mother: Some(Area::Mothers) => |viewer| under_run(mother::Column::ProjectId, viewer);
     mother_language: Some(Area::Mothers) => |viewer|
         under::<mother::Entity, _>(mother_language::Column::MotherId, mother::Column::Id, viewer);
     volunteer_hours: Some(Area::Mothers) => |viewer|
-        under::<project::Entity, _>(volunteer_hours::Column::ProjectId, project::Column::Id, viewer);
-    course: Some(Area::Courses) => |viewer|
-        under::<project::Entity, _>(course::Column::ProjectId, project::Column::Id, viewer);
+        under_run(volunteer_hours::Column::ProjectId, viewer);
+    course: Some(Area::Courses) => |viewer| under_run(course::Column::ProjectId, viewer);
     enrolment: Some(Area::Courses) => |viewer|
         under::<course::Entity, _>(enrolment::Column::CourseId, course::Column::Id, viewer);
     module_attendance: Some(Area::Courses) => |viewer|
         under::<enrolment::Entity, _>(module_attendance::Column::EnrolmentId, enrolment::Column::Id, viewer);
-    visit: Some(Area::Visits) => |viewer|
-        under::<project::Entity, _>(visit::Column::ProjectId, project::Column::Id, viewer);
+    visit: Some(Area::Visits) => |viewer| under_run(visit::Column::ProjectId, viewer);
     visit_topic: Some(Area::Visits) => |viewer|
         under::<visit::Entity, _>(visit_topic::Column::VisitId, visit::Column::Id, viewer);
     referral: Some(Area::Referrals) => |viewer| referrals(viewer);
@@ -916,11 +935,13 @@ impl BatchLoad for ProjectRoles {
             .into_tuple()
             .all(&self.db)
             .await?;
+        // A funder has no role here: it gets figures, not people.
         let partnered: Vec<Uuid> = project_partner::Entity::find()
             .select_only()
             .column(project_partner::Column::ProjectId)
             .filter(project_partner::Column::ProjectId.is_in(keys))
             .filter(project_partner::Column::OrganisationId.eq(org))
+            .filter(project_partner::Column::Role.eq(PartnerRole::Partner))
             .into_tuple()
             .all(&self.db)
             .await?;
