@@ -55,7 +55,8 @@
 //!    entered-in-error; the receiver (performer) accepts, rejects, starts, holds, resumes,
 //!    completes or fails. An NGO operating a project in a municipality claims that
 //!    municipality's pool referrals: it becomes the receiver and the project the referral's,
-//!    while she keeps no project (rule 3 then needs her consent to share with the claimant).
+//!    while she keeps no project (rule 3 then needs her consent to share with the claimant,
+//!    which the organisation that registered her records: the claimant is not her operator).
 //! 5. **Webhooks** (`referrals:admin` to read or change): an organisation registers and
 //!    manages its own; the secretariat sees and manages all. A referral event is pushed to
 //!    exactly the organisations that rule 2 lets see the referral after the change
