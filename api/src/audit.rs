@@ -3,15 +3,17 @@
 //!
 //! Changes are recorded by the data function that makes them, inside its transaction, so a
 //! change and its audit event commit or roll back together. Reads of personal data are
-//! collected while a request resolves and written once when it finishes (one insert).
+//! collected while a request resolves and written once when it finishes (one insert): one
+//! `read` event per record read (a participant, a mother's contact details, a visit's notes),
+//! whose `detail` names the [`Category`]s read as `categories: a,b` (sorted, snake_case).
 //! Events are append-only and name records by raw UUID, so they outlive what they describe.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     sync::{Arc, Mutex},
 };
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::{api_client, audit_event, enums::AuditAction, organisation, participant};
 use sea_orm::{
@@ -157,32 +159,148 @@ pub enum ReadAuditCommit {
     Deferred,
 }
 
-/// Participants whose personal data a request has read; written once the request is done.
+/// A category of personal data, as a `read` event names what was read. Declared in the
+/// order of their stored names, so a sorted set lists them alphabetically.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[graphql(name = "PersonalDataCategory")]
+pub enum Category {
+    /// `case_ref`: the receiving municipality's own case reference.
+    CaseRef,
+    /// `contact`: phone, e-mail, preferred contact method and language (a participant's or a
+    /// mother's).
+    Contact,
+    /// `district`: where she lives.
+    District,
+    /// `identity`: first name, birth year, birth decade.
+    Identity,
+    /// `languages`: the languages she speaks.
+    Languages,
+    /// `notes`: free text about her (her own notes, a referral's, a timeline event's, a
+    /// visit's).
+    Notes,
+}
+
+impl Category {
+    pub const ALL: [Category; 6] = [
+        Category::CaseRef,
+        Category::Contact,
+        Category::District,
+        Category::Identity,
+        Category::Languages,
+        Category::Notes,
+    ];
+
+    /// The stored name, in a read event's `detail`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::CaseRef => "case_ref",
+            Category::Contact => "contact",
+            Category::District => "district",
+            Category::Identity => "identity",
+            Category::Languages => "languages",
+            Category::Notes => "notes",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+}
+
+/// How a read event's `detail` starts; the categories follow, comma-separated.
+const CATEGORIES: &str = "categories: ";
+
+/// `categories: contact,identity` for a set of categories (sorted by the set).
+fn categories_detail(categories: &BTreeSet<Category>) -> String {
+    let names: Vec<&str> = categories.iter().map(|c| c.as_str()).collect();
+    format!("{CATEGORIES}{}", names.join(","))
+}
+
+/// The categories a read event's `detail` names; `None` when it names none.
+fn parse_categories(detail: &str) -> Option<Vec<Category>> {
+    let list = detail.strip_prefix(CATEGORIES)?;
+    Some(list.split(',').filter_map(Category::parse).collect())
+}
+
+/// A record whose personal data a request read: its table, id and the participant it is
+/// about (if any).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Subject {
+    entity_type: &'static str,
+    entity_id: Uuid,
+    participant_id: Option<Uuid>,
+}
+
+/// The records whose personal data a request has read, with the categories read of each;
+/// written once the request is done.
 #[derive(Debug, Clone, Default)]
-pub struct ReadLog(Arc<Mutex<BTreeSet<Uuid>>>);
+pub struct ReadLog(Arc<Mutex<BTreeMap<Subject, BTreeSet<Category>>>>);
 
 impl ReadLog {
-    pub fn participant(&self, participant_id: Uuid) {
+    /// A participant's own personal data, or a note about her (a referral's, an event's).
+    pub fn participant(&self, participant_id: Uuid, category: Category) {
+        self.read(
+            Subject {
+                entity_type: "participant",
+                entity_id: participant_id,
+                participant_id: Some(participant_id),
+            },
+            category,
+        );
+    }
+
+    /// A mother's contact details.
+    pub fn mother(&self, mother_id: Uuid) {
+        self.read(
+            Subject {
+                entity_type: "mother",
+                entity_id: mother_id,
+                participant_id: None,
+            },
+            Category::Contact,
+        );
+    }
+
+    /// A visit's notes, naming the participant the visit is linked to (if any).
+    pub fn visit_notes(&self, visit_id: Uuid, participant_id: Option<Uuid>) {
+        self.read(
+            Subject {
+                entity_type: "visit",
+                entity_id: visit_id,
+                participant_id,
+            },
+            Category::Notes,
+        );
+    }
+
+    fn read(&self, subject: Subject, category: Category) {
         self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(participant_id);
+            .entry(subject)
+            .or_default()
+            .insert(category);
     }
 
-    fn take(&self) -> BTreeSet<Uuid> {
+    fn take(&self) -> BTreeMap<Subject, BTreeSet<Category>> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Writes one `read` event per participant read during the request, committed as
-    /// `commit` says.
+    /// Writes one `read` event per record read during the request, naming the categories
+    /// read, in one INSERT committed as `commit` says.
     pub async fn flush(
         &self,
         db: &impl ConnectionTrait,
         actor: &Actor,
         commit: ReadAuditCommit,
     ) -> ApiResult<()> {
-        let events = self.take().into_iter().map(|participant| {
-            Event::new(AuditAction::Read, "participant", participant).about_participant(participant)
+        let events = self.take().into_iter().map(|(subject, categories)| {
+            let event = Event::new(AuditAction::Read, subject.entity_type, subject.entity_id)
+                .detail(categories_detail(&categories));
+            match subject.participant_id {
+                Some(participant) => event.about_participant(participant),
+                None => event,
+            }
         });
         let Some(mut insert) = insert(actor, events) else {
             return Ok(());
@@ -264,9 +382,18 @@ impl AuditEvent {
     async fn request_id(&self) -> Option<&str> {
         self.0.request_id.as_deref()
     }
-    /// What changed, in words; never personal data.
+    /// What changed, in words; never personal data. For a read: `categories: ` and the
+    /// categories read, as in `categories`.
     async fn detail(&self) -> Option<&str> {
         self.0.detail.as_deref()
+    }
+    /// For a read, the categories of personal data it returned (alphabetical); `null` for
+    /// other events.
+    async fn categories(&self) -> Option<Vec<Category>> {
+        if self.0.action != AuditAction::Read {
+            return None;
+        }
+        self.0.detail.as_deref().and_then(parse_categories)
     }
 }
 
@@ -358,5 +485,23 @@ mod tests {
             panic!("the request id is set");
         };
         assert_eq!(id.chars().count(), REQUEST_ID_CHARS);
+    }
+
+    #[test]
+    fn categories_are_stored_sorted_and_read_back() {
+        let set: BTreeSet<Category> = [Category::Notes, Category::Contact, Category::Identity]
+            .into_iter()
+            .collect();
+        let detail = categories_detail(&set);
+        assert_eq!(detail, "categories: contact,identity,notes");
+        assert_eq!(
+            parse_categories(&detail),
+            Some(vec![Category::Contact, Category::Identity, Category::Notes])
+        );
+        assert_eq!(parse_categories("draft -> requested"), None);
+        let mut names: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
+        let declared = names.clone();
+        names.sort_unstable();
+        assert_eq!(names, declared, "declared in the order of their names");
     }
 }

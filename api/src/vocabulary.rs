@@ -4,11 +4,11 @@
 //! types; the macro writes both conversions, and a missing variant is a compile error.
 
 macro_rules! vocabulary {
-    ($($(#[$meta:meta])* $name:ident { $($variant:ident),+ $(,)? })+) => {
+    ($($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? })+) => {
         $(
             $(#[$meta])*
             #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
-            pub enum $name { $($variant),+ }
+            pub enum $name { $($(#[$vmeta])* $variant),+ }
 
             impl From<entity::enums::$name> for $name {
                 fn from(value: entity::enums::$name) -> Self {
@@ -41,7 +41,17 @@ vocabulary! {
     /// How a participant prefers to be contacted.
     ContactMethod { Phone, Sms, Email, InPerson, ViaMother }
     /// What a consent covers.
-    ConsentPurpose { ShareWithReceiver, Contact, Statistics }
+    ConsentPurpose {
+        /// Sharing her personal data with one receiving organisation (named on the consent).
+        ShareWithReceiver,
+        /// Being contacted again by the programme.
+        Contact,
+        /// History only: figures are anonymous aggregates under disclosure control and need
+        /// no consent, so `recordConsent` refuses it; consents recorded with it earlier stay
+        /// in her history.
+        #[graphql(deprecation = "figures need no consent; recordConsent refuses STATISTICS")]
+        Statistics,
+    }
     /// The form a visit took.
     VisitChannel { HomeVisit, PhoneCall, GroupEvent, Accompaniment }
     /// A topic discussed on a visit (the evaluation's topics).
@@ -56,8 +66,30 @@ vocabulary! {
     ServiceCategory { HealthVisitor, JobCentre, School, DayCare, LanguageSchool, FamilyCounselling, Housing, DebtCounselling, CitizenService, Health, NeighbourhoodMother, Other }
     /// Referral lifecycle (the statuses HL7 SDOH Clinical Care allows for referral Tasks).
     ReferralStatus { Draft, Requested, Accepted, Rejected, InProgress, OnHold, Failed, Completed, Cancelled, EnteredInError }
-    /// Why a referral was rejected, failed or cancelled.
-    ReferralReason { CouldNotContact, NotEligible, NoCapacity, NoLongerInterested, ReferredElsewhere, ConsentWithdrawn, Duplicate, Other }
+    /// Why a referral was rejected, failed or cancelled (or, optionally, marked entered in
+    /// error). Each action accepts only the reasons that belong to it (HL7 SDOH Clinical Care:
+    /// REJECT is the performer declining before any work, FAIL work that was attempted and
+    /// could not be done, CANCEL the requester withdrawing, MARK_ENTERED_IN_ERROR a referral
+    /// that should never have existed); `referralActions` lists them.
+    ReferralReason {
+        /// She could not be reached. FAIL.
+        CouldNotContact,
+        /// She is not eligible for the service. REJECT, FAIL.
+        NotEligible,
+        /// The receiver has no room for her. REJECT.
+        NoCapacity,
+        /// She no longer wants the service. REJECT, FAIL, CANCEL.
+        NoLongerInterested,
+        /// She is getting the service elsewhere. REJECT, CANCEL.
+        ReferredElsewhere,
+        /// She withdrew her consent to share with the receiver. CANCEL; the system also uses it
+        /// when a withdrawal or her erasure cancels her open referrals.
+        ConsentWithdrawn,
+        /// The referral repeats another one. CANCEL, MARK_ENTERED_IN_ERROR.
+        Duplicate,
+        /// Anything else (say what in the note). REJECT, FAIL, CANCEL, MARK_ENTERED_IN_ERROR.
+        Other,
+    }
     /// Where a webhook delivery stands: waiting for an attempt, delivered (2xx), or failed for good.
     WebhookDeliveryStatus { Pending, Delivered, Failed }
     /// What happened to a referral, as a webhook delivery names it (`referral.created`, ...).

@@ -293,7 +293,8 @@ pub enum ReferralStatus {
     EnteredInError,
 }
 
-/// Why a referral was rejected, failed or cancelled (required for those statuses).
+/// Why a referral was rejected, failed or cancelled (required for those statuses). Which
+/// action accepts which reason is `api::referrals::lifecycle`.
 #[derive(
     Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
@@ -531,7 +532,8 @@ mod tests {
                 "referred_elsewhere",
                 "consent_withdrawn",
                 "duplicate",
-                "other"
+                "other",
+                "erased"
             ]
         );
         assert_eq!(

@@ -396,7 +396,7 @@ const NESTED: &[Nested] = &[
 /// the secretariat; the operator of her project; who registered her; the receiver of a
 /// referral about her with her live consent to share with it. Partnering is not enough
 /// (ngo-b on ProjectA), nor is a withdrawn consent (kommune-730 on ParticipantB), nor seeing
-/// her on a pool referral (the NGOs on ParticipantPool).
+/// her on a pool referral (the NGOs on ParticipantPool: they get her pool profile only).
 const PARTICIPANT_DATA: Expected = &[
     (
         Secretariat,
@@ -413,6 +413,30 @@ const PARTICIPANT_DATA: Expected = &[
     (Kommune730, &[ParticipantK, ParticipantIn]),
     (NgoA, &[ParticipantA, ParticipantA2, ParticipantK]),
     (NgoB, &[ParticipantB, ParticipantIn]),
+];
+
+/// Her pool profile (languages, district): whoever reads all of her data, and besides them an
+/// organisation that sees a REQUESTED pool referral about her, unclaimed or claimed by it (the
+/// NGOs with a project in ParticipantPool's municipality).
+const POOL_PROFILE: Expected = &[
+    (
+        Secretariat,
+        &[
+            ParticipantA,
+            ParticipantA2,
+            ParticipantB,
+            ParticipantK,
+            ParticipantPool,
+            ParticipantIn,
+        ],
+    ),
+    (Kommune101, &[ParticipantA, ParticipantPool]),
+    (Kommune730, &[ParticipantK, ParticipantIn]),
+    (
+        NgoA,
+        &[ParticipantA, ParticipantA2, ParticipantK, ParticipantPool],
+    ),
+    (NgoB, &[ParticipantB, ParticipantPool, ParticipantIn]),
 ];
 
 /// Referral notes follow the rule of the referral's participant.
@@ -472,13 +496,30 @@ const PARTICIPANT_FIELDS: &[&str] = &[
     "languages",
 ];
 
+/// The fields of [`PARTICIPANT_FIELDS`] that make up her pool profile (rule 3's narrower
+/// clause); `birthDecade` is checked in `leaks.rs`.
+const POOL_PROFILE_FIELDS: &[&str] = &["district", "languages"];
+
+/// [`PARTICIPANT_FIELDS`] without her pool profile.
+const FULL_ONLY_FIELDS: &[&str] = &[
+    "firstName",
+    "birthYear",
+    "phone",
+    "email",
+    "notes",
+    "municipalityCaseRef",
+    "preferredContact",
+    "preferredLanguage",
+];
+
 /// Fields under a personal-data rule, where `access_personal_data.graphql` finds them.
 const PERSONAL_FIELDS: &[(&str, &[&str], Expected)] = &[
     (
         "participants.edges.node",
-        PARTICIPANT_FIELDS,
+        FULL_ONLY_FIELDS,
         PARTICIPANT_DATA,
     ),
+    ("participants.edges.node", POOL_PROFILE_FIELDS, POOL_PROFILE),
     ("referrals.edges.node", &["note"], REFERRAL_NOTE),
     ("referrals.edges.node.events", &["note"], EVENT_NOTE),
     ("visits.edges.node", &["notes"], VISIT_NOTES),
@@ -880,33 +921,47 @@ async fn rows_seen_by_ngo_b() {
 }
 
 /// The branch of the rules the shared world leaves out: a municipality also sees a project
-/// outside its area that it partners in (or funds), and everything under it — but still not
-/// that project's participants, and as a partner not its visit notes.
+/// outside its area that it partners in, and everything under it — but still not that
+/// project's participants, and as a partner not its visit notes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_municipality_also_sees_a_project_it_funds_but_not_its_participants() {
+async fn a_municipality_also_sees_a_project_it_partners_in_but_not_its_participants() {
+    partnered_project_matrix(PartnerRole::Partner).await;
+}
+
+/// A funder gets figures, not people (issue 12): the project it funds outside its area is
+/// listed, but nothing under it — no mothers and their contact details, courses or visits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_municipality_sees_a_project_it_funds_but_no_people_of_it() {
+    partnered_project_matrix(PartnerRole::Funder).await;
+}
+
+/// kommune-101 in `role` on ProjectK (in 730), through every list and personal field.
+async fn partnered_project_matrix(role: PartnerRole) {
+    let partner = role == PartnerRole::Partner;
     let (app, world, k101) = world_as(Kommune101, ALL_READ).await;
     let project = entity::project::Entity::find_by_id(world.uuid(ProjectK))
         .one(&app.db)
         .await
         .expect("the project reads")
         .expect("ProjectK exists");
-    let funder = bydel::organisations::find_by_reference(&app.db, "kommune-101")
+    let organisation = bydel::organisations::find_by_reference(&app.db, "kommune-101")
         .await
         .expect("kommune-101 exists");
-    app.fixtures()
-        .partner(&project, &funder, PartnerRole::Funder)
-        .await;
+    app.fixtures().partner(&project, &organisation, role).await;
 
     let lists = app
         .graphql(Some(&k101), queries::ACCESS_LISTS, json!({}))
         .await;
     let lists = lists.data();
     let mut problems = Problems::default();
+    let people = |with_k: &'static [Row], without_k: &'static [Row]| {
+        if partner { with_k } else { without_k }
+    };
     for (list, expected) in [
         ("projects", &[ProjectA, ProjectK][..]),
-        ("mothers", &[MotherA, MotherK]),
-        ("courses", &[CourseA, CourseK]),
-        ("visits", &[VisitA, VisitK]),
+        ("mothers", people(&[MotherA, MotherK], &[MotherA])),
+        ("courses", people(&[CourseA, CourseK], &[CourseA])),
+        ("visits", people(&[VisitA, VisitK], &[VisitA])),
         ("participants", &[ParticipantA, ParticipantPool]),
         ("referrals", &[ReferralA, ReferralPool]),
     ] {
@@ -924,7 +979,7 @@ async fn a_municipality_also_sees_a_project_it_funds_but_not_its_participants() 
         (
             "mothers.edges.node",
             &["phone", "email"][..],
-            &[MotherK][..],
+            people(&[MotherK], &[]),
         ),
         ("visits.edges.node", &["notes"], &[]),
         (
@@ -954,7 +1009,7 @@ async fn a_municipality_also_sees_a_project_it_funds_but_not_its_participants() 
             response.body["errors"]
         )
     });
-    problems.assert_none("kommune-101 funding ProjectK");
+    problems.assert_none(&format!("kommune-101 as {role:?} of ProjectK"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1406,7 +1461,8 @@ async fn audited(app: &TestApp, request_id: &str) -> Vec<audit_event::Model> {
 }
 
 /// Checks that `request_id` left exactly one `read` event per participant of `expected`, naming
-/// the caller's client and organisation.
+/// the caller's client and organisation. (Reads of mothers' contact details and of visit
+/// notes are events of their own, checked in `leaks.rs`.)
 async fn assert_reads_audited(
     app: &TestApp,
     world: &World,
@@ -1415,7 +1471,14 @@ async fn assert_reads_audited(
     org: Row,
     expected: &[Row],
 ) {
-    let events = audited(app, request_id).await;
+    let all = audited(app, request_id).await;
+    for event in &all {
+        assert_eq!(event.action, AuditAction::Read, "{event:?}");
+    }
+    let events: Vec<_> = all
+        .into_iter()
+        .filter(|e| e.entity_type == "participant")
+        .collect();
     let mut read: Vec<String> = events
         .iter()
         .map(|e| {
@@ -1454,7 +1517,8 @@ async fn reading_personal_data_writes_one_audit_event_per_participant_per_reques
         )
         .await;
     assert_eq!(response.status, 200);
-    let operated = [ParticipantA, ParticipantA2, ParticipantK];
+    // Her operated participants, and the pool profile of the one waiting in the pool.
+    let operated = [ParticipantA, ParticipantA2, ParticipantK, ParticipantPool];
     assert_reads_audited(
         &app,
         &world,
@@ -1698,6 +1762,21 @@ async fn the_webhook_audience_of_a_referral_is_exactly_who_may_read_it() {
 
     let app = TestApp::spawn().await;
     let world = World::build(&app).await;
+    // A funder gets figures, not people: ngo-b funding ProjectK reads none of its referrals,
+    // and hears of none.
+    let project_k = entity::project::Entity::find_by_id(world.uuid(ProjectK))
+        .one(&app.db)
+        .await
+        .expect("reads")
+        .expect("ProjectK exists");
+    let ngo_b = organisation::Entity::find_by_id(world.uuid(NgoB))
+        .one(&app.db)
+        .await
+        .expect("reads")
+        .expect("ngo-b exists");
+    app.fixtures()
+        .partner(&project_k, &ngo_b, PartnerRole::Funder)
+        .await;
     let referrals = [ReferralA, ReferralB, ReferralK, ReferralPool, ReferralIn];
     let mut problems = Problems::default();
     for row in referrals {
@@ -1731,6 +1810,9 @@ async fn the_webhook_audience_of_a_referral_is_exactly_who_may_read_it() {
             problems.check(reads == told, || {
                 format!("{org:?} on {row:?}: reads it {reads}, in the audience {told}")
             });
+            if (org, row) == (NgoB, ReferralK) {
+                problems.check(!reads, || "ngo-b reads ReferralK as a mere funder".into());
+            }
         }
     }
     problems.assert_none("webhook audience");

@@ -19,6 +19,7 @@ mod http;
 mod http_audit;
 mod idempotency;
 mod keys;
+mod leaks;
 mod limits;
 mod lists;
 mod loaders;

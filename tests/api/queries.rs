@@ -123,3 +123,10 @@ pub const STATS_DASHBOARD: &str = include_str!("queries/stats_dashboard.graphql"
 pub const STATS_STALE: &str = include_str!("queries/stats_stale.graphql");
 pub const STATS_PROBE: &str = include_str!("queries/stats_probe.graphql");
 pub const STATS_PERIOD: &str = include_str!("queries/stats_period.graphql");
+
+/// Issue 12, leaks to close (`leaks.rs`).
+pub const REFERRAL_ACTIONS: &str = include_str!("queries/referral_actions.graphql");
+pub const READ_AUDIT: &str = include_str!("queries/read_audit.graphql");
+pub const READ_AUDIT_TRAIL: &str = include_str!("queries/read_audit_trail.graphql");
+pub const POOL_PROFILE: &str = include_str!("queries/pool_profile.graphql");
+pub const FUNDED_PROJECT: &str = include_str!("queries/funded_project.graphql");

@@ -201,7 +201,7 @@ fn input(referral: &referral::Model, action: &str) -> Value {
         "note": "called her twice",
     });
     match action {
-        "REJECT" | "FAIL" | "CANCEL" => input["reason"] = json!("NO_CAPACITY"),
+        "REJECT" | "FAIL" | "CANCEL" => input["reason"] = json!("OTHER"),
         "COMPLETE" => input["outcome"] = json!("SERVICE_PROVIDED"),
         _ => {}
     }
@@ -244,8 +244,8 @@ async fn the_whole_lifecycle_table_over_http() {
                 assert_eq!(events[1]["sequence"], 2, "{case}");
                 assert_eq!(events[1]["note"], "called her twice", "{case}");
                 if matches!(action, "REJECT" | "FAIL" | "CANCEL") {
-                    assert_eq!(moved["statusReason"], "NO_CAPACITY", "{case}");
-                    assert_eq!(events[1]["reason"], "NO_CAPACITY", "{case}");
+                    assert_eq!(moved["statusReason"], "OTHER", "{case}");
+                    assert_eq!(events[1]["reason"], "OTHER", "{case}");
                     assert!(moved["closedAt"].is_string(), "{case}");
                 }
                 if action == "COMPLETE" {
@@ -742,7 +742,8 @@ async fn a_project_claims_a_pool_referral() {
         .await
         .expect("reads")
         .expect("exists");
-    assert_eq!(her.project_id, Some(world.project.id));
+    // Claiming does not hand her record over (issue 12): she keeps no project.
+    assert_eq!(her.project_id, None);
     // Claimed once; the NGO is now the performer and accepts it.
     claim(world.ngo.clone(), 2, &world.project)
         .await
@@ -753,7 +754,12 @@ async fn a_project_claims_a_pool_referral() {
             json!({ "id": gid(Kind::Referral, referral.id), "version": 2, "action": "ACCEPT" }),
         )
         .await;
-    assert_eq!(response.data()["transitionReferral"]["status"], "ACCEPTED");
+    assert_eq!(
+        response.body["data"]["transitionReferral"]["status"],
+        "ACCEPTED"
+    );
+    // She has not consented to share with the claimant: the timeline's notes stay hidden.
+    response.expect_error("FORBIDDEN");
 }
 
 /// Issue 12: a receiver learns of a referral only once it is requested. A draft (before any

@@ -832,6 +832,24 @@ async fn a_consent_ends_with_its_period_and_statistics_needs_none() {
         consents_before
     );
 
+    // The schema says so too: STATISTICS is deprecated, the others are not.
+    let purposes = app
+        .graphql(
+            Some(&world.ngo),
+            r#"{ __type(name: "ConsentPurpose") {
+                   enumValues(includeDeprecated: true) { name isDeprecated } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        purposes.data()["__type"]["enumValues"],
+        json!([
+            {"name": "SHARE_WITH_RECEIVER", "isDeprecated": false},
+            {"name": "CONTACT", "isDeprecated": false},
+            {"name": "STATISTICS", "isDeprecated": true},
+        ])
+    );
+
     // A paper consent with a period, taken by a mother of her project.
     let mother = fx.mother(&world.project, "Hodan", &["so"], |_| {}).await;
     let given = now - TimeDelta::days(10);

@@ -124,8 +124,10 @@ impl World {
                 .count(db)
                 .await
                 .expect("topics count"),
+            // Changes only: reading her notes back is audited too (a `read`).
             audit_event::Entity::find()
                 .filter(audit_event::Column::EntityType.eq("visit"))
+                .filter(audit_event::Column::Action.ne(entity::enums::AuditAction::Read))
                 .count(db)
                 .await
                 .expect("audit events count"),

@@ -5,28 +5,42 @@
 //!    municipalities are reference data any authenticated caller reads.
 //! 2. **Rows** (`principal.read::<E>()`, the start of every list, loader, count and `node`):
 //!    - secretariat: every row;
-//!    - NGO: the projects it operates or partners in and everything under them; referrals of
-//!      those projects, referrals it sent or receives, and unclaimed pool referrals in the
-//!      municipalities of its projects; participants of its projects, registered by it, or on
-//!      a referral it sees;
-//!    - municipality: the projects in its municipality (or that it partners in) and
-//!      everything under them; referrals it sent, receives, or that wait in its pool;
-//!      participants it registered or that are on those referrals — never the participants of
-//!      a project merely because the project is in its area;
+//!    - NGO: the projects it operates or partners in (any role) and, except where it is only
+//!      a funder, everything under them; referrals of those projects, referrals it sent or
+//!      receives, and unclaimed pool referrals in the municipalities of its projects;
+//!      participants of its projects, registered by it, or on a referral it sees;
+//!    - municipality: the projects in its municipality and those anywhere that it partners in
+//!      (any role), and everything under them except under a project it only funds;
+//!      referrals it sent, receives, or that wait in its pool; participants it registered or
+//!      that are on those referrals — never the participants of a project merely because the
+//!      project is in its area;
+//!    - a **funder** (`project_partner.role = funder`) gets figures, not people: the
+//!      project's row, its partners and its statistics (rule 6), but through that partnership
+//!      no mothers, courses, enrolments, visits, hours, participants or referrals;
 //!    - API clients, tokens and the audit trail: the secretariat only.
 //!
 //!    A row outside these is absent: lists skip it, counts do not count it, nested fields and
 //!    `node` resolve to `null` exactly as for an id that does not exist.
-//! 3. **Personal data** (participant name, birth year, contact details, languages, district,
-//!    case reference, notes; free-text notes on referrals and their events): needs
+//! 3. **Personal data** (participant name, birth year and decade, contact details, languages,
+//!    district, case reference, notes; free-text notes on referrals and their events): needs
 //!    `participants:read` and a relationship — the secretariat, the organisation operating her
 //!    project, the organisation that registered her, or the receiver of a referral about her
 //!    for which she has a live consent to share with that receiver (live: not withdrawn and
-//!    its `valid_until`, if any, not passed: [`live_consent`]). Visit notes: the
+//!    its `valid_until`, if any, not passed: [`live_consent`]). Her *pool profile*
+//!    (languages, district, birth decade — what a pool needs to decide) is also shown to an
+//!    organisation with `participants:read` that sees (rule 2) a `REQUESTED` pool referral
+//!    about her, unclaimed or claimed by it; nothing more until her consent covers it.
+//!    Claiming never moves her into the claimant's project. A free-text note on a referral or
+//!    a timeline event is also shown, with `participants:read`, to the organisation that
+//!    wrote it (the referral's requester, the event's actor): its own words in its own
+//!    records, whatever became of her consent; nobody else gains anything. Visit notes: the
 //!    secretariat or the operator of the visit's project. A mother's contact details: the
-//!    secretariat or an organisation operating or partnering in her project. Otherwise the
+//!    secretariat or an organisation operating her project or partnering in it in the
+//!    `partner` role (never a funder). Otherwise the
 //!    field is `null` with a `FORBIDDEN` error; the rest of the record still loads. Every
-//!    participant whose personal data a request returns is written to the audit trail.
+//!    record whose personal data a request returns (a participant, including notes about her;
+//!    a mother's contact details; a visit's notes) is written to the audit trail, one `read`
+//!    event per record and request naming the categories read (`audit::Category`).
 //!    Personal data is never pushed: a request that cannot record its reads (it carries no
 //!    [`ReadLog`], as a subscription over the websocket) gets `FORBIDDEN` for every field of
 //!    this rule, however it is related to her; the partner queries it over HTTP.
@@ -44,16 +58,18 @@
 //!    On a referral the requester organisation drafts, requests, cancels and marks
 //!    entered-in-error; the receiver (performer) accepts, rejects, starts, holds, resumes,
 //!    completes or fails. An NGO operating a project in a municipality claims that
-//!    municipality's pool referrals.
+//!    municipality's pool referrals: it becomes the receiver and the project the referral's,
+//!    while she keeps no project (rule 3 then needs her consent to share with the claimant,
+//!    which the organisation that registered her records: the claimant is not her operator).
 //! 5. **Webhooks** (`referrals:admin` to read or change): an organisation registers and
 //!    manages its own; the secretariat sees and manages all. A referral event is pushed to
 //!    exactly the organisations that rule 2 lets see the referral after the change
 //!    ([`referral_audience`]); the payload carries ids and statuses only.
 //! 6. **Statistics** (`principal.stats()`, `stats:read`): figures about the caller's area,
 //!    independent of the other areas' scopes — the secretariat everything, an NGO the projects
-//!    it operates or partners in, a municipality the projects in its municipality (or that it
-//!    partners in) and the referrals it sent, receives or that wait in its pool, besides those
-//!    of its area's projects. Only the secretariat sees exact figures; everyone else gets them
+//!    it operates or partners in (funders included), a municipality the projects in its
+//!    municipality and those it partners in or funds anywhere, and the referrals it sent,
+//!    receives or that wait in its pool, besides those of its area's projects. Only the secretariat sees exact figures; everyone else gets them
 //!    through disclosure control (`stats::disclosure`). Stale referrals are counted for their
 //!    receiver (the secretariat: all of them).
 
@@ -62,7 +78,7 @@ use std::{collections::HashSet, sync::Arc};
 use async_graphql::Context;
 use entity::{
     api_client, api_token, audit_event, consent, course, enrolment,
-    enums::{ConsentPurpose, OrganisationKind},
+    enums::{ConsentPurpose, OrganisationKind, PartnerRole, ReferralStatus},
     module_attendance, mother, mother_language, municipality, organisation, participant,
     participant_language, project, project_partner, referral, referral_event, visit, visit_topic,
     volunteer_hours, webhook, webhook_attempt, webhook_delivery,
@@ -76,7 +92,7 @@ use uuid::Uuid;
 
 use super::{Access, Area, Principal, Scope};
 use crate::{
-    audit::ReadLog,
+    audit::{Category, ReadLog},
     db::Db,
     error::{ApiError, ApiResult},
     loaders::BatchLoad,
@@ -414,13 +430,30 @@ fn ids<E: EntityTrait>(column: E::Column, condition: Condition) -> SelectStateme
         .into_query()
 }
 
-/// The projects `viewer` sees: operated or partnered (NGO), in its municipality or partnered
-/// (municipality).
+/// The project rows (and statistics) `viewer` sees: operated or partnered in any role (NGO),
+/// in its municipality or partnered in any role (municipality). A funder sees the project it
+/// funds; what is under it needs [`run_projects`].
 fn projects(viewer: &Viewer) -> Option<Condition> {
+    project_rows(viewer, None)
+}
+
+/// The projects whose people (mothers, courses, visits, hours, participants, referrals)
+/// `viewer` sees: as [`projects`], but a partnership counts only in the `partner` role —
+/// a funder gets figures, not people.
+fn run_projects(viewer: &Viewer) -> Option<Condition> {
+    project_rows(viewer, Some(PartnerRole::Partner))
+}
+
+/// [`projects`] and [`run_projects`]: partnerships in `role`, or in any role for `None`.
+fn project_rows(viewer: &Viewer, role: Option<PartnerRole>) -> Option<Condition> {
     let partnered = |org: Uuid| {
+        let mut partnership = Condition::all().add(project_partner::Column::OrganisationId.eq(org));
+        if let Some(role) = role {
+            partnership = partnership.add(project_partner::Column::Role.eq(role));
+        }
         project::Column::Id.in_subquery(ids::<project_partner::Entity>(
             project_partner::Column::ProjectId,
-            Condition::all().add(project_partner::Column::OrganisationId.eq(org)),
+            partnership,
         ))
     };
     match *viewer {
@@ -438,6 +471,13 @@ fn projects(viewer: &Viewer) -> Option<Condition> {
     }
 }
 
+/// Rows whose `column` points at a project whose people `viewer` sees ([`run_projects`]).
+fn under_run<C: ColumnTrait>(column: C, viewer: &Viewer) -> Option<Condition> {
+    run_projects(viewer).map(|run| {
+        Condition::all().add(column.in_subquery(ids::<project::Entity>(project::Column::Id, run)))
+    })
+}
+
 /// Rows whose `column` points at a row of `E` that `viewer` sees.
 fn under<E: Scoped, C: ColumnTrait>(
     column: C,
@@ -452,15 +492,11 @@ fn referrals(viewer: &Viewer) -> Option<Condition> {
     match *viewer {
         Viewer::Secretariat => None,
         Viewer::Ngo { id } => {
-            let project_codes = projects(viewer)
-                .map(|visible| ids::<project::Entity>(project::Column::MunicipalityCode, visible));
+            let project_codes = run_projects(viewer)
+                .map(|run| ids::<project::Entity>(project::Column::MunicipalityCode, run));
             let mut condition =
                 Condition::any().add(referral::Column::ReceiverOrganisationId.eq(id));
-            if let Some(own) = under::<project::Entity, _>(
-                referral::Column::ProjectId,
-                project::Column::Id,
-                viewer,
-            ) {
+            if let Some(own) = under_run(referral::Column::ProjectId, viewer) {
                 condition = condition.add(own);
             }
             if let Some(codes) = project_codes {
@@ -520,11 +556,7 @@ fn participants(viewer: &Viewer) -> Option<Condition> {
             let mut condition =
                 Condition::any().add(participant::Column::RegisteredByOrganisationId.eq(id));
             for part in [
-                under::<project::Entity, _>(
-                    participant::Column::ProjectId,
-                    project::Column::Id,
-                    viewer,
-                ),
+                under_run(participant::Column::ProjectId, viewer),
                 on_visible_referral(viewer),
             ]
             .into_iter()
@@ -552,9 +584,9 @@ fn participants(viewer: &Viewer) -> Option<Condition> {
 /// - the secretariat; the requester; and only once it was requested (never a draft):
 /// - the receiver;
 /// - a municipality (with its code) whose pool the referral is in;
-/// - an NGO (or a municipality without a code, seen as one) operating or partnering in the
-///   referral's project, or — while the referral is unclaimed — in any project of its pool's
-///   municipality.
+/// - an NGO (or a municipality without a code, seen as one) operating or partnering (in the
+///   `partner` role, not as a funder) in the referral's project, or — while the referral is
+///   unclaimed — in any project of its pool's municipality.
 pub fn referral_audience(referral: &referral::Model) -> Condition {
     if referral.requested_at.is_none() {
         return Condition::any()
@@ -570,18 +602,19 @@ pub fn referral_audience(referral: &referral::Model) -> Condition {
                     .add(organisation::Column::MunicipalityCode.is_null()),
             )
     };
-    // Operators and partners of the projects matching `projects`, as an organisation filter.
+    // Operators and partners (not funders: `run_projects`) of the projects matching
+    // `projects`, as an organisation filter.
     let running = |projects: Condition| {
         let operators =
             ids::<project::Entity>(project::Column::OperatorOrganisationId, projects.clone());
         let partners = ids::<project_partner::Entity>(
             project_partner::Column::OrganisationId,
-            Condition::all().add(project_partner::Column::ProjectId.in_subquery(ids::<
-                project::Entity,
-            >(
-                project::Column::Id,
-                projects,
-            ))),
+            Condition::all()
+                .add(project_partner::Column::Role.eq(PartnerRole::Partner))
+                .add(
+                    project_partner::Column::ProjectId
+                        .in_subquery(ids::<project::Entity>(project::Column::Id, projects)),
+                ),
         );
         Condition::all().add(ngo_like()).add(
             Condition::any()
@@ -647,20 +680,17 @@ scoped! {
     project: Some(Area::Projects) => |viewer| projects(viewer);
     project_partner: Some(Area::Projects) => |viewer|
         under::<project::Entity, _>(project_partner::Column::ProjectId, project::Column::Id, viewer);
-    mother: Some(Area::Mothers) => |viewer|
-        under::<project::Entity, _>(mother::Column::ProjectId, project::Column::Id, viewer);
+    mother: Some(Area::Mothers) => |viewer| under_run(mother::Column::ProjectId, viewer);
     mother_language: Some(Area::Mothers) => |viewer|
         under::<mother::Entity, _>(mother_language::Column::MotherId, mother::Column::Id, viewer);
     volunteer_hours: Some(Area::Mothers) => |viewer|
-        under::<project::Entity, _>(volunteer_hours::Column::ProjectId, project::Column::Id, viewer);
-    course: Some(Area::Courses) => |viewer|
-        under::<project::Entity, _>(course::Column::ProjectId, project::Column::Id, viewer);
+        under_run(volunteer_hours::Column::ProjectId, viewer);
+    course: Some(Area::Courses) => |viewer| under_run(course::Column::ProjectId, viewer);
     enrolment: Some(Area::Courses) => |viewer|
         under::<course::Entity, _>(enrolment::Column::CourseId, course::Column::Id, viewer);
     module_attendance: Some(Area::Courses) => |viewer|
         under::<enrolment::Entity, _>(module_attendance::Column::EnrolmentId, enrolment::Column::Id, viewer);
-    visit: Some(Area::Visits) => |viewer|
-        under::<project::Entity, _>(visit::Column::ProjectId, project::Column::Id, viewer);
+    visit: Some(Area::Visits) => |viewer| under_run(visit::Column::ProjectId, viewer);
     visit_topic: Some(Area::Visits) => |viewer|
         under::<visit::Entity, _>(visit_topic::Column::VisitId, visit::Column::Id, viewer);
     referral: Some(Area::Referrals) => |viewer| referrals(viewer);
@@ -709,8 +739,19 @@ impl Principal {
     }
 }
 
-/// Which participants' personal data the principal may see, decided for a whole batch in
-/// at most one query (none for the secretariat or without `participants:read`).
+/// How much of a participant's personal data the principal may see (rule 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Disclosure {
+    Nothing,
+    /// Her pool profile only: languages, district, birth decade.
+    PoolProfile,
+    /// All of it.
+    Everything,
+}
+
+/// How much of each participant's personal data the principal may see, decided for a whole
+/// batch in at most two queries (none for the secretariat or without `participants:read`;
+/// the second only for those the first did not allow in full).
 pub struct PersonalData {
     db: Db,
     principal: Arc<Principal>,
@@ -718,34 +759,83 @@ pub struct PersonalData {
 
 impl BatchLoad for PersonalData {
     type Key = Uuid;
-    type Value = bool;
+    type Value = Disclosure;
 
     fn new(db: Db, principal: Arc<Principal>) -> Self {
         Self { db, principal }
     }
 
-    async fn load(&self, keys: Vec<Uuid>) -> ApiResult<std::collections::HashMap<Uuid, bool>> {
-        let allowed = self.allowed(&keys).await?;
+    async fn load(
+        &self,
+        keys: Vec<Uuid>,
+    ) -> ApiResult<std::collections::HashMap<Uuid, Disclosure>> {
+        if !self.principal.has(Scope::read(Area::Participants)) {
+            return Ok(keys.into_iter().map(|k| (k, Disclosure::Nothing)).collect());
+        }
+        let viewer = self.principal.viewer();
+        let Some(org) = viewer.organisation() else {
+            return Ok(keys
+                .into_iter()
+                .map(|k| (k, Disclosure::Everything))
+                .collect());
+        };
+        let everything = self.ids(&personal_data_query(org, &keys)).await?;
+        let rest: Vec<Uuid> = keys
+            .iter()
+            .copied()
+            .filter(|k| !everything.contains(k))
+            .collect();
+        let pool = if rest.is_empty() {
+            HashSet::new()
+        } else {
+            self.ids(&pool_profile_query(&viewer, org, &rest)).await?
+        };
         Ok(keys
             .into_iter()
-            .map(|k| (k, allowed.contains(&k)))
+            .map(|k| {
+                let disclosure = if everything.contains(&k) {
+                    Disclosure::Everything
+                } else if pool.contains(&k) {
+                    Disclosure::PoolProfile
+                } else {
+                    Disclosure::Nothing
+                };
+                (k, disclosure)
+            })
             .collect())
     }
 }
 
 impl PersonalData {
-    async fn allowed(&self, keys: &[Uuid]) -> ApiResult<HashSet<Uuid>> {
-        if !self.principal.has(Scope::read(Area::Participants)) {
-            return Ok(HashSet::new());
-        }
-        let Some(org) = self.principal.viewer().organisation() else {
-            return Ok(keys.iter().copied().collect());
-        };
-        let rows = self.db.query_all(&personal_data_query(org, keys)).await?;
+    async fn ids(&self, query: &SelectStatement) -> ApiResult<HashSet<Uuid>> {
+        let rows = self.db.query_all(query).await?;
         rows.iter()
             .map(|row| Ok(row.try_get_by_index::<Uuid>(0)?))
             .collect()
     }
+}
+
+/// Rule 3's pool profile for an organisation, as one statement: which of `keys` are on a
+/// pool referral still `REQUESTED` that it sees (rule 2) — unclaimed, or claimed by it. What
+/// a pool needs to decide whether to take her on, before her consent covers anyone there.
+/// Only pool referrals: an outbound referral's receiver reads her under her consent or not
+/// at all, also when that consent was withdrawn before the referral was cancelled.
+fn pool_profile_query(viewer: &Viewer, org: Uuid, keys: &[Uuid]) -> SelectStatement {
+    let mut waiting = Condition::all()
+        .add(referral::Column::ParticipantId.is_in(keys.iter().copied()))
+        .add(referral::Column::Status.eq(ReferralStatus::Requested))
+        .add(referral::Column::PoolMunicipalityCode.is_not_null())
+        .add(
+            Condition::any()
+                .add(referral::Column::ReceiverOrganisationId.is_null())
+                .add(referral::Column::ReceiverOrganisationId.eq(org)),
+        );
+    if let Some(visible) = referrals(viewer) {
+        waiting = waiting.add(visible);
+    }
+    let mut query = ids::<referral::Entity>(referral::Column::ParticipantId, waiting);
+    query.distinct();
+    query
 }
 
 /// Rule 3 for an organisation as one statement: which of `keys` it may see the personal data
@@ -824,18 +914,62 @@ fn audited_reads<'c>(ctx: &Context<'c>) -> ApiResult<&'c ReadLog> {
     })
 }
 
-/// Allows reading a participant's personal data (and records the read), or refuses it.
-pub async fn participant_personal_data(ctx: &Context<'_>, participant: Uuid) -> ApiResult<()> {
+/// Allows reading a participant's personal data of `category` (and records the read), or
+/// refuses it.
+pub async fn participant_personal_data(
+    ctx: &Context<'_>,
+    participant: Uuid,
+    category: Category,
+) -> ApiResult<()> {
     let log = audited_reads(ctx)?;
-    let allowed = ctx
+    let disclosure = ctx
         .loader::<PersonalData>()?
         .load_one(participant)
         .await?
-        .unwrap_or(false);
-    if !allowed {
+        .unwrap_or(Disclosure::Nothing);
+    if disclosure != Disclosure::Everything {
         return Err(personal_data_refused());
     }
-    log.participant(participant);
+    log.participant(participant, category);
+    Ok(())
+}
+
+/// Allows reading a free-text note about `participant` on a referral or a timeline event
+/// that `author` wrote (and records the read, category `notes`), or refuses it: rule 3, or
+/// the author itself (with `participants:read`), which keeps reading its own words after
+/// her consent is withdrawn.
+pub async fn referral_note(ctx: &Context<'_>, participant: Uuid, author: Uuid) -> ApiResult<()> {
+    let log = audited_reads(ctx)?;
+    let principal = ctx.principal()?;
+    if principal.organisation.id == author && principal.has(Scope::read(Area::Participants)) {
+        log.participant(participant, Category::Notes);
+        return Ok(());
+    }
+    participant_personal_data(ctx, participant, Category::Notes).await
+}
+
+/// Allows reading a field of her pool profile (languages, district, birth decade) of
+/// `category` (and records the read), or refuses it: rule 3's narrower clause.
+pub async fn pool_profile(
+    ctx: &Context<'_>,
+    participant: Uuid,
+    category: Category,
+) -> ApiResult<()> {
+    let log = audited_reads(ctx)?;
+    let disclosure = ctx
+        .loader::<PersonalData>()?
+        .load_one(participant)
+        .await?
+        .unwrap_or(Disclosure::Nothing);
+    if disclosure == Disclosure::Nothing {
+        return Err(ApiError::forbidden(
+            "this participant's profile is not shared with your organisation: it needs \
+             participants:read and either access to her personal data or a REQUESTED referral \
+             about her that waits for your organisation's answer (unclaimed in a pool you see, \
+             or claimed by you)",
+        ));
+    }
+    log.participant(participant, category);
     Ok(())
 }
 
@@ -876,11 +1010,13 @@ impl BatchLoad for ProjectRoles {
             .into_tuple()
             .all(&self.db)
             .await?;
+        // A funder has no role here: it gets figures, not people.
         let partnered: Vec<Uuid> = project_partner::Entity::find()
             .select_only()
             .column(project_partner::Column::ProjectId)
             .filter(project_partner::Column::ProjectId.is_in(keys))
             .filter(project_partner::Column::OrganisationId.eq(org))
+            .filter(project_partner::Column::Role.eq(PartnerRole::Partner))
             .into_tuple()
             .all(&self.db)
             .await?;
@@ -902,9 +1038,12 @@ async fn role_in(ctx: &Context<'_>, project: Uuid) -> ApiResult<Option<ProjectRo
 
 /// Free-text notes on a visit: the secretariat or the operator of the visit's project.
 pub async fn visit_notes(ctx: &Context<'_>, visit: &visit::Model) -> ApiResult<()> {
-    audited_reads(ctx)?;
+    let log = audited_reads(ctx)?;
     match role_in(ctx, visit.project_id).await? {
-        Some(ProjectRole::Operator) => Ok(()),
+        Some(ProjectRole::Operator) => {
+            log.visit_notes(visit.id, visit.participant_id);
+            Ok(())
+        }
         _ => Err(ApiError::forbidden(
             "visit notes are shared only with the organisation operating the project",
         )),
@@ -913,9 +1052,12 @@ pub async fn visit_notes(ctx: &Context<'_>, visit: &visit::Model) -> ApiResult<(
 
 /// A mother's contact details: the secretariat or an organisation running her project.
 pub async fn mother_contact(ctx: &Context<'_>, mother: &mother::Model) -> ApiResult<()> {
-    audited_reads(ctx)?;
+    let log = audited_reads(ctx)?;
     match role_in(ctx, mother.project_id).await? {
-        Some(_) => Ok(()),
+        Some(_) => {
+            log.mother(mother.id);
+            Ok(())
+        }
         None => Err(ApiError::forbidden(
             "a mother's contact details are shared only with the organisations running her project",
         )),

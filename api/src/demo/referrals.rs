@@ -7,7 +7,8 @@
 //!   participant and `next_step = referral`;
 //! - inbound: a municipality refers a woman to a project's operator, or into its
 //!   municipality-wide pool (no receiver, no project, status requested) where a project may
-//!   claim her (claiming is the receiver's "accepted");
+//!   claim her (claiming is the receiver's "accepted"); a claimed woman keeps no project (a
+//!   claim never moves her record), the claimant reads her under her consent to share with it;
 //! - timelines start at draft (`from_status` empty), each event leaves the previous event's
 //!   status, the requester drafts/requests/cancels/marks in error and the receiver does the
 //!   rest, reasons are on rejected/failed/cancelled; the referral row mirrors its last event
@@ -461,6 +462,10 @@ impl Builder<'_> {
         let registered_at = start - TimeDelta::minutes(self.rng.range(20, 240));
         let participant =
             self.participant(Some(project), municipality, registered_at, Some(case_ref));
+        if claimed && let Some(row) = self.out.participants.last_mut() {
+            // From the project's area (her district), but not of the project: see the module doc.
+            row.project_id = None;
+        }
         let share = self.consent(
             participant,
             ConsentPurpose::ShareWithReceiver,
@@ -722,9 +727,6 @@ impl Builder<'_> {
         if consent_withdrawn && let Some(index) = ask.share_consent {
             self.withdraw_consent(index, updated_at);
         }
-        if ask.claimed {
-            self.claimed(ask.participant, moment(Accepted));
-        }
         let note = self
             .rng
             .chance(0.35)
@@ -798,19 +800,6 @@ impl Builder<'_> {
             last_reason = reason;
         }
         (mother, last_reason)
-    }
-
-    /// A participant claimed from a pool changed (her project) when the claim happened.
-    fn claimed(&mut self, participant: Uuid, at: Option<DateTime<Utc>>) {
-        let row = self
-            .out
-            .participants
-            .iter_mut()
-            .rev()
-            .find(|p| p.id == participant);
-        if let (Some(row), Some(at)) = (row, at) {
-            row.updated_at = at;
-        }
     }
 
     /// A mother of the project serving on `day`, to take over an inbound referral.

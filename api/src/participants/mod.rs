@@ -21,7 +21,7 @@ use entity::{consent, mother, organisation, participant, project};
 use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use crate::{
-    audit::Actor,
+    audit::{Actor, Category},
     auth::{Principal, access},
     child_of,
     error::ApiResult,
@@ -44,12 +44,18 @@ child_of!(ConsentsOfParticipant: consent by ParticipantId ordered by GivenAt);
 
 /// A participant. Fields other than her pseudonym, project, registering organisation and
 /// consents are personal data: they resolve only under the personal-data rule of
-/// [`crate::auth::access`], and every read is audited.
+/// [`crate::auth::access`] (her languages, district and birth decade, her pool profile, also
+/// under its narrower pool clause), and every read is audited.
 pub struct Participant(pub participant::Model);
 
 impl Participant {
-    async fn personal(&self, ctx: &Context<'_>) -> ApiResult<()> {
-        access::participant_personal_data(ctx, self.0.id).await
+    async fn personal(&self, ctx: &Context<'_>, category: Category) -> ApiResult<()> {
+        access::participant_personal_data(ctx, self.0.id, category).await
+    }
+
+    /// Her pool profile: languages, district, birth decade.
+    async fn profile(&self, ctx: &Context<'_>, category: Category) -> ApiResult<()> {
+        access::pool_profile(ctx, self.0.id, category).await
     }
 }
 
@@ -63,40 +69,48 @@ impl Participant {
         &self.0.pseudonym
     }
     async fn first_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Identity).await?;
         Ok(self.0.first_name.as_deref())
     }
     async fn birth_year(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Identity).await?;
         Ok(self.0.birth_year)
     }
     async fn preferred_contact(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<ContactMethod>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Contact).await?;
         Ok(self.0.preferred_contact.map(Into::into))
     }
     /// ISO 639 code of the language she prefers to be contacted in.
     async fn preferred_language(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Contact).await?;
         Ok(self.0.preferred_language.as_deref())
     }
+    /// The decade she was born in (1980 for 1984): her pool profile, with her languages and
+    /// district, which is all a pool sees of her before her consent covers it.
+    async fn birth_decade(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
+        self.profile(ctx, Category::Identity).await?;
+        Ok(self.0.birth_year.map(|year| year - year.rem_euclid(10)))
+    }
+    /// Pool profile (see `birthDecade`).
     async fn languages(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<String>>> {
-        self.personal(ctx).await?;
+        self.profile(ctx, Category::Languages).await?;
         let rows = load_children::<LanguagesOfParticipant>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(|l| l.language).collect()))
     }
     async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Contact).await?;
         Ok(self.0.phone.as_deref())
     }
     async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Contact).await?;
         Ok(self.0.email.as_deref())
     }
+    /// Pool profile (see `birthDecade`).
     async fn district(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.profile(ctx, Category::District).await?;
         Ok(self.0.district.as_deref())
     }
     /// The receiving municipality's own case reference (never a CPR number).
@@ -104,14 +118,16 @@ impl Participant {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::CaseRef).await?;
         Ok(self.0.municipality_case_ref.as_deref())
     }
     async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        self.personal(ctx).await?;
+        self.personal(ctx, Category::Notes).await?;
         Ok(self.0.notes.as_deref())
     }
-    /// The project that works with her; `null` while she waits in a municipality's pool.
+    /// The project that registered her; `null` for a woman a municipality registered, also
+    /// once a project claimed her pool referral (claiming never moves her into the project:
+    /// the claimant reads her through the referral and her consent).
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         let Some(project) = self.0.project_id else {
             return Ok(None);

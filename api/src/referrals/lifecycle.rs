@@ -22,9 +22,27 @@
 //! - The side is checked before the table: an action of the other side is `FORBIDDEN`
 //!   whatever the status, so a party learns what it may do, not what the other side could.
 //! - A reason is required for `REJECT`, `FAIL` and `CANCEL`, optional for
-//!   `MARK_ENTERED_IN_ERROR` (e.g. `DUPLICATE`) and refused for every other action; an
-//!   outcome is required for `COMPLETE` and refused otherwise. A value that would be dropped
-//!   silently is an error, so a client notices its mistake.
+//!   `MARK_ENTERED_IN_ERROR` and refused for every other action; an outcome is required for
+//!   `COMPLETE` and refused otherwise. A value that would be dropped silently is an error, so
+//!   a client notices its mistake.
+//! - Each action takes only its own reasons ([`Action::reasons`]), after the HL7 SDOH
+//!   Clinical Care referral Task statuses: *rejected* is the performer deciding not to act
+//!   before doing anything, *failed* work that was attempted and could not be done,
+//!   *cancelled* the requester withdrawing, *entered-in-error* a referral that should never
+//!   have existed. Another reason is `BAD_USER_INPUT` on `input.reason` listing the allowed
+//!   ones:
+//!
+//!   | action                  | reasons                                                                 |
+//!   | ----------------------- | ----------------------------------------------------------------------- |
+//!   | `REJECT`                | no_capacity, not_eligible, referred_elsewhere, no_longer_interested, other |
+//!   | `FAIL`                  | could_not_contact, not_eligible, no_longer_interested, other            |
+//!   | `CANCEL`                | no_longer_interested, consent_withdrawn, referred_elsewhere, duplicate, other |
+//!   | `MARK_ENTERED_IN_ERROR` | duplicate, other                                                        |
+//!
+//!   `could_not_contact` is a failure, not a rejection: trying to reach her is already work.
+//!   `erased` belongs to no action: the system alone sets it, when her personal data is
+//!   erased, and `consent_withdrawn` is also what withdrawing her consent writes; neither of
+//!   those system moves goes through [`decide`].
 //! - An organisation playing both sides (it refers to itself) may take every action.
 
 use crate::{
@@ -41,7 +59,8 @@ pub enum Action {
     Request,
     /// Performer: take the referral on.
     Accept,
-    /// Performer: decline it (reason required).
+    /// Performer: decline it before doing anything (reason required: NO_CAPACITY,
+    /// NOT_ELIGIBLE, REFERRED_ELSEWHERE, NO_LONGER_INTERESTED or OTHER).
     Reject,
     /// Performer: begin the work.
     Start,
@@ -51,11 +70,14 @@ pub enum Action {
     Resume,
     /// Performer: done (outcome required).
     Complete,
-    /// Performer: could not be done (reason required).
+    /// Performer: attempted and could not be done (reason required: COULD_NOT_CONTACT,
+    /// NOT_ELIGIBLE, NO_LONGER_INTERESTED or OTHER).
     Fail,
-    /// Requester: withdraw the referral (reason required).
+    /// Requester: withdraw the referral (reason required: NO_LONGER_INTERESTED,
+    /// CONSENT_WITHDRAWN, REFERRED_ELSEWHERE, DUPLICATE or OTHER).
     Cancel,
-    /// Requester: the referral should never have existed.
+    /// Requester: the referral should never have existed (reason optional: DUPLICATE or
+    /// OTHER).
     MarkEnteredInError,
 }
 
@@ -136,6 +158,46 @@ impl Action {
         }
     }
 
+    /// The reasons this action accepts (module doc), in the order messages list them; empty
+    /// for an action that takes none.
+    pub fn reasons(self) -> &'static [ReferralReason] {
+        use ReferralReason as R;
+        match self {
+            Action::Reject => &[
+                R::NoCapacity,
+                R::NotEligible,
+                R::ReferredElsewhere,
+                R::NoLongerInterested,
+                R::Other,
+            ],
+            Action::Fail => &[
+                R::CouldNotContact,
+                R::NotEligible,
+                R::NoLongerInterested,
+                R::Other,
+            ],
+            Action::Cancel => &[
+                R::NoLongerInterested,
+                R::ConsentWithdrawn,
+                R::ReferredElsewhere,
+                R::Duplicate,
+                R::Other,
+            ],
+            Action::MarkEnteredInError => &[R::Duplicate, R::Other],
+            Action::Request
+            | Action::Accept
+            | Action::Start
+            | Action::Hold
+            | Action::Resume
+            | Action::Complete => &[],
+        }
+    }
+
+    /// Whether the action needs a reason (`false`: optional or refused, see [`Self::reasons`]).
+    pub fn reason_required(self) -> bool {
+        self.reason_rule() == Need::Required
+    }
+
     fn reason_rule(self) -> Need {
         match self {
             Action::Reject | Action::Fail | Action::Cancel => Need::Required,
@@ -191,6 +253,21 @@ pub fn status_name(status: ReferralStatus) -> &'static str {
         S::Completed => "COMPLETED",
         S::Cancelled => "CANCELLED",
         S::EnteredInError => "ENTERED_IN_ERROR",
+    }
+}
+
+/// The reason spelled as in the GraphQL enum, for messages.
+pub fn reason_name(reason: ReferralReason) -> &'static str {
+    use ReferralReason as R;
+    match reason {
+        R::CouldNotContact => "COULD_NOT_CONTACT",
+        R::NotEligible => "NOT_ELIGIBLE",
+        R::NoCapacity => "NO_CAPACITY",
+        R::NoLongerInterested => "NO_LONGER_INTERESTED",
+        R::ReferredElsewhere => "REFERRED_ELSEWHERE",
+        R::ConsentWithdrawn => "CONSENT_WITHDRAWN",
+        R::Duplicate => "DUPLICATE",
+        R::Other => "OTHER",
     }
 }
 
@@ -258,6 +335,21 @@ pub fn decide(
         action.reason_rule(),
         reason,
     )?;
+    if let Some(reason) = reason
+        && !action.reasons().is_empty()
+        && !action.reasons().contains(&reason)
+    {
+        let allowed: Vec<&str> = action.reasons().iter().copied().map(reason_name).collect();
+        return Err(ApiError::validation(
+            "input.reason",
+            format!(
+                "{} does not take the reason {}; allowed reasons: {}",
+                action.name(),
+                reason_name(reason),
+                allowed.join(", ")
+            ),
+        ));
+    }
     check_value(
         action,
         "input.outcome",
@@ -322,9 +414,7 @@ mod tests {
     /// Inputs that satisfy the action's reason/outcome rule.
     fn inputs(action: Action) -> (Option<ReferralReason>, Option<ReferralOutcome>) {
         match action {
-            Action::Reject | Action::Fail | Action::Cancel => {
-                (Some(ReferralReason::CouldNotContact), None)
-            }
+            Action::Reject | Action::Fail | Action::Cancel => (Some(ReferralReason::Other), None),
             Action::Complete => (None, Some(ReferralOutcome::ServiceProvided)),
             _ => (None, None),
         }
@@ -412,6 +502,86 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().ends_with("for you: none"), "{err}");
+    }
+
+    /// The reason table of the module doc, written out independently.
+    #[test]
+    fn each_action_takes_its_own_reasons() {
+        use ReferralReason as R;
+        let performer = [ReferralSide::Performer];
+        let requester = [ReferralSide::Requester];
+        let table: [(Action, S, &[ReferralSide], &[R]); 4] = [
+            (
+                Action::Reject,
+                S::Requested,
+                &performer,
+                &[
+                    R::NoCapacity,
+                    R::NotEligible,
+                    R::ReferredElsewhere,
+                    R::NoLongerInterested,
+                    R::Other,
+                ],
+            ),
+            (
+                Action::Fail,
+                S::InProgress,
+                &performer,
+                &[
+                    R::CouldNotContact,
+                    R::NotEligible,
+                    R::NoLongerInterested,
+                    R::Other,
+                ],
+            ),
+            (
+                Action::Cancel,
+                S::Accepted,
+                &requester,
+                &[
+                    R::NoLongerInterested,
+                    R::ConsentWithdrawn,
+                    R::ReferredElsewhere,
+                    R::Duplicate,
+                    R::Other,
+                ],
+            ),
+            (
+                Action::MarkEnteredInError,
+                S::Requested,
+                &requester,
+                &[R::Duplicate, R::Other],
+            ),
+        ];
+        for (action, from, sides, allowed) in table {
+            for reason in R::iter() {
+                let result = decide(from, action, sides, Some(reason), None);
+                if allowed.contains(&reason) {
+                    assert_eq!(result.expect("allowed").reason, Some(reason));
+                } else {
+                    let err = result.unwrap_err();
+                    assert_eq!(err.code(), "BAD_USER_INPUT", "{action:?} {reason:?}");
+                    let text = err.to_string();
+                    assert!(text.starts_with("input.reason: "), "{text}");
+                    for name in allowed.iter().copied().map(reason_name) {
+                        assert!(text.contains(name), "{text} lists {name}");
+                    }
+                }
+            }
+        }
+        let err = decide(
+            S::Requested,
+            Action::Reject,
+            &performer,
+            Some(R::ConsentWithdrawn),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "input.reason: REJECT does not take the reason CONSENT_WITHDRAWN; allowed reasons: \
+             NO_CAPACITY, NOT_ELIGIBLE, REFERRED_ELSEWHERE, NO_LONGER_INTERESTED, OTHER"
+        );
     }
 
     #[test]

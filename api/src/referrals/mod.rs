@@ -139,9 +139,11 @@ impl Referral {
     async fn service_category(&self) -> ServiceCategory {
         self.0.service_category.into()
     }
-    /// Free text about her: personal data, under the participant's personal-data rule.
+    /// Free text about her: personal data, under the participant's personal-data rule; the
+    /// requester, which wrote it, always reads it.
     async fn note(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        access::participant_personal_data(ctx, self.0.participant_id).await?;
+        let author = self.0.requester_organisation_id;
+        access::referral_note(ctx, self.0.participant_id, author).await?;
         Ok(self.0.note.as_deref())
     }
     /// Optimistic-concurrency version: send it back with a transition.
@@ -241,7 +243,8 @@ impl ReferralEvent {
     async fn reason(&self) -> Option<ReferralReason> {
         self.0.reason.map(Into::into)
     }
-    /// Free text about her: personal data, under the participant's personal-data rule.
+    /// Free text about her: personal data, under the participant's personal-data rule; the
+    /// organisation that made the move (`actor`), which wrote it, always reads it.
     async fn note(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         // The rule runs whether or not there is a note, so a refused reader cannot tell
         // which events carry one.
@@ -249,7 +252,7 @@ impl ReferralEvent {
         let participant = referral
             .map(|r| r.participant_id)
             .ok_or_else(|| ApiError::forbidden("the referral of this event is not visible"))?;
-        access::participant_personal_data(ctx, participant).await?;
+        access::referral_note(ctx, participant, self.0.actor_organisation_id).await?;
         Ok(self.0.note.as_deref())
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
@@ -368,6 +371,26 @@ pub async fn list(
     connection(ctx.db()?, query, ordering, args, Referral).await
 }
 
+/// One action of the referral lifecycle and the reasons it takes, so a client can build its
+/// forms from the server's own table ([`lifecycle`]).
+pub struct ReferralActionRule(lifecycle::Action);
+
+#[Object]
+impl ReferralActionRule {
+    async fn action(&self) -> lifecycle::Action {
+        self.0
+    }
+    /// The reasons this action accepts; empty when it takes none.
+    async fn reasons(&self) -> Vec<ReferralReason> {
+        self.0.reasons().iter().copied().map(Into::into).collect()
+    }
+    /// Whether the action needs one of `reasons` (otherwise a reason is optional when
+    /// `reasons` is not empty, refused when it is).
+    async fn reason_required(&self) -> bool {
+        self.0.reason_required()
+    }
+}
+
 #[derive(Default)]
 pub struct ReferralQuery;
 
@@ -393,5 +416,18 @@ impl ReferralQuery {
 
     async fn referral(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Referral>> {
         Ok(lookup::<referral::Entity, _>(ctx, &id, Kind::Referral, Referral).await?)
+    }
+
+    /// The lifecycle's actions in table order, each with the reasons it takes: reference
+    /// data, readable with any valid token.
+    async fn referral_actions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ReferralActionRule>> {
+        ctx.principal()?;
+        Ok(lifecycle::Action::ALL
+            .into_iter()
+            .map(ReferralActionRule)
+            .collect())
     }
 }

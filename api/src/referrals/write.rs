@@ -359,10 +359,13 @@ async fn insert_event(
 }
 
 /// Claims an unclaimed pool referral for a project (`claimReferral`): the project's
-/// operator becomes the receiver (performer) and the project the referral's project; the
-/// participant joins the project if she has none yet. Only a `REQUESTED` referral waits in
-/// a pool (`INVALID_TRANSITION` otherwise); [`Principal::may_claim_for`] decides who may.
-/// The timeline records the claim as requested -> requested.
+/// operator becomes the receiver (performer) and the project the referral's project. The
+/// participant is *not* moved into the project: she consented to be contacted and counted,
+/// not to have her record handed over, so the claimant sees her pool profile (rule 3 of
+/// [`crate::auth::access`]) and the rest only once she consents to share with it. Only a
+/// `REQUESTED` referral waits in a pool (`INVALID_TRANSITION` otherwise);
+/// [`Principal::may_claim_for`] decides who may. The timeline records the claim as
+/// requested -> requested.
 #[tracing::instrument(skip_all, fields(referral = %id, project = %project_id))]
 pub async fn claim(
     db: &impl ConnectionTrait,
@@ -385,16 +388,6 @@ pub async fn claim(
     row.receiver_organisation_id = Set(Some(project.operator_organisation_id));
     row.updated_at = Set(crate::db::now());
     let referral = row.update(db).await?;
-    participant::Entity::update_many()
-        .col_expr(participant::Column::ProjectId, Expr::value(project.id))
-        .col_expr(
-            participant::Column::UpdatedAt,
-            Expr::value(referral.updated_at),
-        )
-        .filter(participant::Column::Id.eq(participant_id))
-        .filter(participant::Column::ProjectId.is_null())
-        .exec(db)
-        .await?;
     insert_event(
         db,
         by,
