@@ -32,6 +32,7 @@ const UPDATE: &str = "mutation Update($input: UpdateParticipantInput!) {
 const ERASE: &str = "mutation Erase($id: ID!, $reason: String!) {
   eraseParticipant(id: $id, reason: $reason) {
     id pseudonym erasedAt version firstName phone email district notes languages
+    preferredLanguage
     consents { purpose isLive }
   }
 }";
@@ -178,6 +179,7 @@ async fn her_data_lives_from_registration_through_erasure_to_retention() {
         json!({
             "firstName": "Zahrawalk",
             "birthYear": 1984,
+            "preferredLanguage": "ar",
             "languages": ["ar", "da"],
             "phone": "+45 31 41 59 26",
             "email": "zahrawalk@example.dk",
@@ -402,7 +404,14 @@ async fn her_data_lives_from_registration_through_erasure_to_retention() {
         "{erased}"
     );
     assert!(erased["erasedAt"].is_string());
-    for field in ["firstName", "phone", "email", "district", "notes"] {
+    for field in [
+        "firstName",
+        "phone",
+        "email",
+        "district",
+        "notes",
+        "preferredLanguage",
+    ] {
         assert_eq!(erased[field], Value::Null, "{field}");
     }
     assert_eq!(erased["languages"], json!([]));

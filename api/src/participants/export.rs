@@ -217,7 +217,7 @@ fn participant_part(names: &Names, her: &participant::Model, languages: Vec<Stri
         "birthYear": her.birth_year,
         "languages": languages,
         "preferredContact": codes(her.preferred_contact),
-        "preferredLanguage": her.preferred_language,
+        "preferredLanguage": her.preferred_language.as_ref().filter(|_| her.erased_at.is_none()),
         "phone": her.phone,
         "email": her.email,
         "district": her.district,

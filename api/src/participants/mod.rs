@@ -83,10 +83,15 @@ impl Participant {
         self.personal(ctx, Category::Contact).await?;
         Ok(self.0.preferred_contact.map(Into::into))
     }
-    /// ISO 639 code of the language she prefers to be contacted in.
+    /// ISO 639 code of the language she prefers to be contacted in; `null` once she is erased.
     async fn preferred_language(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.personal(ctx, Category::Contact).await?;
-        Ok(self.0.preferred_language.as_deref())
+        // Kept after her erasure for the figures' LANGUAGE dimension only, never shown.
+        Ok(self
+            .0
+            .preferred_language
+            .as_deref()
+            .filter(|_| self.0.erased_at.is_none()))
     }
     /// The decade she was born in (1980 for 1984): her pool profile, with her languages and
     /// district, which is all a pool sees of her before her consent covers it.
