@@ -27,6 +27,7 @@ use crate::{
     participants::{
         erasure, export,
         retention::{self, RetentionPolicy},
+        write::{self, Rectification},
     },
     referrals::{ReferralPolicy, write::Writer},
     schema,
@@ -105,6 +106,19 @@ enum ParticipantCommand {
     Export {
         /// Her id: the API's global id or the UUID.
         id: String,
+    },
+    /// Correct her record (as `updateParticipant`); prints her new version on standard output.
+    Update {
+        id: String,
+        /// The version last read (`participant { version }` or her export).
+        #[arg(long)]
+        version: i32,
+        /// `FIELD=VALUE` with the API's field names, e.g. `phone=+45 12 34 56 78`; repeatable.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+        /// A field to empty, e.g. `email`; repeatable.
+        #[arg(long = "clear", value_name = "FIELD")]
+        clear: Vec<String>,
     },
     /// Erase her personal data and every free text about her, irreversibly (as
     /// `eraseParticipant`); the statistics keep counting her pseudonymous rows.
@@ -408,6 +422,42 @@ async fn participant(url: &str, command: ParticipantCommand) -> Result<(), CliEr
             .map_err(fail)?;
             let text = serde_json::to_string_pretty(&document).map_err(fail)?;
             println!("{text}");
+            Ok(())
+        }
+        ParticipantCommand::Update {
+            id,
+            version,
+            set,
+            clear,
+        } => {
+            let mut change = Rectification {
+                id: participant_id(&id)?,
+                version,
+                ..Default::default()
+            };
+            for assignment in &set {
+                let (field, value) = assignment
+                    .split_once('=')
+                    .ok_or_else(|| fail(format!("--set {assignment:?}: FIELD=VALUE expected")))?;
+                change.set(field, Some(value.to_owned())).map_err(fail)?;
+            }
+            for field in &clear {
+                change.set(field, None).map_err(fail)?;
+            }
+            let outbox = Outbox::default();
+            let by = Writer {
+                principal: &operator,
+                actor,
+                outbox: &outbox,
+            };
+            let her = db::transaction(&db, async |txn| write::rectify(txn, &by, change).await)
+                .await
+                .map_err(fail)?;
+            eprintln!(
+                "participant {} is at version",
+                Kind::Participant.id(her.id).0
+            );
+            println!("{}", her.version);
             Ok(())
         }
         ParticipantCommand::Erase { id, reason } => {

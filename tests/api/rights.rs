@@ -503,6 +503,59 @@ async fn her_data_lives_from_registration_through_erasure_to_retention() {
         json!({ "firstName": "Leilawalk", "phone": "+45 27 18 28 18" }),
     )
     .await;
+    // The operator corrects her at the command line, as updateParticipant would.
+    let dir = tempfile::tempdir().expect("a working directory");
+    let url = app.database_url();
+    let cli = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--database-url", url]);
+        run_in(dir.path(), &all)
+    };
+    let updated = cli(&[
+        "participant",
+        "update",
+        &leila,
+        "--version",
+        "1",
+        "--set",
+        "phone=+45 27 18 28 19",
+        "--clear",
+        "firstName",
+    ]);
+    updated.succeeded();
+    assert_eq!(updated.stdout(), "2\n");
+    let refused = cli(&[
+        "participant",
+        "update",
+        &leila,
+        "--version",
+        "2",
+        "--set",
+        "shoeSize=38",
+    ]);
+    assert!(refused.refused().contains("shoeSize"));
+    let stale = cli(&[
+        "participant",
+        "update",
+        &leila,
+        "--version",
+        "1",
+        "--set",
+        "district=Vest",
+    ]);
+    assert!(stale.refused().contains("changed meanwhile"));
+    let cli_audit = audit_event::Entity::find()
+        .filter(audit_event::Column::ParticipantId.eq(leila_id))
+        .filter(audit_event::Column::Action.eq(AuditAction::Update))
+        .one(&app.db)
+        .await
+        .expect("audit")
+        .expect("the command line's change is audited");
+    assert_eq!(
+        cli_audit.detail.as_deref(),
+        Some("rectified: firstName, phone")
+    );
+    assert_eq!(cli_audit.client_id, None);
     let policy = RetentionPolicy::default();
     let now = bydel::db::now();
     assert!(
@@ -561,7 +614,6 @@ async fn her_data_lives_from_registration_through_erasure_to_retention() {
 
     // The command line: export prints the same document; the dry run at today's clock finds
     // no one due.
-    let dir = tempfile::tempdir().expect("a working directory");
     let printed = run_in(
         dir.path(),
         &[

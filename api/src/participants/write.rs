@@ -485,6 +485,63 @@ impl Rectification {
     }
 }
 
+impl Rectification {
+    /// Sets one field by its GraphQL name (`phone`, `birthYear`, `languages` as
+    /// comma-separated codes, `preferredContact` as `PHONE`, ...); `None` empties it. For the
+    /// command line, which names fields the way the API does.
+    pub fn set(&mut self, field: &str, value: Option<String>) -> ApiResult<()> {
+        let bad = |why: &str| ApiError::validation(field, why.to_owned());
+        match field {
+            "firstName" => self.first_name = Some(value),
+            "phone" => self.phone = Some(value),
+            "email" => self.email = Some(value),
+            "district" => self.district = Some(value),
+            "notes" => self.notes = Some(value),
+            "preferredLanguage" => self.preferred_language = Some(value),
+            "municipalityCaseRef" => self.municipality_case_ref = Some(value),
+            "birthYear" => {
+                let year = value
+                    .map(|v| {
+                        v.trim()
+                            .parse::<i32>()
+                            .map_err(|_| bad("a year, e.g. 1984"))
+                    })
+                    .transpose()?;
+                self.birth_year = Some(year);
+            }
+            "languages" => {
+                let codes = value.unwrap_or_default();
+                self.languages = Some(
+                    codes
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                );
+            }
+            "preferredContact" => {
+                let method = value
+                    .map(|v| {
+                        serde_json::from_value::<ContactMethod>(serde_json::Value::String(
+                            v.trim().to_lowercase(),
+                        ))
+                        .map_err(|_| bad("PHONE, SMS, EMAIL, IN_PERSON or VIA_MOTHER"))
+                    })
+                    .transpose()?;
+                self.preferred_contact = Some(method);
+            }
+            _ => {
+                return Err(bad(
+                    "not a field of hers: firstName, birthYear, languages, preferredContact, \
+                     preferredLanguage, phone, email, district, notes, municipalityCaseRef",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `change` if given, else what she has.
 fn or_current<T: Clone>(change: Option<Option<T>>, current: &Option<T>) -> Option<T> {
     change.unwrap_or_else(|| current.clone())
