@@ -533,7 +533,6 @@ mod tests {
                 "consent_withdrawn",
                 "duplicate",
                 "other",
-                "erased"
             ]
         );
         assert_eq!(
