@@ -230,6 +230,74 @@ pub enum VisitTopic {
     Other,
 }
 
+/// How soon a referral should be acted on (HL7 FHIR request priority).
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferralPriority {
+    #[default]
+    Routine,
+    Urgent,
+    Asap,
+    Stat,
+}
+
+/// What a timeline event records: a status change, or a handover of who holds the referral
+/// (claimed from a pool, released back to it, forwarded to another project or organisation).
+#[derive(
+    Copy,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(16))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineKind {
+    #[default]
+    Transition,
+    Claim,
+    Release,
+    Forward,
+}
+
+impl TimelineKind {
+    /// The kind of a step from `from` to `to` written without other knowledge (generated
+    /// history): a pool claim keeps the referral requested, anything else changes status.
+    pub fn of_step(from: Option<ReferralStatus>, to: ReferralStatus) -> Self {
+        match (from, to) {
+            (Some(ReferralStatus::Requested), ReferralStatus::Requested) => Self::Claim,
+            _ => Self::Transition,
+        }
+    }
+}
+
 /// Outbound: a project refers a participant to a service; inbound: a service refers her to the mothers.
 #[derive(
     Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
@@ -534,6 +602,14 @@ mod tests {
                 "duplicate",
                 "other",
             ]
+        );
+        assert_eq!(
+            values::<ReferralPriority>(),
+            ["routine", "urgent", "asap", "stat"]
+        );
+        assert_eq!(
+            values::<TimelineKind>(),
+            ["transition", "claim", "release", "forward"]
         );
         assert_eq!(
             values::<ReferralOutcome>(),

@@ -4,7 +4,8 @@
 //! `version` starts at 1 and guards concurrent transitions.
 
 use crate::enums::{
-    ReferralDirection, ReferralOutcome, ReferralReason, ReferralStatus, ServiceCategory,
+    ReferralDirection, ReferralOutcome, ReferralPriority, ReferralReason, ReferralStatus,
+    ServiceCategory,
 };
 use sea_orm::entity::prelude::*;
 
@@ -26,6 +27,7 @@ pub struct Model {
     pub mother_id: Option<Uuid>,
     pub visit_id: Option<Uuid>,
     pub service_category: ServiceCategory,
+    pub priority: ReferralPriority,
     pub status: ReferralStatus,
     pub status_reason: Option<ReferralReason>,
     pub outcome: Option<ReferralOutcome>,

@@ -1,7 +1,7 @@
 //! A referral's timeline: one append-only row per status transition, numbered by
 //! `sequence` (unique per referral). Rows go with the referral.
 
-use crate::enums::{ReferralReason, ReferralStatus};
+use crate::enums::{ReferralReason, ReferralStatus, TimelineKind};
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -20,6 +20,7 @@ pub struct Model {
     /// Empty for the event that created the referral.
     pub from_status: Option<ReferralStatus>,
     pub to_status: ReferralStatus,
+    pub kind: TimelineKind,
     pub reason: Option<ReferralReason>,
     #[sea_orm(column_type = "Text")]
     pub note: Option<String>,

@@ -216,6 +216,58 @@ impl Principal {
         Ok(sides)
     }
 
+    /// Rule 4 for registering a woman without a project: a municipality (with its code) with
+    /// `participants:write` registers the women it refers to the programme.
+    pub fn may_register_for_referral(&self) -> ApiResult<()> {
+        self.require(Scope::write(Area::Participants))?;
+        match self.viewer() {
+            Viewer::Municipality { .. } => Ok(()),
+            _ => Err(ApiError::validation(
+                "input.projectId",
+                "a project registers her in the project; only a municipality registers a \
+                 woman it refers to the programme without one",
+            )),
+        }
+    }
+
+    /// Rule 4 for a case reference given at registration: a municipality's own.
+    pub fn may_give_case_ref(&self) -> ApiResult<()> {
+        match self.viewer() {
+            Viewer::Municipality { .. } => Ok(()),
+            _ => Err(ApiError::forbidden(
+                "only a municipality keeps a case reference on her (its own)",
+            )),
+        }
+    }
+
+    /// Rule 4 for inbound referrals: a municipality (with its code) with `referrals:write`
+    /// refers women it registered to the programme. Returns its municipality code (its pool).
+    pub fn may_refer_to_programme(&self) -> ApiResult<i32> {
+        self.require(Scope::write(Area::Referrals))?;
+        match self.viewer() {
+            Viewer::Municipality { code, .. } => Ok(code),
+            _ => Err(ApiError::forbidden(
+                "only a municipality refers women to the programme (referToProgramme); a \
+                 project refers with createReferral",
+            )),
+        }
+    }
+
+    /// Rule 4 on handovers: only the performer (the organisation holding the referral)
+    /// releases it to its pool or forwards it (`referrals:write`).
+    pub fn may_hand_over(&self, referral: &referral::Model) -> ApiResult<()> {
+        if self
+            .referral_sides(referral)?
+            .contains(&ReferralSide::Performer)
+        {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "only the organisation holding the referral (its receiver) hands it on",
+            ))
+        }
+    }
+
     /// Rule 4 on pools: an NGO (or municipality) operating a project in the pool's
     /// municipality may claim its unclaimed referrals for that project.
     pub async fn may_claim_for(
@@ -1026,6 +1078,52 @@ impl BatchLoad for ProjectRoles {
             .chain(operated.into_iter().map(|id| (id, ProjectRole::Operator)))
             .collect())
     }
+}
+
+/// Whether the viewer may claim pool referrals of each municipality of a batch (rule 4: it
+/// operates a project there and holds `referrals:write`), in one query.
+pub struct PoolClaims {
+    db: Db,
+    principal: Arc<Principal>,
+}
+
+impl BatchLoad for PoolClaims {
+    type Key = i32;
+    type Value = bool;
+
+    fn new(db: Db, principal: Arc<Principal>) -> Self {
+        Self { db, principal }
+    }
+
+    async fn load(&self, keys: Vec<i32>) -> ApiResult<std::collections::HashMap<i32, bool>> {
+        let org = self.principal.viewer().organisation();
+        let (Some(org), true) = (org, self.principal.has(Scope::write(Area::Referrals))) else {
+            return Ok(keys.into_iter().map(|k| (k, false)).collect());
+        };
+        let running: HashSet<i32> = project::Entity::find()
+            .select_only()
+            .column(project::Column::MunicipalityCode)
+            .filter(project::Column::MunicipalityCode.is_in(keys.iter().copied()))
+            .filter(project::Column::OperatorOrganisationId.eq(org))
+            .into_tuple()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .collect();
+        Ok(keys
+            .into_iter()
+            .map(|k| (k, running.contains(&k)))
+            .collect())
+    }
+}
+
+/// Whether the viewer may claim the pool referrals of municipality `code`.
+pub async fn may_claim_in(ctx: &Context<'_>, code: i32) -> ApiResult<bool> {
+    Ok(ctx
+        .loader::<PoolClaims>()?
+        .load_one(code)
+        .await?
+        .unwrap_or(false))
 }
 
 /// The viewer's role in a project; the secretariat counts as operator of every project.

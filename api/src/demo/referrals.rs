@@ -746,6 +746,7 @@ impl Builder<'_> {
             mother_id: mother,
             visit_id: ask.visit,
             service_category: ask.category,
+            priority: entity::enums::ReferralPriority::Routine,
             status: ask.last,
             status_reason: last_reason,
             outcome,
@@ -790,6 +791,7 @@ impl Builder<'_> {
                 actor_client_id: None,
                 from_status: previous,
                 to_status: *status,
+                kind: entity::enums::TimelineKind::of_step(previous, *status),
                 reason,
                 note: (reason == Some(ReferralReason::ConsentWithdrawn))
                     .then(|| "Borgeren har trukket sit samtykke tilbage".to_owned()),

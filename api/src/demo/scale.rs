@@ -1209,6 +1209,7 @@ impl<'a> ProjectBuilder<'a> {
                 actor_client_id: None,
                 from_status: previous,
                 to_status: *status,
+                kind: entity::enums::TimelineKind::of_step(previous, *status),
                 reason: why,
                 note: (why == Some(entity::enums::ReferralReason::ConsentWithdrawn))
                     .then(|| "Borgeren har trukket sit samtykke tilbage".to_owned()),
@@ -1249,6 +1250,7 @@ impl<'a> ProjectBuilder<'a> {
             mother_id: mother,
             visit_id: ask.visit,
             service_category: ask.category,
+            priority: entity::enums::ReferralPriority::Routine,
             status: ask.last,
             status_reason: last_reason,
             outcome,

@@ -20,8 +20,9 @@ use crate::{
 
 #[derive(InputObject)]
 pub struct RegisterParticipantInput {
-    /// The project that works with her; the caller must operate it.
-    pub project_id: ID,
+    /// The project that works with her; the caller must operate it. A municipality leaves it
+    /// out to register a woman it refers to the programme (`referToProgramme`).
+    pub project_id: Option<ID>,
     /// At most 100 characters. Personal data, like every field below.
     pub first_name: Option<String>,
     /// 1900 to this year.
@@ -39,6 +40,9 @@ pub struct RegisterParticipantInput {
     pub district: Option<String>,
     /// At most 4000 characters.
     pub notes: Option<String>,
+    /// A municipality's own case reference (never a CPR number), at most 64 characters; only
+    /// a municipality gives it.
+    pub municipality_case_ref: Option<String>,
 }
 
 /// A correction of her record (Art. 16). Only the fields given change; `null` empties one;
@@ -94,7 +98,10 @@ impl ParticipantMutation {
     ) -> async_graphql::Result<Option<Participant>> {
         let by = writer(ctx)?;
         let new = NewParticipant {
-            project_id: ids::decode_as(&input.project_id, Kind::Project, "input.projectId")?,
+            project_id: input
+                .project_id
+                .map(|id| ids::decode_as(&id, Kind::Project, "input.projectId"))
+                .transpose()?,
             first_name: input.first_name,
             birth_year: input.birth_year,
             languages: input.languages,
@@ -105,7 +112,10 @@ impl ParticipantMutation {
             district: input.district,
             notes: input.notes,
         };
-        let participant = in_transaction(ctx, async |txn| write::register(txn, &by, new).await);
+        let case_ref = input.municipality_case_ref;
+        let participant = in_transaction(ctx, async |txn| {
+            write::register(txn, &by, new, case_ref).await
+        });
         Ok(Some(Participant(participant.await?)))
     }
 

@@ -57,7 +57,8 @@ pub const MAX_LANGUAGES: usize = 20;
 /// A new participant as a client sends it, before validation.
 #[derive(Default)]
 pub struct NewParticipant {
-    pub project_id: Uuid,
+    /// `None`: a municipality registers a woman it refers to the programme's pool.
+    pub project_id: Option<Uuid>,
     pub first_name: Option<String>,
     pub birth_year: Option<i32>,
     pub languages: Option<Vec<String>>,
@@ -159,26 +160,45 @@ pub fn pseudonym() -> ApiResult<String> {
     ))
 }
 
-/// Registers a participant in a project (`registerParticipant`): the project's write rule
-/// decides (`participants:write`, secretariat or operator); the caller's organisation is
-/// recorded as registering her.
-#[tracing::instrument(skip_all, fields(project = %new.project_id))]
+/// Registers a participant (`registerParticipant`), in a project (the project's write rule
+/// decides: `participants:write`, secretariat or operator) or, by a municipality, without one
+/// (she is referred to the programme, [`crate::referrals::inbound`]); the caller's
+/// organisation is recorded as registering her. Only a municipality gives its own
+/// `municipalityCaseRef` here.
+#[tracing::instrument(skip_all)]
 pub async fn register<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     by: &Writer<'_>,
-    new: NewParticipant,
+    mut new: NewParticipant,
+    case_ref: Option<String>,
 ) -> ApiResult<participant::Model> {
-    let project = by
-        .principal
-        .may_write_in_project(db, Area::Participants, new.project_id)
-        .await?;
+    let project = match new.project_id {
+        Some(project) => Some(
+            by.principal
+                .may_write_in_project(db, Area::Participants, project)
+                .await?,
+        ),
+        None => {
+            by.principal.may_register_for_referral()?;
+            None
+        }
+    };
+    let case_ref = optional_name(
+        case_ref.as_deref(),
+        "input.municipalityCaseRef",
+        CASE_REF_CHARS,
+    )?;
+    if case_ref.is_some() {
+        by.principal.may_give_case_ref()?;
+    }
+    new.project_id = project.as_ref().map(|p| p.id);
     let checked = check(new)?;
     let now = crate::db::now();
     let id = Uuid::now_v7();
     let row = |pseudonym: String| participant::ActiveModel {
         id: Set(id),
         pseudonym: Set(pseudonym),
-        project_id: Set(Some(project.id)),
+        project_id: Set(project.as_ref().map(|p| p.id)),
         registered_by_organisation_id: Set(by.principal.organisation.id),
         first_name: Set(checked.first_name.clone()),
         birth_year: Set(checked.birth_year),
@@ -187,7 +207,7 @@ pub async fn register<C: ConnectionTrait + TransactionTrait>(
         phone: Set(checked.phone.clone()),
         email: Set(checked.email.clone()),
         district: Set(checked.district.clone()),
-        municipality_case_ref: Set(None),
+        municipality_case_ref: Set(case_ref.clone()),
         notes: Set(checked.notes.clone()),
         version: Set(1),
         erased_at: Set(None),
@@ -210,7 +230,10 @@ pub async fn register<C: ConnectionTrait + TransactionTrait>(
         &by.actor,
         [Event::new(AuditAction::Create, PARTICIPANT, participant.id)
             .about_participant(participant.id)
-            .detail(format!("registered in project {}", project.id))],
+            .detail(match &project {
+                Some(project) => format!("registered in project {}", project.id),
+                None => "registered for a referral to the programme".to_owned(),
+            })],
     )
     .await?;
     Ok(participant)
@@ -577,7 +600,7 @@ pub async fn rectify(
     }
     let languages = languages_of(db, participant.id).await?;
     let checked = check(NewParticipant {
-        project_id: participant.project_id.unwrap_or_default(),
+        project_id: participant.project_id,
         first_name: or_current(change.first_name, &participant.first_name),
         birth_year: or_current(change.birth_year, &participant.birth_year),
         languages: Some(change.languages.unwrap_or_else(|| languages.clone())),

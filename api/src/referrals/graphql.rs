@@ -1,5 +1,6 @@
-//! The GraphQL face of referral changes: `createReferral`, `transitionReferral` and
-//! `claimReferral`. Resolvers decode their arguments (a malformed or wrong-type id is
+//! The GraphQL face of referral changes: `createReferral`, `referToProgramme`,
+//! `transitionReferral`, and the handovers `claimReferral`, `releaseReferral` and
+//! `forwardReferral`. Resolvers decode their arguments (a malformed or wrong-type id is
 //! `BAD_USER_INPUT` naming the field) and run one data function of [`super::write`] in one
 //! transaction; authorization is decided there, through [`crate::auth::access`]. Results
 //! are nullable: a refused mutation answers `null` with the error and writes nothing.
@@ -7,7 +8,9 @@
 use async_graphql::{Context, ID, InputObject, Object};
 
 use super::{
-    Referral,
+    Referral, handover,
+    handover::ForwardTo,
+    inbound::{self, NewInboundReferral},
     lifecycle::Action,
     write::{self, NewReferral, TransitionRequest, Writer},
 };
@@ -17,7 +20,7 @@ use crate::{
     events::Outbox,
     ids::{self, Kind},
     schema::RequestContext,
-    vocabulary::{ReferralOutcome, ReferralReason, ServiceCategory},
+    vocabulary::{ReferralOutcome, ReferralPriority, ReferralReason, ServiceCategory},
     writes::in_transaction,
 };
 
@@ -76,6 +79,45 @@ pub struct ClaimReferralInput {
     pub version: i32,
     /// The project taking the referral on; its operator becomes the receiver.
     pub project_id: ID,
+}
+
+/// A municipality refers a woman it registered to the programme.
+#[derive(InputObject)]
+pub struct ReferToProgrammeInput {
+    /// A participant the calling municipality registered.
+    pub participant_id: ID,
+    /// A project the municipality sees (its operator receives the referral); leave out to
+    /// refer her to the municipality's pool, where NGOs running projects there claim her.
+    pub project_id: Option<ID>,
+    /// What she is referred for. Default NEIGHBOURHOOD_MOTHER.
+    pub service_category: Option<ServiceCategory>,
+    /// Default ROUTINE.
+    pub priority: Option<ReferralPriority>,
+    /// Free text about her: personal data, at most 4000 characters.
+    pub note: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ReleaseReferralInput {
+    pub id: ID,
+    pub version: i32,
+    /// Why: NO_CAPACITY, NOT_ELIGIBLE, REFERRED_ELSEWHERE, COULD_NOT_CONTACT or OTHER.
+    pub reason: ReferralReason,
+    /// Free text on the timeline event: personal data, at most 4000 characters.
+    pub note: Option<String>,
+}
+
+/// Exactly one of `projectId` and `toRequester`.
+#[derive(InputObject)]
+pub struct ForwardReferralInput {
+    pub id: ID,
+    pub version: i32,
+    /// Another project of the organisation holding the referral.
+    pub project_id: Option<ID>,
+    /// True: back to the municipality that referred her (inbound referrals only).
+    pub to_requester: Option<bool>,
+    /// Free text on the timeline event: personal data, at most 4000 characters.
+    pub note: Option<String>,
 }
 
 /// Referral changes (`referrals:write`). Each mutation is one transaction with its timeline
@@ -147,7 +189,79 @@ impl ReferralMutation {
         let id = ids::decode_as(&input.id, Kind::Referral, "input.id")?;
         let project = ids::decode_as(&input.project_id, Kind::Project, "input.projectId")?;
         let referral = in_transaction(ctx, async |txn| {
-            write::claim(txn, &by, id, input.version, project).await
+            handover::claim(txn, &by, id, input.version, project).await
+        });
+        Ok(Some(Referral(referral.await?)))
+    }
+
+    /// A municipality refers a woman it registered to the programme, as a DRAFT: to a project
+    /// or to its pool. REQUEST it with `transitionReferral` once she consented to be
+    /// contacted (CONTACT; for a project also SHARE_WITH_RECEIVER to its operator).
+    async fn refer_to_programme(
+        &self,
+        ctx: &Context<'_>,
+        input: ReferToProgrammeInput,
+    ) -> async_graphql::Result<Option<Referral>> {
+        let by = writer(ctx)?;
+        let new = NewInboundReferral {
+            participant_id: ids::decode_as(
+                &input.participant_id,
+                Kind::Participant,
+                "input.participantId",
+            )?,
+            project_id: optional_id(input.project_id.as_ref(), Kind::Project, "input.projectId")?,
+            service_category: input.service_category.map_or(
+                entity::enums::ServiceCategory::NeighbourhoodMother,
+                Into::into,
+            ),
+            priority: input.priority.map(Into::into).unwrap_or_default(),
+            note: input.note,
+        };
+        let referral = in_transaction(ctx, async |txn| inbound::create(txn, &by, new).await);
+        Ok(Some(Referral(referral.await?)))
+    }
+
+    /// The organisation holding a referral claimed from a pool gives it back: receiver and
+    /// project are cleared, the status is REQUESTED again and the pool's NGOs may claim it.
+    async fn release_referral(
+        &self,
+        ctx: &Context<'_>,
+        input: ReleaseReferralInput,
+    ) -> async_graphql::Result<Option<Referral>> {
+        let by = writer(ctx)?;
+        let id = ids::decode_as(&input.id, Kind::Referral, "input.id")?;
+        let reason = Some(input.reason.into());
+        let note = input.note;
+        let referral = in_transaction(ctx, async |txn| {
+            handover::release(txn, &by, id, input.version, reason, note).await
+        });
+        Ok(Some(Referral(referral.await?)))
+    }
+
+    /// The organisation holding a referral hands it to another of its projects (the status
+    /// stays), or an inbound one back to the municipality that referred her (REQUESTED).
+    async fn forward_referral(
+        &self,
+        ctx: &Context<'_>,
+        input: ForwardReferralInput,
+    ) -> async_graphql::Result<Option<Referral>> {
+        let by = writer(ctx)?;
+        let id = ids::decode_as(&input.id, Kind::Referral, "input.id")?;
+        let project = optional_id(input.project_id.as_ref(), Kind::Project, "input.projectId")?;
+        let to = match (project, input.to_requester.unwrap_or(false)) {
+            (Some(project), false) => ForwardTo::Project(project),
+            (None, true) => ForwardTo::Requester,
+            _ => {
+                return Err(ApiError::validation(
+                    "input.projectId",
+                    "give exactly one of projectId and toRequester: true",
+                )
+                .into());
+            }
+        };
+        let note = input.note;
+        let referral = in_transaction(ctx, async |txn| {
+            handover::forward(txn, &by, id, input.version, to, note).await
         });
         Ok(Some(Referral(referral.await?)))
     }

@@ -7,6 +7,8 @@
 //! (the mutations); [`subscription`] pushes timeline events to the organisations involved.
 
 pub mod graphql;
+pub mod handover;
+pub mod inbound;
 pub mod lifecycle;
 pub mod subscription;
 pub mod write;
@@ -34,9 +36,11 @@ use crate::{
     schema::RequestContext,
     visits::Visit,
     vocabulary::{
-        ReferralDirection, ReferralOutcome, ReferralReason, ReferralStatus, ServiceCategory,
+        ReferralDirection, ReferralOutcome, ReferralPriority, ReferralReason, ReferralStatus,
+        ServiceCategory, TimelineKind,
     },
 };
+use lifecycle::Action;
 
 child_of!(EventsOfReferral: referral_event by ReferralId ordered by Sequence);
 
@@ -127,6 +131,35 @@ impl Referral {
     }
     async fn status(&self) -> ReferralStatus {
         self.0.status.into()
+    }
+    /// How soon it should be acted on.
+    async fn priority(&self) -> ReferralPriority {
+        self.0.priority.into()
+    }
+    /// The lifecycle actions this caller may take now with `transitionReferral` (empty
+    /// without `referrals:write`), so no client copies the lifecycle table.
+    async fn available_actions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Action>> {
+        let Ok(sides) = ctx.principal()?.referral_sides(&self.0) else {
+            return Ok(Vec::new());
+        };
+        Ok(lifecycle::allowed_actions(self.0.status, &sides))
+    }
+    /// The handovers this caller may make now (claim, release, forward), each its own
+    /// mutation; empty without `referrals:write`.
+    async fn available_handovers(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<handover::Handover>> {
+        let Ok(sides) = ctx.principal()?.referral_sides(&self.0) else {
+            return Ok(Vec::new());
+        };
+        let claimable = match self.0.pool_municipality_code {
+            Some(code) if self.0.receiver_organisation_id.is_none() => {
+                access::may_claim_in(ctx, code).await?
+            }
+            _ => false,
+        };
+        Ok(handover::available(&self.0, &sides, claimable))
     }
     /// Why it was rejected, failed or cancelled.
     async fn status_reason(&self) -> Option<ReferralReason> {
@@ -239,6 +272,10 @@ impl ReferralEvent {
     }
     async fn to_status(&self) -> ReferralStatus {
         self.0.to_status.into()
+    }
+    /// A status change, or a handover (claim, release, forward) of who holds the referral.
+    async fn kind(&self) -> TimelineKind {
+        self.0.kind.into()
     }
     async fn reason(&self) -> Option<ReferralReason> {
         self.0.reason.map(Into::into)

@@ -21,14 +21,16 @@
 //!   missing. Cancelling or marking a draft entered-in-error shares nothing and needs none.
 //!   A draft without receiver (a municipality pool) is requested without it: whoever claims
 //!   it reads her data only under its own live consent (rule 3 of [`crate::auth::access`]).
+//!   An inbound referral (a municipality refers her to the programme, [`super::inbound`])
+//!   also needs her live consent to be contacted (`CONTACT`).
 //! - Hidden referrals are `NOT_FOUND`, exactly like missing ones; the caller's side comes
 //!   from [`Principal::referral_sides`] and nothing else.
 
 use entity::{
     consent,
     enums::{
-        AuditAction, ConsentPurpose, ReferralDirection, ReferralReason, ReferralStatus,
-        ServiceCategory,
+        AuditAction, ConsentPurpose, ReferralDirection, ReferralPriority, ReferralReason,
+        ReferralStatus, ServiceCategory, TimelineKind,
     },
     mother, participant, referral, referral_event, visit,
 };
@@ -50,7 +52,7 @@ use crate::{
 };
 
 /// The `entity_type` of audit events about referrals.
-const ENTITY: &str = "referral";
+pub(super) const ENTITY: &str = "referral";
 
 /// The longest note on a referral or one of its events, in characters.
 pub const NOTE_CHARS: usize = 4000;
@@ -160,6 +162,7 @@ pub async fn create(
         mother_id: Set(new.mother_id),
         visit_id: Set(new.visit_id),
         service_category: Set(new.service_category),
+        priority: Set(ReferralPriority::Routine),
         status: Set(ReferralStatus::Draft),
         status_reason: Set(None),
         outcome: Set(None),
@@ -173,7 +176,7 @@ pub async fn create(
     }
     .insert(db)
     .await?;
-    insert_event(db, by, &referral, None, ReferralStatus::Draft, None, None).await?;
+    insert_event(db, by, &referral, Entry::created()).await?;
     audit::record(
         db,
         &by.actor,
@@ -191,7 +194,7 @@ pub async fn create(
 /// Takes the referral's `version` for this transaction (see the module doc): `NOT_FOUND`
 /// when the caller cannot see it, `CONFLICT` when someone changed it since `version`.
 /// Returns the referral as it stands after the claim (version + 1).
-async fn claim_version(
+pub(super) async fn claim_version(
     db: &impl ConnectionTrait,
     principal: &Principal,
     id: Uuid,
@@ -250,6 +253,9 @@ async fn require_live_consent(
     db: &impl ConnectionTrait,
     referral: &referral::Model,
 ) -> ApiResult<()> {
+    if referral.direction == ReferralDirection::Inbound {
+        require_contact_consent(db, referral.participant_id).await?;
+    }
     let Some(receiver) = referral.receiver_organisation_id else {
         return Ok(());
     };
@@ -265,6 +271,24 @@ async fn require_live_consent(
         None => Err(ApiError::forbidden(
             "the participant has no live consent to share her data with the receiver; record \
              it with recordConsent (purpose SHARE_WITH_RECEIVER, that receiver) before REQUEST",
+        )),
+    }
+}
+
+/// An inbound referral sends her to the programme, which will contact her: her live
+/// `CONTACT` consent first.
+async fn require_contact_consent(db: &impl ConnectionTrait, participant: Uuid) -> ApiResult<()> {
+    let live = consent::Entity::find()
+        .filter(consent::Column::ParticipantId.eq(participant))
+        .filter(consent::Column::Purpose.eq(ConsentPurpose::Contact))
+        .filter(crate::auth::access::live_consent(crate::db::now()))
+        .one(db)
+        .await?;
+    match live {
+        Some(_) => Ok(()),
+        None => Err(ApiError::forbidden(
+            "she has no live consent to be contacted by the programme; record it with \
+             recordConsent (purpose CONTACT) before REQUEST",
         )),
     }
 }
@@ -292,16 +316,14 @@ async fn apply(
     }
     row.updated_at = Set(now);
     let referral = row.update(db).await?;
-    insert_event(
-        db,
-        by,
-        &referral,
-        Some(step.from),
-        step.to,
-        step.reason,
+    let entry = Entry {
+        from: Some(step.from),
+        to: step.to,
+        kind: TimelineKind::Transition,
+        reason: step.reason,
         note,
-    )
-    .await?;
+    };
+    insert_event(db, by, &referral, entry).await?;
     audit::record(
         db,
         &by.actor,
@@ -317,17 +339,36 @@ async fn apply(
     Ok(referral)
 }
 
+/// One timeline entry about to be written.
+pub(super) struct Entry {
+    pub from: Option<ReferralStatus>,
+    pub to: ReferralStatus,
+    pub kind: TimelineKind,
+    pub reason: Option<ReferralReason>,
+    pub note: Option<String>,
+}
+
+impl Entry {
+    /// The first entry of every referral: none -> draft.
+    pub(super) fn created() -> Self {
+        Self {
+            from: None,
+            to: ReferralStatus::Draft,
+            kind: TimelineKind::Transition,
+            reason: None,
+            note: None,
+        }
+    }
+}
+
 /// Appends one event to the referral's timeline, numbered after the last one, queues it for
 /// the webhooks of everyone who may see the referral as it now stands, and announces it to
 /// subscriptions.
-async fn insert_event(
+pub(super) async fn insert_event(
     db: &impl ConnectionTrait,
     by: &Writer<'_>,
     referral: &referral::Model,
-    from: Option<ReferralStatus>,
-    to: ReferralStatus,
-    reason: Option<ReferralReason>,
-    note: Option<String>,
+    entry: Entry,
 ) -> ApiResult<referral_event::Model> {
     let last: Option<i32> = referral_event::Entity::find()
         .select_only()
@@ -344,10 +385,11 @@ async fn insert_event(
         sequence: Set(last.unwrap_or(0) + 1),
         actor_organisation_id: Set(by.organisation()),
         actor_client_id: Set(by.actor.client_id),
-        from_status: Set(from),
-        to_status: Set(to),
-        reason: Set(reason),
-        note: Set(note),
+        from_status: Set(entry.from),
+        to_status: Set(entry.to),
+        kind: Set(entry.kind),
+        reason: Set(entry.reason),
+        note: Set(entry.note),
         occurred_at: Set(now),
         created_at: Set(now),
     }
@@ -356,57 +398,6 @@ async fn insert_event(
     crate::webhooks::enqueue(db, referral, &event).await?;
     events::announce(db, by.outbox, event.id).await?;
     Ok(event)
-}
-
-/// Claims an unclaimed pool referral for a project (`claimReferral`): the project's
-/// operator becomes the receiver (performer) and the project the referral's project. The
-/// participant is *not* moved into the project: she consented to be contacted and counted,
-/// not to have her record handed over, so the claimant sees her pool profile (rule 3 of
-/// [`crate::auth::access`]) and the rest only once she consents to share with it. Only a
-/// `REQUESTED` referral waits in a pool (`INVALID_TRANSITION` otherwise);
-/// [`Principal::may_claim_for`] decides who may. The timeline records the claim as
-/// requested -> requested.
-#[tracing::instrument(skip_all, fields(referral = %id, project = %project_id))]
-pub async fn claim(
-    db: &impl ConnectionTrait,
-    by: &Writer<'_>,
-    id: Uuid,
-    version: i32,
-    project_id: Uuid,
-) -> ApiResult<referral::Model> {
-    let current = claim_version(db, by.principal, id, version).await?;
-    let project = by.principal.may_claim_for(db, &current, project_id).await?;
-    if current.status != ReferralStatus::Requested {
-        return Err(ApiError::InvalidTransition(format!(
-            "only a REQUESTED pool referral can be claimed; this one is {}",
-            lifecycle::status_name(current.status)
-        )));
-    }
-    let participant_id = current.participant_id;
-    let mut row: referral::ActiveModel = current.into();
-    row.project_id = Set(Some(project.id));
-    row.receiver_organisation_id = Set(Some(project.operator_organisation_id));
-    row.updated_at = Set(crate::db::now());
-    let referral = row.update(db).await?;
-    insert_event(
-        db,
-        by,
-        &referral,
-        Some(ReferralStatus::Requested),
-        ReferralStatus::Requested,
-        None,
-        None,
-    )
-    .await?;
-    audit::record(
-        db,
-        &by.actor,
-        [Event::new(AuditAction::Update, ENTITY, referral.id)
-            .about_participant(participant_id)
-            .detail(format!("claimed for project {}", project.id))],
-    )
-    .await?;
-    Ok(referral)
 }
 
 /// Cancels every open referral of `participant` to `receiver` with the reason

@@ -12,7 +12,7 @@
 //!   carries ids and statuses only, never notes or personal data.
 
 use entity::{
-    enums::{AuditAction, ReferralStatus, WebhookDeliveryStatus, WebhookEventType},
+    enums::{AuditAction, TimelineKind, WebhookDeliveryStatus, WebhookEventType},
     organisation, referral, referral_event, webhook,
     webhook::WebhookSecret,
     webhook_delivery,
@@ -340,12 +340,11 @@ struct Payload {
 /// How a webhook names a timeline event: the first one creates, requested -> requested is a
 /// pool claim, anything else a transition.
 fn event_type(event: &referral_event::Model) -> WebhookEventType {
-    match event.from_status {
-        None => WebhookEventType::ReferralCreated,
-        Some(ReferralStatus::Requested) if event.to_status == ReferralStatus::Requested => {
-            WebhookEventType::ReferralClaimed
-        }
-        Some(_) => WebhookEventType::ReferralTransitioned,
+    match (event.from_status, event.kind) {
+        (None, _) => WebhookEventType::ReferralCreated,
+        (Some(_), TimelineKind::Claim) => WebhookEventType::ReferralClaimed,
+        // A release or forward changes who holds it: receivers re-read it like any change.
+        (Some(_), _) => WebhookEventType::ReferralTransitioned,
     }
 }
 

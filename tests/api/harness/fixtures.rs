@@ -392,6 +392,7 @@ impl<'a> Fixtures<'a> {
             mother_id: Set(None),
             visit_id: Set(None),
             service_category: Set(ServiceCategory::HealthVisitor),
+            priority: Set(entity::enums::ReferralPriority::Routine),
             status: Set(status),
             status_reason: Set(closing.then_some(ReferralReason::CouldNotContact)),
             outcome: Set(
@@ -450,6 +451,7 @@ impl<'a> Fixtures<'a> {
             actor_client_id: Set(None),
             from_status: Set(from),
             to_status: Set(to),
+            kind: Set(entity::enums::TimelineKind::of_step(from, to)),
             reason: Set(None),
             note: Set(None),
             occurred_at: Set(occurred_at),
