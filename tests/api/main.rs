@@ -18,6 +18,7 @@ mod hardening;
 mod http;
 mod http_audit;
 mod idempotency;
+mod inbound;
 mod keys;
 mod leaks;
 mod limits;
