@@ -93,12 +93,12 @@ vocabulary! {
     /// Where a webhook delivery stands: waiting for an attempt, delivered (2xx), or failed for good.
     WebhookDeliveryStatus { Pending, Delivered, Failed }
     /// What happened to a referral, as a webhook delivery names it (`referral.created`, ...).
-    WebhookEventType { ReferralCreated, ReferralTransitioned, ReferralClaimed }
+    WebhookEventType { ReferralCreated, ReferralTransitioned, ReferralClaimed, ReferralMessage }
     /// How soon a referral should be acted on (HL7 FHIR request priority).
     ReferralPriority { Routine, Urgent, Asap, Stat }
     /// What a timeline event records: a status change, or a handover of who holds the
     /// referral (claimed from a pool, released back to it, forwarded).
-    TimelineKind { Transition, Claim, Release, Forward }
+    TimelineKind { Transition, Claim, Release, Forward, Message }
     /// What came of a completed referral.
     ReferralOutcome { ServiceProvided, PartiallyProvided, DeclinedByParticipant, Other }
     /// What an audit event records: a read of personal data, or a change to a record.

@@ -285,6 +285,8 @@ pub enum TimelineKind {
     Claim,
     Release,
     Forward,
+    /// A message between requester and performer; the status stays.
+    Message,
 }
 
 impl TimelineKind {
@@ -473,6 +475,10 @@ pub enum WebhookEventType {
     #[sea_orm(string_value = "referral.claimed")]
     #[serde(rename = "referral.claimed")]
     ReferralClaimed,
+    /// A party posted a message on the referral.
+    #[sea_orm(string_value = "referral.message")]
+    #[serde(rename = "referral.message")]
+    ReferralMessage,
 }
 
 #[cfg(test)]
@@ -609,7 +615,7 @@ mod tests {
         );
         assert_eq!(
             values::<TimelineKind>(),
-            ["transition", "claim", "release", "forward"]
+            ["transition", "claim", "release", "forward", "message"]
         );
         assert_eq!(
             values::<ReferralOutcome>(),
@@ -633,7 +639,8 @@ mod tests {
             [
                 "referral.created",
                 "referral.transitioned",
-                "referral.claimed"
+                "referral.claimed",
+                "referral.message"
             ]
         );
     }

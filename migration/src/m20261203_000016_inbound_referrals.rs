@@ -1,7 +1,7 @@
 //! The municipality's side of the loop: a referral's `priority` (HL7 FHIR request priority:
 //! routine, urgent, asap, stat), and the `kind` of each timeline event, so that a handover
-//! (claim, release, forward) is told apart from a status change even when the status stays
-//! `requested`.
+//! (claim, release, forward) or a message between the parties is told apart from a status
+//! change even when the status stays the same.
 //!
 //! Invariants: every existing referral is `routine`; existing events are `transition`, except
 //! the claims written so far (requested -> requested), which become `claim`. Both columns are
@@ -11,7 +11,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
 pub const REFERRAL_PRIORITY: &[&str] = &["routine", "urgent", "asap", "stat"];
-pub const REFERRAL_EVENT_KIND: &[&str] = &["transition", "claim", "release", "forward"];
+pub const REFERRAL_EVENT_KIND: &[&str] = &["transition", "claim", "release", "forward", "message"];
 
 fn one_of(column: &str, values: &[&str]) -> Expr {
     Expr::col(Alias::new(column)).is_in(values.iter().copied())

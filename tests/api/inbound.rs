@@ -473,3 +473,148 @@ async fn only_the_registering_municipality_refers_her_and_only_with_her_consent(
         json!(["ACCEPT", "REJECT", "CANCEL", "MARK_ENTERED_IN_ERROR"])
     );
 }
+
+const POST: &str = "mutation Post($input: PostReferralMessageInput!) {
+  postReferralMessage(input: $input) { id author { id } body sentAt }
+}";
+const THREAD: &str = "query Thread($id: ID!) {
+  referral(id: $id) { events { kind } messages { author { id } body } }
+}";
+
+/// Requester and performer write to a referral's thread; each reads what the personal-data
+/// rule allows (the claimant its own words, not the municipality's, until she consents);
+/// webhooks hear `referral.message` by id only; nobody else may post.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_parties_write_to_a_referrals_thread() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    let l = Loop::new().await;
+    let her = l.her().await;
+    let referred = l
+        .call(&l.municipality, REFER, json!({ "participantId": her }))
+        .await;
+    let id = referred.data()["referToProgramme"]["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let early = l
+        .call(
+            &l.municipality,
+            POST,
+            json!({ "referralId": id, "body": "Hej" }),
+        )
+        .await;
+    early.expect_error("INVALID_TRANSITION");
+    let requested = l
+        .call(
+            &l.municipality,
+            STEP,
+            json!({ "id": id, "version": 1, "action": "REQUEST" }),
+        )
+        .await;
+    let v = version(&requested, "transitionReferral");
+    l.call(
+        &l.first_ngo,
+        queries::CLAIM_REFERRAL,
+        json!({ "id": id, "version": v, "projectId": l.first_project }),
+    )
+    .await
+    .data();
+    let hook = entity::webhook::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        organisation_id: Set(l.base.copenhagen.id),
+        url: Set("https://sag.kk.dk/bydel".into()),
+        secret: Set(entity::webhook::WebhookSecret("s".repeat(32))),
+        description: Set(None),
+        active: Set(true),
+        created_at: Set(crate::harness::fixtures::now()),
+        updated_at: Set(crate::harness::fixtures::now()),
+    }
+    .insert(&l.app.db)
+    .await
+    .expect("a webhook of København");
+
+    let ngo_says = "Vi ringer hende i morgen formiddag";
+    let kk_says = "Hun foretrækker formiddage";
+    let posted = l
+        .call(
+            &l.first_ngo,
+            POST,
+            json!({ "referralId": id, "body": ngo_says }),
+        )
+        .await;
+    assert_eq!(
+        posted.data()["postReferralMessage"]["author"]["id"],
+        gid(Kind::Organisation, l.base.ngo.id)
+    );
+    l.call(
+        &l.municipality,
+        POST,
+        json!({ "referralId": id, "body": kk_says }),
+    )
+    .await
+    .data();
+    for (token, code) in [(&l.outsider, "NOT_FOUND"), (&l.second_ngo, "NOT_FOUND")] {
+        let refused = l
+            .call(token, POST, json!({ "referralId": id, "body": "Må jeg?" }))
+            .await;
+        refused.expect_error(code);
+    }
+    for body in [json!(""), json!("x".repeat(4001))] {
+        let bad = l
+            .call(
+                &l.municipality,
+                POST,
+                json!({ "referralId": id, "body": body }),
+            )
+            .await;
+        assert!(bad.expect_error("BAD_USER_INPUT").starts_with("input.body"));
+    }
+
+    // København reads the whole thread; the timeline holds no message.
+    let thread = l
+        .app
+        .graphql(Some(&l.municipality), THREAD, json!({ "id": id }))
+        .await;
+    let referral = &thread.data()["referral"];
+    let bodies: Vec<&str> = referral["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    assert_eq!(bodies, [ngo_says, kk_says]);
+    assert!(
+        referral["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .all(|e| e["kind"] != "MESSAGE")
+    );
+    // The claimant reads its own words only: she has not consented to share with it.
+    let claimant = l
+        .app
+        .graphql(Some(&l.first_ngo), THREAD, json!({ "id": id }))
+        .await;
+    assert_eq!(
+        claimant.body["data"]["referral"]["messages"][0]["body"],
+        ngo_says
+    );
+    assert_eq!(
+        claimant.body["data"]["referral"]["messages"][1]["body"],
+        Value::Null
+    );
+    assert_eq!(claimant.code(), Some("FORBIDDEN"));
+
+    // København's webhook was told of both messages, by id only.
+    let queued = entity::webhook_delivery::Entity::find()
+        .filter(entity::webhook_delivery::Column::WebhookId.eq(hook.id))
+        .filter(
+            entity::webhook_delivery::Column::EventType
+                .eq(entity::enums::WebhookEventType::ReferralMessage),
+        )
+        .all(&l.app.db)
+        .await
+        .expect("deliveries");
+    assert_eq!(queued.len(), 2);
+    assert!(queued.iter().all(|d| !d.payload.contains("formiddag")));
+}

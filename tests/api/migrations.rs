@@ -97,7 +97,7 @@ async fn migrations_go_up_down_and_up_again() {
     Migrator::up(&db, None).await.expect("migrations go up");
     assert_eq!(tables(&db).await, all_tables());
     let names = applied(&db).await;
-    assert_eq!(names.len(), 16, "applied migrations: {names:?}");
+    assert_eq!(names.len(), 17, "applied migrations: {names:?}");
     assert!(
         Migrator::get_pending_migrations(&db)
             .await
@@ -180,5 +180,127 @@ async fn the_database_enforces_keys_and_checks() {
     assert!(
         without_reason.insert(&app.db).await.is_err(),
         "CHECK status_reason"
+    );
+}
+
+/// Migration 19 widens the webhook event types; on SQLite it rebuilds the queue tables. The
+/// queued deliveries and their attempts survive it both ways, a `referral.message` delivery
+/// is accepted only after it, and deleting a delivery still takes its attempts along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_19_keeps_the_webhook_queue_and_admits_messages() {
+    use entity::{
+        enums::{WebhookDeliveryStatus, WebhookEventType},
+        webhook, webhook_attempt, webhook_delivery,
+    };
+    use sea_orm::{EntityTrait, PaginatorTrait};
+
+    let app = TestApp::spawn().await;
+    let fx = app.fixtures();
+    let base = fx.base().await;
+    let project = fx.project("Nørrebro", 101, &base.ngo, |_| {}).await;
+    let her = fx
+        .participant("BM-MIGR-0019", Some(&project), &base.ngo, &[], |_| {})
+        .await;
+    let referral = fx
+        .referral(
+            &base.ngo,
+            &base.copenhagen,
+            &her,
+            ReferralStatus::Requested,
+            |_| {},
+        )
+        .await;
+    let events = fx
+        .timeline(
+            &referral,
+            &base.ngo,
+            &[ReferralStatus::Draft, ReferralStatus::Requested],
+        )
+        .await;
+    let now = now();
+    let hook = webhook::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        organisation_id: Set(base.copenhagen.id),
+        url: Set("https://sag.kk.dk/bydel".into()),
+        secret: Set(webhook::WebhookSecret("s".repeat(32))),
+        description: Set(None),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .expect("a webhook");
+    let delivery = |event: uuid::Uuid, kind: WebhookEventType| webhook_delivery::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        webhook_id: Set(hook.id),
+        referral_event_id: Set(event),
+        event_type: Set(kind),
+        payload: Set("{}".into()),
+        status: Set(WebhookDeliveryStatus::Pending),
+        attempts: Set(1),
+        next_attempt_at: Set(now),
+        lease_until: Set(None),
+        lease_owner: Set(None),
+        last_status_code: Set(Some(500)),
+        last_error: Set(None),
+        delivered_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let queued = delivery(events[0].id, WebhookEventType::ReferralCreated)
+        .insert(&app.db)
+        .await
+        .expect("a delivery");
+    webhook_attempt::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        delivery_id: Set(queued.id),
+        number: Set(1),
+        started_at: Set(now),
+        duration_ms: Set(12),
+        status_code: Set(Some(500)),
+        error: Set(None),
+    }
+    .insert(&app.db)
+    .await
+    .expect("an attempt");
+
+    Migrator::down(&app.db, Some(1))
+        .await
+        .expect("19 goes down");
+    let refused = delivery(events[1].id, WebhookEventType::ReferralMessage)
+        .insert(&app.db)
+        .await;
+    assert!(refused.is_err(), "before 19 there is no referral.message");
+    Migrator::up(&app.db, None).await.expect("19 goes up");
+    assert_eq!(
+        webhook_delivery::Entity::find_by_id(queued.id)
+            .one(&app.db)
+            .await
+            .expect("read"),
+        Some(queued.clone())
+    );
+    assert_eq!(
+        webhook_attempt::Entity::find()
+            .count(&app.db)
+            .await
+            .expect("count"),
+        1
+    );
+    delivery(events[1].id, WebhookEventType::ReferralMessage)
+        .insert(&app.db)
+        .await
+        .expect("after 19 a message delivery is accepted");
+    webhook_delivery::Entity::delete_by_id(queued.id)
+        .exec(&app.db)
+        .await
+        .expect("a delivery is deleted");
+    assert_eq!(
+        webhook_attempt::Entity::find()
+            .count(&app.db)
+            .await
+            .expect("count"),
+        0,
+        "its attempts went with it: the rebuilt key still cascades"
     );
 }

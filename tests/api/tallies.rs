@@ -243,7 +243,10 @@ async fn migrations_13_and_14_fill_the_tallies_and_key_sums_from_the_stored_visi
     let loaded = assert_tallies_match(&app.db, "loading the demo").await;
     assert!(loaded.0.len() > 100, "the demo has visits in many months");
 
-    Migrator::down(&app.db, Some(2))
+    // Every migration after the twelfth, so 13 and 14 run again on the stored visits
+    // whatever later migrations exist.
+    let after_twelve = u32::try_from(Migrator::migrations().len() - 12).expect("a count");
+    Migrator::down(&app.db, Some(after_twelve))
         .await
         .expect("migrations 14 and 13 go down");
     Migrator::up(&app.db, None)

@@ -267,6 +267,7 @@ fn referral_part(names: &Names, r: referral::Model, timeline: Vec<Value>) -> Val
 fn timeline_event(names: &Names, e: referral_event::Model) -> Value {
     json!({
         "sequence": e.sequence,
+        "kind": code(e.kind),
         "fromStatus": codes(e.from_status),
         "toStatus": code(e.to_status),
         "reason": codes(e.reason),

@@ -12,6 +12,7 @@ use super::{
     handover::ForwardTo,
     inbound::{self, NewInboundReferral},
     lifecycle::Action,
+    messages,
     write::{self, NewReferral, TransitionRequest, Writer},
 };
 use crate::{
@@ -105,6 +106,13 @@ pub struct ReleaseReferralInput {
     pub reason: ReferralReason,
     /// Free text on the timeline event: personal data, at most 4000 characters.
     pub note: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct PostReferralMessageInput {
+    pub referral_id: ID,
+    /// 1 to 4000 characters: personal data about her, under the same rule as notes.
+    pub body: String,
 }
 
 /// Exactly one of `projectId` and `toRequester`.
@@ -219,6 +227,20 @@ impl ReferralMutation {
         };
         let referral = in_transaction(ctx, async |txn| inbound::create(txn, &by, new).await);
         Ok(Some(Referral(referral.await?)))
+    }
+
+    /// Writes to a referral's thread (requester or performer, once requested). Partners hear
+    /// of it as `referral.message` (webhooks) and MESSAGE (subscriptions), by id only.
+    async fn post_referral_message(
+        &self,
+        ctx: &Context<'_>,
+        input: PostReferralMessageInput,
+    ) -> async_graphql::Result<Option<messages::ReferralMessage>> {
+        let by = writer(ctx)?;
+        let id = ids::decode_as(&input.referral_id, Kind::Referral, "input.referralId")?;
+        let body = input.body;
+        let message = in_transaction(ctx, async |txn| messages::post(txn, &by, id, &body).await);
+        Ok(Some(messages::ReferralMessage(message.await?)))
     }
 
     /// The organisation holding a referral claimed from a pool gives it back: receiver and

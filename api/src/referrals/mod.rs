@@ -10,6 +10,7 @@ pub mod graphql;
 pub mod handover;
 pub mod inbound;
 pub mod lifecycle;
+pub mod messages;
 pub mod subscription;
 pub mod write;
 
@@ -244,7 +245,21 @@ impl Referral {
     /// The timeline, oldest event first.
     async fn events(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<ReferralEvent>>> {
         let rows = load_children::<EventsOfReferral>(ctx, self.0.id).await?;
-        Ok(Some(rows.into_iter().map(ReferralEvent).collect()))
+        let steps = rows
+            .into_iter()
+            .filter(|e| e.kind != entity::enums::TimelineKind::Message);
+        Ok(Some(steps.map(ReferralEvent).collect()))
+    }
+    /// The thread between requester and performer, oldest first (`postReferralMessage`).
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<messages::ReferralMessage>>> {
+        let rows = load_children::<EventsOfReferral>(ctx, self.0.id).await?;
+        let thread = rows
+            .into_iter()
+            .filter(|e| e.kind == entity::enums::TimelineKind::Message);
+        Ok(Some(thread.map(messages::ReferralMessage).collect()))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

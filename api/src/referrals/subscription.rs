@@ -55,10 +55,15 @@ pub enum ReferralEventKind {
     Transitioned,
     /// It was cancelled (by its requester, or when her consent was withdrawn).
     Cancelled,
+    /// A party posted a message on it (read it over HTTP: `Referral.messages`).
+    Message,
 }
 
 impl ReferralEventKind {
     fn of(event: &referral_event::Model) -> Self {
+        if event.kind == enums::TimelineKind::Message {
+            return Self::Message;
+        }
         match (event.from_status, event.to_status) {
             (None, _) => Self::Created,
             (_, enums::ReferralStatus::Cancelled) => Self::Cancelled,

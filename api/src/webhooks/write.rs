@@ -343,6 +343,7 @@ fn event_type(event: &referral_event::Model) -> WebhookEventType {
     match (event.from_status, event.kind) {
         (None, _) => WebhookEventType::ReferralCreated,
         (Some(_), TimelineKind::Claim) => WebhookEventType::ReferralClaimed,
+        (Some(_), TimelineKind::Message) => WebhookEventType::ReferralMessage,
         // A release or forward changes who holds it: receivers re-read it like any change.
         (Some(_), _) => WebhookEventType::ReferralTransitioned,
     }
