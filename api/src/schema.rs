@@ -29,6 +29,7 @@ use crate::{
     stats::{StatsPolicy, StatsQuery},
     tokens::{TokenMutation, TokenQuery},
     visits::{VisitMutation, VisitQuery},
+    vocabularies::VocabularyQuery,
     webhooks::{WebhookMutation, WebhookPolicy, WebhookQuery},
 };
 
@@ -46,6 +47,7 @@ pub struct Query(
     TokenQuery,
     AuditQuery,
     WebhookQuery,
+    VocabularyQuery,
     FederationQuery,
 );
 
