@@ -98,6 +98,8 @@ pub fn build(
     .data(webhooks)
     .data(events.tokens().clone())
     .data(events)
+    // Listed by `vocabularies` before any field returns it (volunteer hours).
+    .register_output_type::<crate::vocabulary::HoursKind>()
     .extension(crate::limits::ResponseBudget)
     .extension(crate::propagation::NullPropagation)
     .enable_federation()
@@ -112,6 +114,7 @@ pub fn sdl() -> String {
         Mutation::default(),
         Subscription::default(),
     )
+    .register_output_type::<crate::vocabulary::HoursKind>()
     .enable_federation()
     .finish()
     .sdl_with_options(

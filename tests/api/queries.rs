@@ -130,3 +130,8 @@ pub const READ_AUDIT: &str = include_str!("queries/read_audit.graphql");
 pub const READ_AUDIT_TRAIL: &str = include_str!("queries/read_audit_trail.graphql");
 pub const POOL_PROFILE: &str = include_str!("queries/pool_profile.graphql");
 pub const FUNDED_PROJECT: &str = include_str!("queries/funded_project.graphql");
+
+/// The vocabularies with both labels of every value; one vocabulary; a label in no language.
+pub const VOCABULARIES: &str = include_str!("queries/vocabularies.graphql");
+pub const VOCABULARY: &str = include_str!("queries/vocabulary.graphql");
+pub const VOCABULARY_BAD_LANG: &str = include_str!("queries/vocabulary_bad_lang.graphql");
