@@ -11,6 +11,7 @@ mod access;
 mod audit;
 mod auth;
 mod cli;
+mod course_changes;
 mod demo;
 mod differencing;
 mod federation;

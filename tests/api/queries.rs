@@ -76,6 +76,8 @@ pub const CREATE_COURSE: &str = include_str!("queries/create_course.graphql");
 pub const ENROL_MOTHER: &str = include_str!("queries/enrol_mother.graphql");
 pub const RECORD_ATTENDANCE: &str = include_str!("queries/record_attendance.graphql");
 pub const CERTIFY: &str = include_str!("queries/certify.graphql");
+pub const UPDATE_COURSE: &str = include_str!("queries/update_course.graphql");
+pub const WITHDRAW_ENROLMENT: &str = include_str!("queries/withdraw_enrolment.graphql");
 /// One course with its enrolments, to read a write back.
 pub const COURSE_RECORD: &str = include_str!("queries/course_record.graphql");
 
