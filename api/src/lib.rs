@@ -42,6 +42,7 @@ pub mod stats;
 pub mod telemetry;
 pub mod tokens;
 pub mod visits;
+pub mod vocabularies;
 pub mod vocabulary;
 pub mod webhooks;
 pub mod websocket;

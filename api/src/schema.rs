@@ -29,6 +29,7 @@ use crate::{
     stats::{StatsPolicy, StatsQuery},
     tokens::{TokenMutation, TokenQuery},
     visits::{VisitMutation, VisitQuery},
+    vocabularies::VocabularyQuery,
     webhooks::{WebhookMutation, WebhookPolicy, WebhookQuery},
 };
 
@@ -46,6 +47,7 @@ pub struct Query(
     TokenQuery,
     AuditQuery,
     WebhookQuery,
+    VocabularyQuery,
     FederationQuery,
 );
 
@@ -96,6 +98,8 @@ pub fn build(
     .data(webhooks)
     .data(events.tokens().clone())
     .data(events)
+    // Listed by `vocabularies` before any field returns it (volunteer hours).
+    .register_output_type::<crate::vocabulary::HoursKind>()
     .extension(crate::limits::ResponseBudget)
     .extension(crate::propagation::NullPropagation)
     .enable_federation()
@@ -110,6 +114,7 @@ pub fn sdl() -> String {
         Mutation::default(),
         Subscription::default(),
     )
+    .register_output_type::<crate::vocabulary::HoursKind>()
     .enable_federation()
     .finish()
     .sdl_with_options(

@@ -38,6 +38,8 @@ vocabulary! {
     CourseKind { Basic, Supplementary }
     /// A mother's place on a course; COMPLETED means she received her diploma.
     EnrolmentStatus { Enrolled, Completed, Withdrawn }
+    /// What volunteer time was spent on, as funders ask for it.
+    HoursKind { Activity, Training, Meeting }
     /// How a participant prefers to be contacted.
     ContactMethod { Phone, Sms, Email, InPerson, ViaMother }
     /// What a consent covers.

@@ -76,6 +76,8 @@ pub const CREATE_COURSE: &str = include_str!("queries/create_course.graphql");
 pub const ENROL_MOTHER: &str = include_str!("queries/enrol_mother.graphql");
 pub const RECORD_ATTENDANCE: &str = include_str!("queries/record_attendance.graphql");
 pub const CERTIFY: &str = include_str!("queries/certify.graphql");
+pub const UPDATE_COURSE: &str = include_str!("queries/update_course.graphql");
+pub const WITHDRAW_ENROLMENT: &str = include_str!("queries/withdraw_enrolment.graphql");
 /// One course with its enrolments, to read a write back.
 pub const COURSE_RECORD: &str = include_str!("queries/course_record.graphql");
 
@@ -130,3 +132,8 @@ pub const READ_AUDIT: &str = include_str!("queries/read_audit.graphql");
 pub const READ_AUDIT_TRAIL: &str = include_str!("queries/read_audit_trail.graphql");
 pub const POOL_PROFILE: &str = include_str!("queries/pool_profile.graphql");
 pub const FUNDED_PROJECT: &str = include_str!("queries/funded_project.graphql");
+
+/// The vocabularies with both labels of every value; one vocabulary; a label in no language.
+pub const VOCABULARIES: &str = include_str!("queries/vocabularies.graphql");
+pub const VOCABULARY: &str = include_str!("queries/vocabulary.graphql");
+pub const VOCABULARY_BAD_LANG: &str = include_str!("queries/vocabulary_bad_lang.graphql");

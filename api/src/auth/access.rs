@@ -1,8 +1,9 @@
 //! Authorization: the only place that decides which rows and which personal fields a
 //! principal may read. The rules, top to bottom:
 //!
-//! 1. **Scope.** Reading an entity needs `<area>:read` of its area; organisations and
-//!    municipalities are reference data any authenticated caller reads.
+//! 1. **Scope.** Reading an entity needs `<area>:read` of its area; organisations,
+//!    municipalities and the vocabularies with their labels are reference data any
+//!    authenticated caller reads.
 //! 2. **Rows** (`principal.read::<E>()`, the start of every list, loader, count and `node`):
 //!    - secretariat: every row;
 //!    - NGO: the projects it operates or partners in (any role) and, except where it is only
@@ -403,6 +404,13 @@ pub struct StatsScope {
 }
 
 impl Principal {
+    /// Rule 1: reference data that is no row of anyone's (the vocabularies and their labels)
+    /// needs only an authenticated caller, whatever its scopes and organisation. Having a
+    /// `Principal` is that proof, so this never refuses; it marks the decision here.
+    pub fn may_read_reference_data(&self) -> ApiResult<()> {
+        Ok(())
+    }
+
     /// Rule 5: `stats:read`, then the caller's area.
     pub fn stats(&self) -> ApiResult<StatsScope> {
         self.require(Scope::read(Area::Stats))?;

@@ -3,8 +3,8 @@
 //! The basic course has 15 modules; a mother signs her contract at module 1 and is certified
 //! (receives her diploma) on completion. "Mothers trained per year" counts certifications.
 //!
-//! Reading is here; writing (create, enrol, attendance, certify) is in [`write`] (data
-//! functions) and [`mutation`] (resolvers).
+//! Reading is here; writing (create, update, enrol, attendance, certify, withdraw) is in
+//! [`write`] (data functions) and [`mutation`] (resolvers).
 
 mod mutation;
 pub mod write;
@@ -91,6 +91,10 @@ impl Enrolment {
     /// When she received her diploma.
     async fn certified_on(&self) -> Option<NaiveDate> {
         self.0.certified_on
+    }
+    /// When she was withdrawn from the course (WITHDRAWN only; a withdrawal is final).
+    async fn withdrawn_at(&self) -> Option<DateTime<Utc>> {
+        (self.0.status == entity::enums::EnrolmentStatus::Withdrawn).then_some(self.0.updated_at)
     }
     /// The module numbers she attended, ascending.
     async fn attended_modules(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<i32>>> {

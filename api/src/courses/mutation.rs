@@ -1,17 +1,17 @@
 //! The training mutations (`courses:write`): thin resolvers that decode ids and check the
 //! input's shape, then run one data function of [`super::write`] in one transaction.
 //!
-//! Ids inside `input` that name the record to change (`courseId`, `enrolmentId`) answer
+//! Ids inside `input` that name the record to change (`id`, `courseId`, `enrolmentId`) answer
 //! `NOT_FOUND` when unknown or hidden; a reference (`projectId`, `motherId`) that is malformed,
 //! of the wrong type or outside the project is `BAD_USER_INPUT` naming the field. Results are
 //! nullable: a refused mutation answers `null` with its error and writes nothing.
 
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 use chrono::NaiveDate;
 
 use super::{
     Course, Enrolment,
-    write::{self, MAX_NAME_CHARS, NewCourse},
+    write::{self, CourseChange, MAX_NAME_CHARS, NewCourse},
 };
 use crate::{
     ids::{self, Kind},
@@ -28,6 +28,23 @@ pub struct CreateCourseInput {
     /// 1 to 50; a BASIC course has 15.
     pub module_count: i32,
     pub starts_on: NaiveDate,
+}
+
+/// Only the fields given change. Courses have no `version`: the last change wins.
+#[derive(InputObject)]
+pub struct UpdateCourseInput {
+    pub id: ID,
+    /// 1 to 200 characters.
+    pub name: Option<String>,
+    /// Not before the course's `startsOn`; may lie ahead (the planned last day); `null`
+    /// clears it.
+    pub ends_on: MaybeUndefined<NaiveDate>,
+}
+
+#[derive(InputObject)]
+pub struct WithdrawEnrolmentInput {
+    /// An ENROLLED enrolment.
+    pub enrolment_id: ID,
 }
 
 #[derive(InputObject)]
@@ -76,6 +93,32 @@ impl CourseMutation {
         };
         let course = in_transaction(ctx, async |txn| {
             write::create_course(txn, principal, &actor, project, new).await
+        });
+        Ok(Some(Course(course.await?)))
+    }
+
+    /// Renames a course or sets or clears its end date. Answers the course; a change that
+    /// changes nothing writes nothing.
+    async fn update_course(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCourseInput,
+    ) -> async_graphql::Result<Option<Course>> {
+        let (principal, actor) = caller(ctx)?;
+        let id = ids::decode_as(&input.id, Kind::Course, "input.id")?;
+        let change = CourseChange {
+            name: input
+                .name
+                .map(|name| required_name(&name, "input.name", MAX_NAME_CHARS))
+                .transpose()?,
+            ends_on: match input.ends_on {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(date) => Some(Some(date)),
+            },
+        };
+        let course = in_transaction(ctx, async |txn| {
+            write::update_course(txn, principal, &actor, id, change).await
         });
         Ok(Some(Course(course.await?)))
     }
@@ -129,6 +172,23 @@ impl CourseMutation {
         let on = past_date(input.certified_on, "input.certifiedOn")?;
         let enrolment = in_transaction(ctx, async |txn| {
             write::certify(txn, principal, &actor, enrolment, on).await
+        });
+        Ok(Some(Enrolment(enrolment.await?)))
+    }
+
+    /// Withdraws a mother from a course she has not completed: ENROLLED becomes WITHDRAWN
+    /// (`INVALID_TRANSITION` from COMPLETED or WITHDRAWN), at `withdrawnAt`. Her attendance
+    /// stays on record; her status and the figures do not change (`mothersTrained` counts
+    /// completed basic courses only), and she cannot be enrolled on the same course again.
+    async fn withdraw_enrolment(
+        &self,
+        ctx: &Context<'_>,
+        input: WithdrawEnrolmentInput,
+    ) -> async_graphql::Result<Option<Enrolment>> {
+        let (principal, actor) = caller(ctx)?;
+        let enrolment = ids::decode_as(&input.enrolment_id, Kind::Enrolment, "input.enrolmentId")?;
+        let enrolment = in_transaction(ctx, async |txn| {
+            write::withdraw(txn, principal, &actor, enrolment).await
         });
         Ok(Some(Enrolment(enrolment.await?)))
     }

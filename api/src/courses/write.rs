@@ -1,5 +1,5 @@
-//! Writing training records: create a course, enrol a mother, record module attendance,
-//! certify on completion (`courses:write`).
+//! Writing training records: create and change a course, enrol a mother, record module
+//! attendance, certify on completion, withdraw an enrolment (`courses:write`).
 //!
 //! Invariants every write keeps (the GraphQL layer only decodes):
 //! - the caller may write in the course's project (`Principal::may_write_in_project`, the one
@@ -11,7 +11,15 @@
 //! - certification needs every module attended: otherwise `INVALID_TRANSITION` naming the
 //!   missing modules (the input is fine; the enrolment is not ready). It completes the
 //!   enrolment and makes an IN_TRAINING mother CERTIFIED;
-//! - only an ENROLLED enrolment takes attendance or certification;
+//! - only an ENROLLED enrolment takes attendance, certification or a withdrawal; COMPLETED
+//!   and WITHDRAWN are final, so a withdrawn enrolment's `updated_at` is when it was
+//!   withdrawn (`Enrolment.withdrawnAt`). A withdrawal changes neither the mother's status
+//!   nor any figure: `mothersTrained` counts COMPLETED enrolments only, and she stays on the
+//!   course's roll (one enrolment per course and mother), so she cannot be enrolled on the
+//!   same course again;
+//! - a course's `ends_on`, when set, is not before its `starts_on` (the database's CHECK,
+//!   answered here as `BAD_USER_INPUT`). Courses carry no `version`: a change is a plain
+//!   last-writer-wins update of the fields given, audited with the names of those it changed;
 //! - each change and its audit events are written in the caller's transaction.
 
 use std::collections::BTreeSet;
@@ -108,6 +116,54 @@ pub async fn create_course(
     Ok(course)
 }
 
+/// A change to a course: `None` leaves a field; `ends_on: Some(None)` clears the end date.
+#[derive(Default)]
+pub struct CourseChange {
+    pub name: Option<String>,
+    pub ends_on: Option<Option<NaiveDate>>,
+}
+
+/// Changes a course's name or end date. Fields given with their stored value change nothing;
+/// when nothing changes nothing is written (a retried script is safe). The audit event names
+/// the fields changed (`name`, `endsOn`), never their values.
+pub async fn update_course(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    actor: &Actor,
+    id: Uuid,
+    change: CourseChange,
+) -> ApiResult<course::Model> {
+    let course = writable_course(db, principal, id).await?;
+    if let Some(Some(ends_on)) = change.ends_on
+        && ends_on < course.starts_on
+    {
+        return Err(ApiError::validation(
+            "input.endsOn",
+            format!("is before the course starts ({})", course.starts_on),
+        ));
+    }
+    let name = change.name.filter(|name| *name != course.name);
+    let ends_on = change.ends_on.filter(|ends_on| *ends_on != course.ends_on);
+    let mut changed = Vec::new();
+    let mut row = course.clone().into_active_model();
+    if let Some(name) = name {
+        row.name = Set(name);
+        changed.push("name");
+    }
+    if let Some(ends_on) = ends_on {
+        row.ends_on = Set(ends_on);
+        changed.push("endsOn");
+    }
+    if changed.is_empty() {
+        return Ok(course);
+    }
+    row.updated_at = Set(crate::db::now());
+    let course = row.update(db).await?;
+    let event = Event::new(AuditAction::Update, COURSE_ENTITY, id).detail(changed.join(", "));
+    audit::record(db, actor, [event]).await?;
+    Ok(course)
+}
+
 /// A course the caller may change: `NOT_FOUND` when missing or hidden, `FORBIDDEN` when the
 /// caller may read but not write in its project.
 async fn writable_course(
@@ -143,14 +199,36 @@ async fn writable_enrolment(
     Ok((enrolment, course))
 }
 
-/// Only an ENROLLED enrolment takes attendance or a certification.
+/// Only an ENROLLED enrolment takes attendance, a certification or a withdrawal.
 fn require_enrolled(enrolment: &enrolment::Model) -> ApiResult<()> {
     match enrolment.status {
         EnrolmentStatus::Enrolled => Ok(()),
         other => Err(ApiError::InvalidTransition(format!(
-            "the enrolment is {other:?}, not Enrolled, so it takes no more attendance or certification"
+            "the enrolment is {other:?}, not Enrolled, so it takes no more attendance, \
+             certification or withdrawal"
         ))),
     }
+}
+
+/// Withdraws an ENROLLED mother from the course (she stopped before completing it);
+/// `INVALID_TRANSITION` from COMPLETED (her diploma stands) or WITHDRAWN. Her attendance
+/// stays on record; her status and the figures do not change (see the module note).
+pub async fn withdraw(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    actor: &Actor,
+    enrolment_id: Uuid,
+) -> ApiResult<enrolment::Model> {
+    let (enrolment, _course) = writable_enrolment(db, principal, enrolment_id).await?;
+    require_enrolled(&enrolment)?;
+    let mut row = enrolment.into_active_model();
+    row.status = Set(EnrolmentStatus::Withdrawn);
+    row.updated_at = Set(crate::db::now());
+    let enrolment = row.update(db).await?;
+    let event = Event::new(AuditAction::Transition, ENROLMENT_ENTITY, enrolment_id)
+        .detail("Enrolled -> Withdrawn");
+    audit::record(db, actor, [event]).await?;
+    Ok(enrolment)
 }
 
 /// Enrols a mother of the course's project. `CONFLICT` when she is already enrolled.
