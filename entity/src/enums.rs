@@ -116,6 +116,7 @@ pub enum HoursKind {
     Activity,
     Training,
     Meeting,
+    Other,
 }
 
 /// How a participant prefers to be reached.
@@ -439,7 +440,10 @@ mod tests {
             values::<EnrolmentStatus>(),
             ["enrolled", "completed", "withdrawn"]
         );
-        assert_eq!(values::<HoursKind>(), ["activity", "training", "meeting"]);
+        assert_eq!(
+            values::<HoursKind>(),
+            ["activity", "training", "meeting", "other"]
+        );
         assert_eq!(
             values::<ContactMethod>(),
             ["phone", "sms", "email", "in_person", "via_mother"]
