@@ -52,6 +52,18 @@ vocabulary! {
         #[graphql(deprecation = "figures need no consent; recordConsent refuses STATISTICS")]
         Statistics,
     }
+    /// What volunteer time was given to. ACTIVITY recorded as hours is only activity that is
+    /// not a recorded visit: visits count as activity by their own duration.
+    HoursKind {
+        /// Activity that is not a recorded visit (preparing a café, outreach at a market).
+        Activity,
+        /// Attending course modules.
+        Training,
+        /// The project's meetings.
+        Meeting,
+        /// Anything else a funder counts (administration, travel).
+        Other,
+    }
     /// The form a visit took.
     VisitChannel { HomeVisit, PhoneCall, GroupEvent, Accompaniment }
     /// A topic discussed on a visit (the evaluation's topics).
