@@ -44,4 +44,5 @@ mod token_cache;
 mod tokens;
 mod training;
 mod visits_write;
+mod volunteer_hours;
 mod webhooks;
