@@ -5,7 +5,7 @@
 //! same columns, constraint names and indexes (the rows copied unchanged); PostgreSQL swaps
 //! the constraint. Invariant: after `up` and after `down` the table is as migrations 3 and 12
 //! left it, but for the list of kinds; `down` fails (changing nothing) while an `other` row
-//! exists, rather than losing it.
+//! exists, rather than losing it or relabelling it. Runs in one transaction on both backends.
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 
@@ -108,6 +108,12 @@ pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// In a transaction on SQLite too: the rebuild is several statements that must all run
+    /// on one connection and land together (sea-orm wraps only PostgreSQL's by default).
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         allow(manager, KINDS_AFTER).await
     }
