@@ -632,3 +632,64 @@ async fn volunteer_hours_are_the_recorded_entries_plus_the_visits_once() {
     let value = after["volunteerHours"]["total"]["value"].as_f64();
     assert!((value.expect("exact") - (march.hours() - 1.5)).abs() < 1e-9);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_counts_its_visits_once_as_activity_hours() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let token = app.token("secretariat", STATS).await;
+    let may = json!({ "from": "2012-05-01", "to": "2012-05-31" });
+    let response = app
+        .graphql(
+            Some(&token),
+            queries::STATS_HOURS,
+            json!({ "filter": may, "groupBy": ["KIND"] }),
+        )
+        .await;
+    let stats = &response.data()["stats"];
+    let minutes_of = |value: &Value| (value.as_f64().expect("exact") * 60.0).round() as i64;
+    let in_may = |v: &volunteer_hours::Model| v.worked_on.format("%Y-%m").to_string() == "2012-05";
+    let entries: Vec<volunteer_hours::Model> = volunteer_hours::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("hours")
+        .into_iter()
+        .filter(in_may)
+        .collect();
+    let visit_minutes: i64 = visit::Entity::find()
+        .filter(visit::Column::VisitedOn.between(date(2012, 5, 1), date(2012, 5, 31)))
+        .all(&app.db)
+        .await
+        .expect("visits")
+        .iter()
+        .map(|v| i64::from(v.duration_minutes))
+        .sum();
+    let recorded = |kind: Option<HoursKind>| -> i64 {
+        entries
+            .iter()
+            .filter(|e| kind.is_none_or(|k| e.kind == k))
+            .map(|e| i64::from(e.minutes))
+            .sum()
+    };
+    // The published demo: 265 visits of 377 h 40 min in May 2012, and 70 h of entries.
+    assert_eq!(stats["visits"]["total"]["value"], json!(265.0));
+    assert_eq!((visit_minutes, recorded(None)), (22_660, 4_200));
+    let total = minutes_of(&stats["volunteerHours"]["total"]["value"]);
+    assert_eq!(total, visit_minutes + recorded(None), "each minute once");
+    let cells = stats["volunteerHours"]["cells"].as_array().expect("cells");
+    let activity = cells
+        .iter()
+        .find(|c| c["kind"] == "ACTIVITY")
+        .expect("activity");
+    assert_eq!(
+        minutes_of(&activity["value"]),
+        visit_minutes + recorded(Some(HoursKind::Activity)),
+        "the visits are activity, with the group's own activity no visit records"
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.kind != HoursKind::Activity || e.mother_id.is_none()),
+        "no mother's visit is also an ACTIVITY entry"
+    );
+}
