@@ -102,7 +102,9 @@ pub enum EnrolmentStatus {
     Withdrawn,
 }
 
-/// What volunteer time was spent on, as funders ask for it.
+/// What volunteer time was spent on, as funders ask for it. `Activity` entries are activity
+/// that is not a recorded visit (a visit's duration is activity time by itself); `Other` is
+/// time that is neither (administration, travel).
 #[derive(
     Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]

@@ -227,18 +227,30 @@ async fn migration_17_allows_other_hours_and_goes_down_only_without_them() {
     let refused = Migrator::down(&app.db, Some(1)).await;
     assert!(refused.is_err(), "down refuses over OTHER hours");
     assert_eq!(applied(&app.db).await.len(), 16, "still applied");
-    assert_eq!(volunteer_hours::Entity::find().all(&app.db).await.expect("rows").len(), 2);
+    assert_eq!(
+        volunteer_hours::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("rows")
+            .len(),
+        2
+    );
 
     volunteer_hours::Entity::delete_by_id(other.id)
         .exec(&app.db)
         .await
         .expect("the OTHER hours can go");
-    Migrator::down(&app.db, Some(1)).await.expect("17 goes down");
+    Migrator::down(&app.db, Some(1))
+        .await
+        .expect("17 goes down");
     assert!(
         entry(HoursKind::Other, 60).insert(&app.db).await.is_err(),
         "CHECK kind without OTHER"
     );
-    let kept = volunteer_hours::Entity::find().all(&app.db).await.expect("rows");
+    let kept = volunteer_hours::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("rows");
     assert_eq!(kept.len(), 1, "the meeting is copied through the rebuild");
     assert_eq!((kept[0].kind, kept[0].minutes), (HoursKind::Meeting, 90));
     Migrator::up(&app.db, None).await.expect("17 goes up again");

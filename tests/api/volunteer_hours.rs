@@ -186,11 +186,7 @@ async fn hours_are_recorded_corrected_and_deleted_and_read_back() {
     assert_eq!(w.written().await, (1, 2));
 
     let response = w
-        .send(
-            &token,
-            queries::DELETE_VOLUNTEER_HOURS,
-            json!({ "id": id }),
-        )
+        .send(&token, queries::DELETE_VOLUNTEER_HOURS, json!({ "id": id }))
         .await;
     assert_eq!(response.data()["deleteVolunteerHours"], id.as_str());
     assert_eq!(w.written().await, (0, 3));
@@ -502,7 +498,9 @@ impl Funded {
             ids::decode_as(&id, Kind::VolunteerHours, "id").expect("an entry's id")
         };
         for i in 0..mothers {
-            let her = f.mother(project, &format!("Mor {i}"), &["ar"], |_| {}).await;
+            let her = f
+                .mother(project, &format!("Mor {i}"), &["ar"], |_| {})
+                .await;
             for (day, minutes) in [(4, 45 + 15 * i as i32), (20, 120)] {
                 let v = f
                     .visit(
@@ -535,7 +533,12 @@ impl Funded {
     }
 }
 
-async fn hours_of(app: &TestApp, organisation: &str, project: &project::Model, by_kind: bool) -> Value {
+async fn hours_of(
+    app: &TestApp,
+    organisation: &str,
+    project: &project::Model,
+    by_kind: bool,
+) -> Value {
     let token = app.token(organisation, STATS).await;
     let filter = json!({
         "from": "2024-03-01", "to": "2024-03-31",

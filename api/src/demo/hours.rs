@@ -17,10 +17,10 @@ use entity::volunteer_hours;
 use uuid::Uuid;
 
 use super::clock::{self, TODAY};
-use crate::hours::write::HoursValues;
 use super::places::ProjectInfo;
 use super::rng::Rng;
 use super::training::{Service, Training};
+use crate::hours::write::HoursValues;
 
 /// Sampled entries of serving mothers per project and year, by kind: (kind, entries, minutes
 /// in 15-minute steps). No ACTIVITY: a mother's activity is her recorded visits.

@@ -124,11 +124,9 @@ impl HoursMutation {
         let (principal, actor) = caller(ctx)?;
         let id = ids::decode_as(&input.id, Kind::VolunteerHours, "input.id")?;
         let mother = match input.mother_id {
-            MaybeUndefined::Value(m) => MaybeUndefined::Value(ids::decode_as(
-                &m,
-                Kind::Mother,
-                "input.motherId",
-            )?),
+            MaybeUndefined::Value(m) => {
+                MaybeUndefined::Value(ids::decode_as(&m, Kind::Mother, "input.motherId")?)
+            }
             MaybeUndefined::Null => MaybeUndefined::Null,
             MaybeUndefined::Undefined => MaybeUndefined::Undefined,
         };

@@ -138,7 +138,10 @@ async fn check_one(
         problems.extend(values.mother_problem(&mothers));
     }
     match problems.into_iter().next() {
-        Some(p) => Err(ApiError::validation(format!("input.{}", p.field), p.message)),
+        Some(p) => Err(ApiError::validation(
+            format!("input.{}", p.field),
+            p.message,
+        )),
         None => Ok(()),
     }
 }
@@ -169,7 +172,10 @@ async fn insert_entries(
 ) -> ApiResult<()> {
     for chunk in entries.chunks(INSERT_CHUNK) {
         volunteer_hours::Entity::insert_many(
-            chunk.iter().cloned().map(IntoActiveModel::into_active_model),
+            chunk
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
         )
         .exec_without_returning(db)
         .await?;
@@ -358,7 +364,10 @@ mod tests {
             v.problems(today).into_iter().map(|p| p.field).collect()
         };
         assert_eq!(fields(values(day(2026, 12, 4), 60)), ["workedOn"]);
-        assert_eq!(fields(values(day(2006, 12, 31), 0)), ["workedOn", "minutes"]);
+        assert_eq!(
+            fields(values(day(2006, 12, 31), 0)),
+            ["workedOn", "minutes"]
+        );
         assert_eq!(fields(values(today, 1441)), ["minutes"]);
     }
 

@@ -537,11 +537,23 @@ fn volunteer_time(filter: &Filter) -> SelectStatement {
     let visited_on = DateColumn::Date(Expr2(|| col(visit::Entity, visit::Column::VisitedOn)));
     let mut recorded = Query::select()
         .expr_as(hours(volunteer_hours::Column::Id), Alias::new("id"))
-        .expr_as(hours(volunteer_hours::Column::ProjectId), Alias::new("project_id"))
-        .expr_as(hours(volunteer_hours::Column::MotherId), Alias::new("mother_id"))
+        .expr_as(
+            hours(volunteer_hours::Column::ProjectId),
+            Alias::new("project_id"),
+        )
+        .expr_as(
+            hours(volunteer_hours::Column::MotherId),
+            Alias::new("mother_id"),
+        )
         .expr_as(hours(volunteer_hours::Column::Kind), Alias::new("kind"))
-        .expr_as(hours(volunteer_hours::Column::WorkedOn), Alias::new("worked_on"))
-        .expr_as(hours(volunteer_hours::Column::Minutes), Alias::new("minutes"))
+        .expr_as(
+            hours(volunteer_hours::Column::WorkedOn),
+            Alias::new("worked_on"),
+        )
+        .expr_as(
+            hours(volunteer_hours::Column::Minutes),
+            Alias::new("minutes"),
+        )
         .from(volunteer_hours::Entity)
         .cond_where(recorded_on.period(filter))
         .to_owned();
@@ -549,7 +561,10 @@ fn volunteer_time(filter: &Filter) -> SelectStatement {
         .expr_as(visit(visit::Column::Id), Alias::new("id"))
         .expr_as(visit(visit::Column::ProjectId), Alias::new("project_id"))
         .expr_as(visit(visit::Column::MotherId), Alias::new("mother_id"))
-        .expr_as(Expr::val(HoursKind::Activity.to_value()), Alias::new("kind"))
+        .expr_as(
+            Expr::val(HoursKind::Activity.to_value()),
+            Alias::new("kind"),
+        )
         .expr_as(visit(visit::Column::VisitedOn), Alias::new("worked_on"))
         .expr_as(visit(visit::Column::DurationMinutes), Alias::new("minutes"))
         .from(visit::Entity)
@@ -560,7 +575,8 @@ fn volunteer_time(filter: &Filter) -> SelectStatement {
         .from_subquery(recorded, Alias::new(TIME))
         .inner_join(
             project::Entity,
-            col(project::Entity, project::Column::Id).equals((Alias::new(TIME), Alias::new("project_id"))),
+            col(project::Entity, project::Column::Id)
+                .equals((Alias::new(TIME), Alias::new("project_id"))),
         )
         .to_owned()
 }
