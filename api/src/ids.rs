@@ -27,10 +27,11 @@ pub enum Kind {
     AuditEvent,
     Webhook,
     WebhookDelivery,
+    VolunteerHours,
 }
 
 impl Kind {
-    const ALL: [Kind; 15] = [
+    const ALL: [Kind; 16] = [
         Kind::Organisation,
         Kind::Project,
         Kind::Mother,
@@ -46,6 +47,7 @@ impl Kind {
         Kind::AuditEvent,
         Kind::Webhook,
         Kind::WebhookDelivery,
+        Kind::VolunteerHours,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +67,7 @@ impl Kind {
             Kind::AuditEvent => "AuditEvent",
             Kind::Webhook => "Webhook",
             Kind::WebhookDelivery => "WebhookDelivery",
+            Kind::VolunteerHours => "VolunteerHours",
         }
     }
 

@@ -1,8 +1,8 @@
 //! Bydel: the GraphQL API of the Danish Neighbourhood Mothers (Bydelsmødre) programme.
 //!
 //! Domain areas (one module each, holding GraphQL types, resolvers and scoped queries):
-//! organisations, projects, mothers, courses, participants, visits, referrals, stats, tokens,
-//! webhooks.
+//! organisations, projects, mothers, courses, participants, visits, hours (volunteer hours),
+//! referrals, stats, tokens, webhooks.
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
 //! pagination, ids, node, federation, vocabulary, schema, server, websocket (subscriptions),
 //! events (the referral event bus), metrics, telemetry (request logs), shutdown, cli, demo,
@@ -20,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod federation;
 pub mod graphql_http;
+pub mod hours;
 pub mod idempotency;
 pub mod ids;
 pub mod inputs;

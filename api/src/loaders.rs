@@ -394,6 +394,7 @@ keyed_by_id!(
     audit_event,
     webhook,
     webhook_delivery,
+    volunteer_hours,
 );
 
 /// Declares a parent→children relation for the [`Children`] loader.

@@ -4,13 +4,15 @@
 use async_graphql::{Context, ID, Interface, Object};
 use entity::{
     api_client, api_token, audit_event, consent, course, enrolment, mother, organisation,
-    participant, project, referral, referral_event, visit, webhook, webhook_delivery,
+    participant, project, referral, referral_event, visit, volunteer_hours, webhook,
+    webhook_delivery,
 };
 
 use crate::{
     audit::AuditEvent,
     courses::{Course, Enrolment},
     error::ApiResult,
+    hours::VolunteerHours,
     ids::{self, Kind},
     loaders::{Keyed, load_by_id},
     mothers::Mother,
@@ -42,6 +44,7 @@ pub enum Node {
     AuditEvent(AuditEvent),
     Webhook(Webhook),
     WebhookDelivery(WebhookDelivery),
+    VolunteerHours(VolunteerHours),
 }
 
 /// One object of a known type by its global id, through the batch loader and access rules.
@@ -114,6 +117,12 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         Kind::WebhookDelivery => {
             fetch::<webhook_delivery::Entity, _>(ctx, uuid, |m| {
                 Node::WebhookDelivery(WebhookDelivery(m))
+            })
+            .await
+        }
+        Kind::VolunteerHours => {
+            fetch::<volunteer_hours::Entity, _>(ctx, uuid, |m| {
+                Node::VolunteerHours(VolunteerHours(m))
             })
             .await
         }

@@ -38,8 +38,6 @@ vocabulary! {
     CourseKind { Basic, Supplementary }
     /// A mother's place on a course; COMPLETED means she received her diploma.
     EnrolmentStatus { Enrolled, Completed, Withdrawn }
-    /// What volunteer time was spent on, as funders ask for it.
-    HoursKind { Activity, Training, Meeting }
     /// How a participant prefers to be contacted.
     ContactMethod { Phone, Sms, Email, InPerson, ViaMother }
     /// What a consent covers.
@@ -53,6 +51,18 @@ vocabulary! {
         /// in her history.
         #[graphql(deprecation = "figures need no consent; recordConsent refuses STATISTICS")]
         Statistics,
+    }
+    /// What volunteer time was given to. ACTIVITY recorded as hours is only activity that is
+    /// not a recorded visit: visits count as activity by their own duration.
+    HoursKind {
+        /// Activity that is not a recorded visit (preparing a café, outreach at a market).
+        Activity,
+        /// Attending course modules.
+        Training,
+        /// The project's meetings.
+        Meeting,
+        /// Anything else a funder counts (administration, travel).
+        Other,
     }
     /// The form a visit took.
     VisitChannel { HomeVisit, PhoneCall, GroupEvent, Accompaniment }

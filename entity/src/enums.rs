@@ -102,7 +102,9 @@ pub enum EnrolmentStatus {
     Withdrawn,
 }
 
-/// What volunteer time was spent on, as funders ask for it.
+/// What volunteer time was spent on, as funders ask for it. `Activity` entries are activity
+/// that is not a recorded visit (a visit's duration is activity time by itself); `Other` is
+/// time that is neither (administration, travel).
 #[derive(
     Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
 )]
@@ -116,6 +118,7 @@ pub enum HoursKind {
     Activity,
     Training,
     Meeting,
+    Other,
 }
 
 /// How a participant prefers to be reached.
@@ -513,7 +516,10 @@ mod tests {
             values::<EnrolmentStatus>(),
             ["enrolled", "completed", "withdrawn"]
         );
-        assert_eq!(values::<HoursKind>(), ["activity", "training", "meeting"]);
+        assert_eq!(
+            values::<HoursKind>(),
+            ["activity", "training", "meeting", "other"]
+        );
         assert_eq!(
             values::<ContactMethod>(),
             ["phone", "sms", "email", "in_person", "via_mother"]

@@ -1,5 +1,7 @@
 //! Volunteer time given to a project, reported to funders per project and year.
 //! `minutes` is 1..=1440 (one day); `mother_id` is empty for hours logged for the group.
+//! A visit is not an entry here: its own duration counts as activity time, so `activity`
+//! entries are only activity that no visit records (the statistics add both, once each).
 
 use crate::enums::HoursKind;
 use sea_orm::entity::prelude::*;

@@ -21,6 +21,7 @@ mod m20261125_000013_visit_tallies;
 mod m20261203_000014_stats_cell_keys;
 mod m20261203_000015_participant_rights;
 mod m20261203_000016_inbound_referrals;
+mod m20261203_000017_hours_kind_other;
 mod m20261203_000019_referral_message_webhooks;
 
 /// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000014_stats_cell_keys::Migration),
             Box::new(m20261203_000015_participant_rights::Migration),
             Box::new(m20261203_000016_inbound_referrals::Migration),
+            Box::new(m20261203_000017_hours_kind_other::Migration),
             Box::new(m20261203_000019_referral_message_webhooks::Migration),
         ]
     }

@@ -47,4 +47,5 @@ mod tokens;
 mod training;
 mod visits_write;
 mod vocabularies;
+mod volunteer_hours;
 mod webhooks;

@@ -97,7 +97,7 @@ async fn migrations_go_up_down_and_up_again() {
     Migrator::up(&db, None).await.expect("migrations go up");
     assert_eq!(tables(&db).await, all_tables());
     let names = applied(&db).await;
-    assert_eq!(names.len(), 17, "applied migrations: {names:?}");
+    assert_eq!(names.len(), 18, "applied migrations: {names:?}");
     assert!(
         Migrator::get_pending_migrations(&db)
             .await
@@ -303,4 +303,86 @@ async fn migration_19_keeps_the_webhook_queue_and_admits_messages() {
         0,
         "its attempts went with it: the rebuilt key still cascades"
     );
+}
+
+/// Migration 17 lets hours be OTHER, keeps the rest of the table's checks and keys, and goes
+/// down only once no OTHER hours are left (it does not relabel them), changing nothing when
+/// it refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_17_allows_other_hours_and_goes_down_only_without_them() {
+    use entity::{enums::HoursKind, volunteer_hours};
+    use sea_orm::EntityTrait;
+
+    let app = TestApp::spawn().await;
+    let fx = app.fixtures();
+    let base = fx.base().await;
+    let project = fx.project("Nørrebro", 101, &base.ngo, |_| {}).await;
+    let entry = |kind: HoursKind, minutes: i32| volunteer_hours::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        project_id: Set(project.id),
+        mother_id: Set(None),
+        kind: Set(kind),
+        worked_on: Set(chrono::NaiveDate::from_ymd_opt(2025, 5, 1).expect("a day")),
+        minutes: Set(minutes),
+        created_at: Set(now()),
+        updated_at: Set(now()),
+    };
+    let other = entry(HoursKind::Other, 60)
+        .insert(&app.db)
+        .await
+        .expect("OTHER is a kind");
+    entry(HoursKind::Meeting, 90)
+        .insert(&app.db)
+        .await
+        .expect("a meeting");
+    assert!(
+        entry(HoursKind::Other, 1441).insert(&app.db).await.is_err(),
+        "CHECK minutes survives the rebuild"
+    );
+    let mut nowhere = entry(HoursKind::Other, 30);
+    nowhere.project_id = Set(uuid::Uuid::now_v7());
+    assert!(
+        nowhere.insert(&app.db).await.is_err(),
+        "FOREIGN KEY project survives the rebuild"
+    );
+
+    // The later migrations go first, so 17 is the last one applied.
+    let after_seventeen = u32::try_from(Migrator::migrations().len() - 17).expect("a count");
+    Migrator::down(&app.db, Some(after_seventeen))
+        .await
+        .expect("the migrations after 17 go down");
+    let refused = Migrator::down(&app.db, Some(1)).await;
+    assert!(refused.is_err(), "down refuses over OTHER hours");
+    assert_eq!(applied(&app.db).await.len(), 17, "still applied");
+    assert_eq!(
+        volunteer_hours::Entity::find()
+            .all(&app.db)
+            .await
+            .expect("rows")
+            .len(),
+        2
+    );
+
+    volunteer_hours::Entity::delete_by_id(other.id)
+        .exec(&app.db)
+        .await
+        .expect("the OTHER hours can go");
+    Migrator::down(&app.db, Some(1))
+        .await
+        .expect("17 goes down");
+    assert!(
+        entry(HoursKind::Other, 60).insert(&app.db).await.is_err(),
+        "CHECK kind without OTHER"
+    );
+    let kept = volunteer_hours::Entity::find()
+        .all(&app.db)
+        .await
+        .expect("rows");
+    assert_eq!(kept.len(), 1, "the meeting is copied through the rebuild");
+    assert_eq!((kept[0].kind, kept[0].minutes), (HoursKind::Meeting, 90));
+    Migrator::up(&app.db, None).await.expect("17 goes up again");
+    entry(HoursKind::Other, 60)
+        .insert(&app.db)
+        .await
+        .expect("OTHER again");
 }

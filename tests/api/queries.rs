@@ -137,3 +137,10 @@ pub const FUNDED_PROJECT: &str = include_str!("queries/funded_project.graphql");
 pub const VOCABULARIES: &str = include_str!("queries/vocabularies.graphql");
 pub const VOCABULARY: &str = include_str!("queries/vocabulary.graphql");
 pub const VOCABULARY_BAD_LANG: &str = include_str!("queries/vocabulary_bad_lang.graphql");
+/// Volunteer hours: the writes, one entry by `node(id:)`, and the figure by kind.
+pub const RECORD_VOLUNTEER_HOURS: &str = include_str!("queries/record_volunteer_hours.graphql");
+pub const CORRECT_VOLUNTEER_HOURS: &str = include_str!("queries/correct_volunteer_hours.graphql");
+pub const DELETE_VOLUNTEER_HOURS: &str = include_str!("queries/delete_volunteer_hours.graphql");
+pub const IMPORT_VOLUNTEER_HOURS: &str = include_str!("queries/import_volunteer_hours.graphql");
+pub const VOLUNTEER_HOURS_RECORD: &str = include_str!("queries/volunteer_hours_record.graphql");
+pub const STATS_HOURS: &str = include_str!("queries/stats_hours.graphql");

@@ -1,9 +1,13 @@
-//! Volunteer hours, as funders ask for them per project and year: activity (visits, cafés),
-//! training (course modules actually attended) and meetings.
+//! Volunteer hours entries, as a project records them: training (course modules actually
+//! attended), meetings, other time (preparation, administration), and the group's own
+//! activity that no visit records (a stand at a neighbourhood festival).
 //!
-//! Invariants: every entry lies within its project's running period and, when it names a
-//! mother, while she served (activity, meetings) or on a module she attended (training);
-//! group activities carry no mother. `minutes` stays within 1..=1440.
+//! Invariants: a mother's activity is her visits, counted by `stats.volunteerHours` from the
+//! visits themselves, so no entry naming a mother is ACTIVITY (the demo never counts a visit
+//! twice); every entry lies within its project's running period and, when it names a mother,
+//! while she served (meetings, other) or on a module she attended (training); group entries
+//! carry no mother. Every entry passes the rules of a real write
+//! (`hours::write::HoursValues::problems`), an entry that would not is left out.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,11 +20,13 @@ use super::clock::{self, TODAY};
 use super::places::ProjectInfo;
 use super::rng::Rng;
 use super::training::{Service, Training};
+use crate::hours::write::HoursValues;
 
-/// Sampled entries per project and year, by kind: (kind, entries, minutes in 15-minute steps).
+/// Sampled entries of serving mothers per project and year, by kind: (kind, entries, minutes
+/// in 15-minute steps). No ACTIVITY: a mother's activity is her recorded visits.
 const PER_YEAR: &[(HoursKind, usize, (i64, i64))] = &[
-    (HoursKind::Activity, 12, (4, 16)),
     (HoursKind::Meeting, 4, (6, 10)),
+    (HoursKind::Other, 4, (2, 8)),
 ];
 const GROUP_ACTIVITIES_PER_YEAR: usize = 2;
 const TRAINING_SESSIONS_PER_YEAR: usize = 6;
@@ -58,7 +64,7 @@ pub fn build(
                 for _ in 0..TRAINING_SESSIONS_PER_YEAR {
                     if let Some((mother, day)) = rng.pick(list).copied() {
                         let minutes = rng.range(10, 12) * 15;
-                        rows.push(row(
+                        rows.extend(row(
                             project,
                             Some(mother),
                             HoursKind::Training,
@@ -74,7 +80,7 @@ pub fn build(
     rows
 }
 
-/// Activity and meetings of serving mothers, and the group's own activities.
+/// Meetings and other time of serving mothers, and the group's own activities.
 fn served_entries(
     project: &ProjectInfo,
     service: &[Service],
@@ -92,7 +98,7 @@ fn served_entries(
             let serving: Vec<&Service> = service.iter().filter(|s| s.covers(day)).collect();
             if let Some(mother) = rng.pick(&serving) {
                 let minutes = rng.range(*lo, *hi) * 15;
-                rows.push(row(
+                rows.extend(row(
                     project,
                     Some(mother.mother_id),
                     *kind,
@@ -106,10 +112,11 @@ fn served_entries(
     for _ in 0..GROUP_ACTIVITIES_PER_YEAR {
         let day = clock::day_between(from, until, rng);
         let minutes = rng.range(8, 16) * 15;
-        rows.push(row(project, None, HoursKind::Activity, day, minutes, rng));
+        rows.extend(row(project, None, HoursKind::Activity, day, minutes, rng));
     }
 }
 
+/// The entry, if a real write would take it (always, as sampled; the check keeps it so).
 fn row(
     project: &ProjectInfo,
     mother_id: Option<Uuid>,
@@ -117,18 +124,28 @@ fn row(
     worked_on: NaiveDate,
     minutes: i64,
     rng: &mut Rng,
-) -> volunteer_hours::Model {
+) -> Option<volunteer_hours::Model> {
     let created_at = clock::evening(worked_on, rng);
-    volunteer_hours::Model {
-        id: rng.uuid_at(created_at),
+    let id = rng.uuid_at(created_at);
+    let values = HoursValues {
+        mother_id,
+        kind,
+        worked_on,
+        minutes: i32::try_from(minutes).ok()?,
+    };
+    if !values.problems(TODAY).is_empty() {
+        return None;
+    }
+    Some(volunteer_hours::Model {
+        id,
         project_id: project.id,
         mother_id,
         kind,
         worked_on,
-        minutes: minutes as i32,
+        minutes: values.minutes,
         created_at,
         updated_at: created_at,
-    }
+    })
 }
 
 fn sessions(projects: &[ProjectInfo], training: &Training) -> Sessions {

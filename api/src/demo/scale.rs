@@ -720,9 +720,10 @@ impl<'a> ProjectBuilder<'a> {
         }
     }
 
-    /// Volunteer hours as funders ask for them: about one activity or meeting entry every
-    /// second month a mother serves (1-4 hours, on a day she serves), and the group's own
-    /// activities (no mother) twice a year in the window.
+    /// Volunteer hours entries as a project records them: about one meeting or other entry
+    /// every second month a mother serves (1-4 hours, on a day she serves; never ACTIVITY, her
+    /// activity is her visits, which the figures count), and the group's own activities that
+    /// no visit records (no mother) twice a year in the window.
     fn volunteer_hours(&mut self) {
         let rng = &mut self.hours_rng;
         let p = self.p;
@@ -745,7 +746,7 @@ impl<'a> ProjectBuilder<'a> {
             for _ in 0..(months / 2).max(1) {
                 let day = clock::day_between(s.from, s.until, rng);
                 let kind = if rng.chance(0.8) {
-                    HoursKind::Activity
+                    HoursKind::Other
                 } else {
                     HoursKind::Meeting
                 };

@@ -293,6 +293,26 @@ fn pseudonyms_are_unique_and_unambiguous() {
 }
 
 #[test]
+fn hours_entries_pass_the_write_rules_and_never_repeat_a_visit() {
+    let d = data();
+    let mothers: HashMap<Uuid, &entity::mother::Model> =
+        d.training.mothers.iter().map(|m| (m.id, m)).collect();
+    for h in &d.hours {
+        let values = crate::hours::write::HoursValues::of(h);
+        assert!(values.problems(clock::TODAY).is_empty(), "{h:?}");
+        let Some(id) = h.mother_id else { continue };
+        // Her activity is her visits: an ACTIVITY entry of hers would count a visit twice.
+        assert_ne!(h.kind, entity::enums::HoursKind::Activity, "{h:?}");
+        let her = mothers.get(&id).expect("a mother of the data set");
+        assert_eq!(her.project_id, h.project_id);
+        assert!(her.joined_on <= h.worked_on, "{h:?}");
+        assert!(her.left_on.is_none_or(|left| h.worked_on <= left), "{h:?}");
+    }
+    let kinds: HashSet<_> = d.hours.iter().map(|h| h.kind).collect();
+    assert_eq!(kinds.len(), 4, "every kind occurs: {kinds:?}");
+}
+
+#[test]
 fn nothing_happens_after_today() {
     let d = data();
     let end = clock::at(clock::add_days(clock::TODAY, 1), 0);

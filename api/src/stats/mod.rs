@@ -22,8 +22,13 @@
 //!   LANGUAGE is the participant's preferred language;
 //! - `referralResponseTimes`: hours from request to acceptance and to completion, as count,
 //!   median and 90th percentile (nearest rank);
-//! - `volunteerHours`: hours given, by work date; suppressed when fewer mothers than the
-//!   threshold logged them, so no single mother's hours show.
+//! - `volunteerHours`: hours given, by work date: the recorded hours entries (training,
+//!   meetings, other, and activity that is not a visit) plus the duration of every visit, as
+//!   ACTIVITY on its day. Each minute has one source (a visit is never also an entry), so
+//!   nothing counts twice and the figure agrees with the visits; KIND splits it. Suppressed
+//!   when fewer mothers than the threshold gave the time (visits' and entries' mothers
+//!   together, the group's own hours naming none), so no single mother's hours show; the
+//!   noise's key sum covers both kinds of rows.
 //!
 //! Values are `Float` throughout so hours and counts share one cell type; counts are whole.
 
@@ -55,7 +60,9 @@ use crate::{
     projects::Project,
     referrals::{Referral, policy, stale_condition},
     schema::RequestContext,
-    vocabulary::{ReferralOutcome, ReferralStatus, ServiceCategory, VisitChannel, VisitTopic},
+    vocabulary::{
+        HoursKind, ReferralOutcome, ReferralStatus, ServiceCategory, VisitChannel, VisitTopic,
+    },
 };
 
 /// Disclosure control settings, schema data: the threshold (`--stats-min-cell`) and the
@@ -96,6 +103,8 @@ pub enum Dimension {
     Status,
     Outcome,
     Language,
+    /// What volunteer time was given to (`volunteerHours` only); visits are ACTIVITY.
+    Kind,
 }
 
 /// The figures, each one SQL statement.
@@ -166,6 +175,7 @@ fn dimension_name(dimension: Dimension) -> &'static str {
         Dimension::Status => "STATUS",
         Dimension::Outcome => "OUTCOME",
         Dimension::Language => "LANGUAGE",
+        Dimension::Kind => "KIND",
     }
 }
 
@@ -339,7 +349,8 @@ impl Stats {
         Ok(Some(self.response_times(ctx, group_by).await?))
     }
 
-    /// Volunteer hours (activity, training and meetings).
+    /// Volunteer hours: the recorded entries plus every visit's duration as ACTIVITY (each
+    /// minute counted once; group by KIND for activity, training, meetings and other).
     async fn volunteer_hours(
         &self,
         ctx: &Context<'_>,
@@ -589,6 +600,7 @@ struct Coordinates {
     status: Option<ReferralStatus>,
     outcome: Option<ReferralOutcome>,
     language: Option<String>,
+    kind: Option<HoursKind>,
 }
 
 impl Coordinates {
@@ -627,6 +639,7 @@ impl Coordinates {
                 Dimension::Outcome => {
                     enum_key::<entity::enums::ReferralOutcome, _>(&mut at.outcome, text()?)?
                 }
+                Dimension::Kind => enum_key::<entity::enums::HoursKind, _>(&mut at.kind, text()?)?,
             };
             at.key.push(key);
         }
@@ -762,6 +775,10 @@ macro_rules! cell_object {
             /// Language code (a mother's spoken language; a participant's preferred one).
             async fn language(&self) -> Option<&str> {
                 self.at.language.as_deref()
+            }
+            /// What the volunteer time was given to; visits are ACTIVITY.
+            async fn kind(&self) -> Option<HoursKind> {
+                self.at.kind
             }
             $($own)*
         }

@@ -12,13 +12,13 @@
 use chrono::{Datelike, NaiveDate, NaiveTime};
 use entity::{
     course, enrolment,
-    enums::{CourseKind, EnrolmentStatus, ReferralStatus},
+    enums::{CourseKind, EnrolmentStatus, HoursKind, ReferralStatus},
     mother_language, participant, project, referral, visit, visit_month, visit_topic,
     visit_topic_month, volunteer_hours,
 };
 use sea_orm::{
-    ColumnTrait, Condition, DbBackend, EntityName, EntityTrait, QueryFilter, QuerySelect,
-    QueryTrait,
+    ActiveEnum, ColumnTrait, Condition, DbBackend, EntityName, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait,
     sea_query::{
         Alias, CaseStatement, Expr, ExprTrait, Func, Order, OverStatement, Query, SelectStatement,
         UnionType, WindowStatement,
@@ -85,6 +85,13 @@ const TALLY: &str = "tally";
 
 fn tally_col(column: &'static str) -> Expr {
     Expr::col((Alias::new(TALLY), Alias::new(column)))
+}
+
+/// The alias of the volunteer time `volunteerHours` counts: recorded hours and visits.
+const TIME: &str = "volunteer_time";
+
+fn time_col(column: &'static str) -> Expr {
+    Expr::col((Alias::new(TIME), Alias::new(column)))
 }
 
 /// Where a figure is counted.
@@ -271,9 +278,7 @@ impl Figure {
             Figure::Referrals | Figure::ResponseTimes => DateColumn::Timestamp(Expr2(|| {
                 col(referral::Entity, referral::Column::RequestedAt)
             })),
-            Figure::VolunteerHours => DateColumn::Date(Expr2(|| {
-                col(volunteer_hours::Entity, volunteer_hours::Column::WorkedOn)
-            })),
+            Figure::VolunteerHours => DateColumn::Date(Expr2(|| time_col("worked_on"))),
         }
     }
 
@@ -315,10 +320,8 @@ impl Figure {
             (Figure::Visits | Figure::WomenReached, Dimension::Topic) => {
                 Some(col(visit_topic::Entity, visit_topic::Column::Topic))
             }
-            (Figure::VolunteerHours, Dimension::Project) => Some(col(
-                volunteer_hours::Entity,
-                volunteer_hours::Column::ProjectId,
-            )),
+            (Figure::VolunteerHours, Dimension::Project) => Some(time_col("project_id")),
+            (Figure::VolunteerHours, Dimension::Kind) => Some(time_col("kind")),
             (
                 Figure::MothersTrained
                 | Figure::Visits
@@ -363,14 +366,7 @@ impl Figure {
             _ if source == Source::MonthlyTallies => monthly_tallies(dimensions),
             Figure::MothersTrained => mothers_trained(dimensions),
             Figure::Visits | Figure::WomenReached => visits(dimensions),
-            Figure::VolunteerHours => Query::select()
-                .from(volunteer_hours::Entity)
-                .inner_join(
-                    project::Entity,
-                    col(project::Entity, project::Column::Id)
-                        .equals((volunteer_hours::Entity, volunteer_hours::Column::ProjectId)),
-                )
-                .to_owned(),
+            Figure::VolunteerHours => volunteer_time(filter),
             Figure::Referrals | Figure::ResponseTimes => {
                 return referral_rows(scope, filter, dimensions, self.date(Source::Rows));
             }
@@ -396,7 +392,7 @@ impl Figure {
             Figure::Referrals | Figure::ResponseTimes => {
                 col(referral::Entity, referral::Column::Id)
             }
-            Figure::VolunteerHours => col(volunteer_hours::Entity, volunteer_hours::Column::Id),
+            Figure::VolunteerHours => time_col("id"),
         };
         key_sum(backend, id)
     }
@@ -430,16 +426,8 @@ impl Figure {
                 (women.clone(), women)
             }
             Figure::VolunteerHours => (
-                Func::count_distinct(col(
-                    volunteer_hours::Entity,
-                    volunteer_hours::Column::MotherId,
-                ))
-                .into(),
-                Func::sum(col(
-                    volunteer_hours::Entity,
-                    volunteer_hours::Column::Minutes,
-                ))
-                .into(),
+                Func::count_distinct(time_col("mother_id")).into(),
+                Func::sum(time_col("minutes")).into(),
             ),
         }
     }
@@ -530,6 +518,65 @@ fn monthly_tallies(dimensions: &[Dimension]) -> SelectStatement {
             project::Entity,
             col(project::Entity, project::Column::Id)
                 .equals((Alias::new(TALLY), Alias::new("project_id"))),
+        )
+        .to_owned()
+}
+
+/// The volunteer time of the period as `volunteer_time` (id, project_id, mother_id, kind,
+/// worked_on, minutes), with its project: the recorded hours, and every visit as ACTIVITY of
+/// its duration on its day. One source per minute: a visit is never also an hours entry
+/// (recorded ACTIVITY is only activity that is not a visit), so the sum counts each once.
+/// The ids are both kinds of rows' own, so the key sum covers both. The period is applied
+/// inside each branch too, where the date indexes of both tables serve it.
+fn volunteer_time(filter: &Filter) -> SelectStatement {
+    let hours = |c: volunteer_hours::Column| col(volunteer_hours::Entity, c);
+    let visit = |c: visit::Column| col(visit::Entity, c);
+    let recorded_on = DateColumn::Date(Expr2(|| {
+        col(volunteer_hours::Entity, volunteer_hours::Column::WorkedOn)
+    }));
+    let visited_on = DateColumn::Date(Expr2(|| col(visit::Entity, visit::Column::VisitedOn)));
+    let mut recorded = Query::select()
+        .expr_as(hours(volunteer_hours::Column::Id), Alias::new("id"))
+        .expr_as(
+            hours(volunteer_hours::Column::ProjectId),
+            Alias::new("project_id"),
+        )
+        .expr_as(
+            hours(volunteer_hours::Column::MotherId),
+            Alias::new("mother_id"),
+        )
+        .expr_as(hours(volunteer_hours::Column::Kind), Alias::new("kind"))
+        .expr_as(
+            hours(volunteer_hours::Column::WorkedOn),
+            Alias::new("worked_on"),
+        )
+        .expr_as(
+            hours(volunteer_hours::Column::Minutes),
+            Alias::new("minutes"),
+        )
+        .from(volunteer_hours::Entity)
+        .cond_where(recorded_on.period(filter))
+        .to_owned();
+    let visits = Query::select()
+        .expr_as(visit(visit::Column::Id), Alias::new("id"))
+        .expr_as(visit(visit::Column::ProjectId), Alias::new("project_id"))
+        .expr_as(visit(visit::Column::MotherId), Alias::new("mother_id"))
+        .expr_as(
+            Expr::val(HoursKind::Activity.to_value()),
+            Alias::new("kind"),
+        )
+        .expr_as(visit(visit::Column::VisitedOn), Alias::new("worked_on"))
+        .expr_as(visit(visit::Column::DurationMinutes), Alias::new("minutes"))
+        .from(visit::Entity)
+        .cond_where(visited_on.period(filter))
+        .to_owned();
+    recorded.union(UnionType::All, visits);
+    Query::select()
+        .from_subquery(recorded, Alias::new(TIME))
+        .inner_join(
+            project::Entity,
+            col(project::Entity, project::Column::Id)
+                .equals((Alias::new(TIME), Alias::new("project_id"))),
         )
         .to_owned()
 }

@@ -80,6 +80,7 @@ labels! {
         Activity => "Aktivitet", "Activity";
         Training => "Uddannelse", "Training";
         Meeting => "Møde", "Meeting";
+        Other => "Andet", "Other";
     }
     ContactMethod {
         Phone => "Telefon", "Phone";
