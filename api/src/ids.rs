@@ -27,10 +27,13 @@ pub enum Kind {
     AuditEvent,
     Webhook,
     WebhookDelivery,
+    Service,
+    ServiceLocation,
+    ServiceContact,
 }
 
 impl Kind {
-    const ALL: [Kind; 15] = [
+    const ALL: [Kind; 18] = [
         Kind::Organisation,
         Kind::Project,
         Kind::Mother,
@@ -46,6 +49,9 @@ impl Kind {
         Kind::AuditEvent,
         Kind::Webhook,
         Kind::WebhookDelivery,
+        Kind::Service,
+        Kind::ServiceLocation,
+        Kind::ServiceContact,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +71,9 @@ impl Kind {
             Kind::AuditEvent => "AuditEvent",
             Kind::Webhook => "Webhook",
             Kind::WebhookDelivery => "WebhookDelivery",
+            Kind::Service => "Service",
+            Kind::ServiceLocation => "ServiceLocation",
+            Kind::ServiceContact => "ServiceContact",
         }
     }
 

@@ -394,6 +394,9 @@ keyed_by_id!(
     audit_event,
     webhook,
     webhook_delivery,
+    service,
+    service_location,
+    service_contact,
 );
 
 /// Declares a parent→children relation for the [`Children`] loader.

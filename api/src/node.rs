@@ -4,12 +4,14 @@
 use async_graphql::{Context, ID, Interface, Object};
 use entity::{
     api_client, api_token, audit_event, consent, course, enrolment, mother, organisation,
-    participant, project, referral, referral_event, visit, webhook, webhook_delivery,
+    participant, project, referral, referral_event, service, service_contact, service_location,
+    visit, webhook, webhook_delivery,
 };
 
 use crate::{
     audit::AuditEvent,
     courses::{Course, Enrolment},
+    directory::{Service, ServiceContact, ServiceLocation},
     error::ApiResult,
     ids::{self, Kind},
     loaders::{Keyed, load_by_id},
@@ -42,6 +44,9 @@ pub enum Node {
     AuditEvent(AuditEvent),
     Webhook(Webhook),
     WebhookDelivery(WebhookDelivery),
+    Service(Service),
+    ServiceLocation(ServiceLocation),
+    ServiceContact(ServiceContact),
 }
 
 /// One object of a known type by its global id, through the batch loader and access rules.
@@ -114,6 +119,21 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         Kind::WebhookDelivery => {
             fetch::<webhook_delivery::Entity, _>(ctx, uuid, |m| {
                 Node::WebhookDelivery(WebhookDelivery(m))
+            })
+            .await
+        }
+        Kind::Service => {
+            fetch::<service::Entity, _>(ctx, uuid, |m| Node::Service(Service(m))).await
+        }
+        Kind::ServiceLocation => {
+            fetch::<service_location::Entity, _>(ctx, uuid, |m| {
+                Node::ServiceLocation(ServiceLocation(m))
+            })
+            .await
+        }
+        Kind::ServiceContact => {
+            fetch::<service_contact::Entity, _>(ctx, uuid, |m| {
+                Node::ServiceContact(ServiceContact(m))
             })
             .await
         }

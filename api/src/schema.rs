@@ -15,6 +15,7 @@ use crate::{
     audit::AuditQuery,
     auth::{Principal, TokenKeys},
     courses::{CourseMutation, CourseQuery},
+    directory::{DirectoryMutation, DirectoryQuery},
     error::{ApiError, ApiResult},
     events::EventBus,
     federation::FederationQuery,
@@ -46,6 +47,7 @@ pub struct Query(
     TokenQuery,
     AuditQuery,
     WebhookQuery,
+    DirectoryQuery,
     FederationQuery,
 );
 
@@ -60,6 +62,7 @@ pub struct Mutation(
     ParticipantMutation,
     ReferralMutation,
     WebhookMutation,
+    DirectoryMutation,
 );
 
 /// The subscription root (over graphql-ws, see `websocket`).

@@ -20,6 +20,7 @@ mod m20261124_000012_stats_indexes;
 mod m20261125_000013_visit_tallies;
 mod m20261203_000014_stats_cell_keys;
 mod m20261203_000015_participant_rights;
+mod m20261203_000018_service_directory;
 
 /// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000013_visit_tallies::Migration),
             Box::new(m20261203_000014_stats_cell_keys::Migration),
             Box::new(m20261203_000015_participant_rights::Migration),
+            Box::new(m20261203_000018_service_directory::Migration),
         ]
     }
 }

@@ -746,6 +746,7 @@ impl Builder<'_> {
             mother_id: mother,
             visit_id: ask.visit,
             service_category: ask.category,
+            service_id: None,
             status: ask.last,
             status_reason: last_reason,
             outcome,

@@ -1249,6 +1249,7 @@ impl<'a> ProjectBuilder<'a> {
             mother_id: mother,
             visit_id: ask.visit,
             service_category: ask.category,
+            service_id: None,
             status: ask.last,
             status_reason: last_reason,
             outcome,

@@ -392,6 +392,7 @@ impl<'a> Fixtures<'a> {
             mother_id: Set(None),
             visit_id: Set(None),
             service_category: Set(ServiceCategory::HealthVisitor),
+            service_id: Set(None),
             status: Set(status),
             status_reason: Set(closing.then_some(ReferralReason::CouldNotContact)),
             outcome: Set(
