@@ -13,6 +13,7 @@ mod auth;
 mod cli;
 mod demo;
 mod differencing;
+mod directory;
 mod federation;
 mod hardening;
 mod http;

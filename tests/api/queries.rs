@@ -130,3 +130,15 @@ pub const READ_AUDIT: &str = include_str!("queries/read_audit.graphql");
 pub const READ_AUDIT_TRAIL: &str = include_str!("queries/read_audit_trail.graphql");
 pub const POOL_PROFILE: &str = include_str!("queries/pool_profile.graphql");
 pub const FUNDED_PROJECT: &str = include_str!("queries/funded_project.graphql");
+
+/// The service directory: writes by the provider, the list and lookups any token reads.
+pub const CREATE_SERVICE: &str = include_str!("queries/create_service.graphql");
+pub const UPDATE_SERVICE: &str = include_str!("queries/update_service.graphql");
+pub const ADD_SERVICE_LOCATION: &str = include_str!("queries/add_service_location.graphql");
+pub const ADD_SERVICE_CONTACT: &str = include_str!("queries/add_service_contact.graphql");
+/// Several operations: send with `operationName`.
+pub const REMOVE_SERVICE_ENTRIES: &str = include_str!("queries/remove_service_entries.graphql");
+pub const SERVICES: &str = include_str!("queries/services.graphql");
+pub const DIRECTORY_NODES: &str = include_str!("queries/directory_nodes.graphql");
+pub const CREATE_REFERRAL_FOR_SERVICE: &str =
+    include_str!("queries/create_referral_for_service.graphql");
