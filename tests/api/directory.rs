@@ -515,3 +515,28 @@ async fn a_referral_names_a_service_of_its_receiver_and_no_other() {
     row.status = Set(ServiceStatus::Defunct);
     row.update(&app.db).await.expect("marked defunct");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_directory_tells_a_mother_where_to_go() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let token = app.token("ngo-brobyggerne", "visits:read").await;
+    let response = app
+        .graphql(
+            Some(&token),
+            queries::SERVICES,
+            json!({ "filter": { "municipalityCode": 751, "language": "ti" } }),
+        )
+        .await;
+    let data = response.data();
+    assert_eq!(strings(data, "services", "name"), ["Sprogcenter Aarhus"]);
+    let school = nodes(data, "services")[0];
+    assert_eq!(school["locations"][0]["postcode"], "8000");
+    assert_eq!(school["locations"][0]["openingHours"][0]["weekday"], "MONDAY");
+    let named = referral::Entity::find()
+        .filter(referral::Column::ServiceId.is_not_null())
+        .count(&app.db)
+        .await
+        .expect("referrals");
+    assert!(named > 0, "some demo referrals name the service they ask for");
+}

@@ -93,7 +93,7 @@ pub fn language(code: &str, field: &str) -> ApiResult<String> {
 }
 
 /// A Danish postcode: four digits, 0800 to 9999.
-fn postcode(value: &str, field: &str) -> ApiResult<String> {
+pub(crate) fn postcode(value: &str, field: &str) -> ApiResult<String> {
     let value = value.trim();
     let digits = value.len() == 4 && value.bytes().all(|b| b.is_ascii_digit());
     if digits && value >= "0800" {
@@ -354,7 +354,7 @@ async fn touch(db: &impl ConnectionTrait, service: service::Model) -> ApiResult<
 }
 
 /// Checked opening periods: `HH:MM`, closing after opening, no overlap on one day; sorted.
-fn periods(periods: Vec<Period>) -> ApiResult<Vec<Period>> {
+pub(crate) fn periods(periods: Vec<Period>) -> ApiResult<Vec<Period>> {
     if periods.len() > MAX_PERIODS {
         return Err(ApiError::validation(
             "input.openingHours",
@@ -468,7 +468,7 @@ pub async fn remove_location(
 }
 
 /// A phone number as people write it: digits, spaces, `+`, `-`, parentheses; 4 digits at least.
-fn phone(value: Option<&str>, field: &str) -> ApiResult<Option<String>> {
+pub(crate) fn phone(value: Option<&str>, field: &str) -> ApiResult<Option<String>> {
     let Some(value) = optional_text(value, field, 32)? else {
         return Ok(None);
     };
@@ -487,7 +487,7 @@ fn phone(value: Option<&str>, field: &str) -> ApiResult<Option<String>> {
 }
 
 /// An e-mail address: one `@` between a non-empty local part and a domain with a dot.
-fn email(value: Option<&str>, field: &str) -> ApiResult<Option<String>> {
+pub(crate) fn email(value: Option<&str>, field: &str) -> ApiResult<Option<String>> {
     let Some(value) = optional_text(value, field, 254)? else {
         return Ok(None);
     };
@@ -502,7 +502,7 @@ fn email(value: Option<&str>, field: &str) -> ApiResult<Option<String>> {
 }
 
 /// A website: an `https://` or `http://` address without spaces.
-fn website(value: Option<&str>, field: &str) -> ApiResult<Option<String>> {
+pub(crate) fn website(value: Option<&str>, field: &str) -> ApiResult<Option<String>> {
     let Some(value) = optional_text(value, field, 500)? else {
         return Ok(None);
     };
