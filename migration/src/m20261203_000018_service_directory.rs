@@ -99,7 +99,10 @@ impl MigrationTrait for Migration {
             .check("weekday", Expr::col("weekday").between(1, 7))
             .col(string_len("opens", 5))
             .col(string_len("closes", 5))
-            .check("closes_after_opens", Expr::col("closes").gt(Expr::col("opens")))
+            .check(
+                "closes_after_opens",
+                Expr::col("closes").gt(Expr::col("opens")),
+            )
             .index(&["location_id", "weekday", "opens"])
             .create(manager)
             .await?;

@@ -9,7 +9,9 @@ use entity::{
     audit_event, enums::ServiceStatus, opening_hours, referral, service, service_area,
     service_contact, service_language, service_location,
 };
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, Set,
+};
 use serde_json::{Value, json};
 
 use crate::{
@@ -135,11 +137,23 @@ impl World {
         let db = &self.app.db;
         [
             service::Entity::find().count(db).await.expect("services"),
-            service_language::Entity::find().count(db).await.expect("languages"),
+            service_language::Entity::find()
+                .count(db)
+                .await
+                .expect("languages"),
             service_area::Entity::find().count(db).await.expect("areas"),
-            service_location::Entity::find().count(db).await.expect("locations"),
-            opening_hours::Entity::find().count(db).await.expect("hours"),
-            service_contact::Entity::find().count(db).await.expect("contacts"),
+            service_location::Entity::find()
+                .count(db)
+                .await
+                .expect("locations"),
+            opening_hours::Entity::find()
+                .count(db)
+                .await
+                .expect("hours"),
+            service_contact::Entity::find()
+                .count(db)
+                .await
+                .expect("contacts"),
             referral::Entity::find()
                 .filter(referral::Column::ServiceId.is_not_null())
                 .count(db)
@@ -162,12 +176,23 @@ impl World {
 async fn the_provider_writes_its_entries_and_every_token_reads_them() {
     let w = world().await;
     let response = w
-        .send(&w.copenhagen, queries::CREATE_SERVICE, service_input(json!({})))
+        .send(
+            &w.copenhagen,
+            queries::CREATE_SERVICE,
+            service_input(json!({})),
+        )
         .await;
     let created = &response.data()["createService"];
-    assert_eq!(created["organisation"]["shortName"], "kommune-101", "the caller's own");
+    assert_eq!(
+        created["organisation"]["shortName"], "kommune-101",
+        "the caller's own"
+    );
     assert_eq!(created["status"], "ACTIVE", "the default status");
-    assert_eq!(created["languages"], json!(["ar", "da", "so"]), "alphabetically");
+    assert_eq!(
+        created["languages"],
+        json!(["ar", "da", "so"]),
+        "alphabetically"
+    );
     assert_eq!(created["serviceAreas"], json!([{ "code": 101 }]));
     let id = string(&created["id"]);
     let location = w.location(&w.copenhagen, &id).await;
@@ -175,7 +200,10 @@ async fn the_provider_writes_its_entries_and_every_token_reads_them() {
     assert_eq!(w.written().await, [1, 3, 1, 1, 3, 1, 0, 3]);
 
     // An NGO's app and another municipality's system, with scopes of other areas only.
-    for (organisation, scopes) in [("ngo-red-cross", "projects:read"), ("kommune-730", "stats:read")] {
+    for (organisation, scopes) in [
+        ("ngo-red-cross", "projects:read"),
+        ("kommune-730", "stats:read"),
+    ] {
         let token = w.app.token(organisation, scopes).await;
         let data = w.list(&token, json!({})).await;
         let listed = nodes(&data, "services");
@@ -183,7 +211,10 @@ async fn the_provider_writes_its_entries_and_every_token_reads_them() {
         let service = listed[0];
         assert_eq!(service["name"], "Sundhedsplejen");
         assert_eq!(service["category"], "HEALTH_VISITOR");
-        assert_eq!(service["serviceAreas"], json!([{ "code": 101, "name": "København" }]));
+        assert_eq!(
+            service["serviceAreas"],
+            json!([{ "code": 101, "name": "København" }])
+        );
         assert_eq!(
             service["locations"],
             json!([{
@@ -228,16 +259,33 @@ async fn the_provider_writes_its_entries_and_every_token_reads_them() {
     let updated = &response.data()["updateService"];
     assert_eq!(updated["name"], "Sundhedsplejen København", "trimmed");
     assert_eq!(updated["languages"], json!(["da", "ur"]), "replaced");
-    assert_eq!(updated["serviceAreas"], json!([{ "code": 101 }, { "code": 730 }]));
+    assert_eq!(
+        updated["serviceAreas"],
+        json!([{ "code": 101 }, { "code": 730 }])
+    );
     assert_eq!(updated["status"], "TEMPORARILY_CLOSED");
     assert!(updated["description"].is_null(), "an empty text clears it");
     assert_eq!(updated["category"], "HEALTH_VISITOR", "unchanged");
 
-    let response = w.remove(&w.copenhagen, "RemoveServiceContact", &contact).await;
-    assert_eq!(response.data()["removeServiceContact"]["contacts"], json!([]));
-    let response = w.remove(&w.copenhagen, "RemoveServiceLocation", &location).await;
-    assert_eq!(response.data()["removeServiceLocation"]["locations"], json!([]));
-    assert_eq!(w.written().await, [1, 2, 2, 0, 0, 0, 0, 6], "hours went with the location");
+    let response = w
+        .remove(&w.copenhagen, "RemoveServiceContact", &contact)
+        .await;
+    assert_eq!(
+        response.data()["removeServiceContact"]["contacts"],
+        json!([])
+    );
+    let response = w
+        .remove(&w.copenhagen, "RemoveServiceLocation", &location)
+        .await;
+    assert_eq!(
+        response.data()["removeServiceLocation"]["locations"],
+        json!([])
+    );
+    assert_eq!(
+        w.written().await,
+        [1, 2, 2, 0, 0, 0, 0, 6],
+        "hours went with the location"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,18 +298,33 @@ async fn another_organisation_or_a_token_without_the_scope_is_refused() {
     let copenhagen = gid(Kind::Organisation, w.base.copenhagen.id);
     let attempts = |token: &str| {
         [
-            (queries::CREATE_SERVICE, service_input(json!({ "organisationId": copenhagen }))),
-            (queries::UPDATE_SERVICE, json!({ "id": id, "name": "Overtaget" })),
-            (queries::ADD_SERVICE_LOCATION, location_input(&id, json!({}))),
+            (
+                queries::CREATE_SERVICE,
+                service_input(json!({ "organisationId": copenhagen })),
+            ),
+            (
+                queries::UPDATE_SERVICE,
+                json!({ "id": id, "name": "Overtaget" }),
+            ),
+            (
+                queries::ADD_SERVICE_LOCATION,
+                location_input(&id, json!({})),
+            ),
             (queries::ADD_SERVICE_CONTACT, contact_input(&id, json!({}))),
         ]
         .map(|(mutation, input)| (token.to_owned(), mutation, input))
     };
     let ngo = w.app.token("ngo-red-cross", EDITOR).await;
-    let randers = w.app.token("kommune-730", "directory:read directory:write").await;
+    let randers = w
+        .app
+        .token("kommune-730", "directory:read directory:write")
+        .await;
     let unscoped = w
         .app
-        .token("kommune-101", "directory:read referrals:write projects:write")
+        .token(
+            "kommune-101",
+            "directory:read referrals:write projects:write",
+        )
         .await;
     for token in [&ngo, &randers, &unscoped] {
         for (token, mutation, input) in attempts(token) {
@@ -269,19 +332,31 @@ async fn another_organisation_or_a_token_without_the_scope_is_refused() {
             response.expect_error("FORBIDDEN");
             let data = &response.body["data"];
             assert!(
-                data.is_null() || data.as_object().is_some_and(|d| d.values().all(Value::is_null)),
+                data.is_null()
+                    || data
+                        .as_object()
+                        .is_some_and(|d| d.values().all(Value::is_null)),
                 "{:#}",
                 response.body
             );
         }
-        for (operation, entry) in [("RemoveServiceLocation", &location), ("RemoveServiceContact", &contact)] {
-            w.remove(token, operation, entry).await.expect_error("FORBIDDEN");
+        for (operation, entry) in [
+            ("RemoveServiceLocation", &location),
+            ("RemoveServiceContact", &contact),
+        ] {
+            w.remove(token, operation, entry)
+                .await
+                .expect_error("FORBIDDEN");
         }
     }
     // Unknown records are NOT_FOUND (the directory hides nothing, so there is nothing to mask).
     let unknown = gid(Kind::Service, uuid::Uuid::now_v7());
     let response = w
-        .send(&w.copenhagen, queries::UPDATE_SERVICE, json!({ "id": unknown, "name": "x" }))
+        .send(
+            &w.copenhagen,
+            queries::UPDATE_SERVICE,
+            json!({ "id": unknown, "name": "x" }),
+        )
         .await;
     response.expect_error("NOT_FOUND");
     let unknown_location = gid(Kind::ServiceLocation, uuid::Uuid::now_v7());
@@ -294,13 +369,19 @@ async fn another_organisation_or_a_token_without_the_scope_is_refused() {
     let secretariat = w.app.token("secretariat", EDITOR).await;
     let input = json!({ "id": id, "name": "Sundhedsplejen (rettet)" });
     let response = w.send(&secretariat, queries::UPDATE_SERVICE, input).await;
-    assert_eq!(response.data()["updateService"]["name"], "Sundhedsplejen (rettet)");
+    assert_eq!(
+        response.data()["updateService"]["name"],
+        "Sundhedsplejen (rettet)"
+    );
     let for_ngo = service_input(json!({
         "organisationId": gid(Kind::Organisation, w.base.ngo.id),
         "name": "Bydelsmødrenes rådgivning", "category": "NEIGHBOURHOOD_MOTHER",
     }));
     let response = w.send(&secretariat, queries::CREATE_SERVICE, for_ngo).await;
-    assert_eq!(response.data()["createService"]["organisation"]["shortName"], "ngo-red-cross");
+    assert_eq!(
+        response.data()["createService"]["organisation"]["shortName"],
+        "ngo-red-cross"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,48 +391,136 @@ async fn bad_input_names_the_field_and_writes_nothing() {
     let before = w.written().await;
     let long = |n: usize| "x".repeat(n);
     let cases = [
-        (queries::CREATE_SERVICE, service_input(json!({ "municipalityCodes": [101, 999] })), "input.municipalityCodes[1]"),
-        (queries::CREATE_SERVICE, service_input(json!({ "languages": ["da", "zz"] })), "input.languages[1]"),
-        (queries::CREATE_SERVICE, service_input(json!({ "languages": ["Arabic"] })), "input.languages[0]"),
-        (queries::CREATE_SERVICE, service_input(json!({ "name": long(201) })), "input.name"),
-        (queries::CREATE_SERVICE, service_input(json!({ "name": "  " })), "input.name"),
-        (queries::CREATE_SERVICE, service_input(json!({ "description": long(4001) })), "input.description"),
+        (
+            queries::CREATE_SERVICE,
+            service_input(json!({ "municipalityCodes": [101, 999] })),
+            "input.municipalityCodes[1]",
+        ),
+        (
+            queries::CREATE_SERVICE,
+            service_input(json!({ "languages": ["da", "zz"] })),
+            "input.languages[1]",
+        ),
+        (
+            queries::CREATE_SERVICE,
+            service_input(json!({ "languages": ["Arabic"] })),
+            "input.languages[0]",
+        ),
+        (
+            queries::CREATE_SERVICE,
+            service_input(json!({ "name": long(201) })),
+            "input.name",
+        ),
+        (
+            queries::CREATE_SERVICE,
+            service_input(json!({ "name": "  " })),
+            "input.name",
+        ),
+        (
+            queries::CREATE_SERVICE,
+            service_input(json!({ "description": long(4001) })),
+            "input.description",
+        ),
         (
             queries::CREATE_SERVICE,
             service_input(json!({ "organisationId": gid(Kind::Project, uuid::Uuid::now_v7()) })),
             "input.organisationId",
         ),
-        (queries::UPDATE_SERVICE, json!({ "id": id, "languages": ["ar", "xx"] }), "input.languages[1]"),
-        (queries::UPDATE_SERVICE, json!({ "id": id, "municipalityCodes": [0] }), "input.municipalityCodes[0]"),
-        (queries::ADD_SERVICE_LOCATION, location_input(&id, json!({ "postcode": "220" })), "input.postcode"),
-        (queries::ADD_SERVICE_LOCATION, location_input(&id, json!({ "postcode": "DK-2200" })), "input.postcode"),
-        (queries::ADD_SERVICE_LOCATION, location_input(&id, json!({ "municipalityCode": 999 })), "input.municipalityCode"),
-        (queries::ADD_SERVICE_LOCATION, location_input(&id, json!({ "street": long(201) })), "input.street"),
-        (queries::ADD_SERVICE_LOCATION, location_input(&id, json!({ "city": long(101) })), "input.city"),
-        (queries::ADD_SERVICE_LOCATION, location_input(&id, json!({ "openingHoursNotes": long(1001) })), "input.openingHoursNotes"),
+        (
+            queries::UPDATE_SERVICE,
+            json!({ "id": id, "languages": ["ar", "xx"] }),
+            "input.languages[1]",
+        ),
+        (
+            queries::UPDATE_SERVICE,
+            json!({ "id": id, "municipalityCodes": [0] }),
+            "input.municipalityCodes[0]",
+        ),
         (
             queries::ADD_SERVICE_LOCATION,
-            location_input(&id, json!({ "openingHours": [{ "weekday": "FRIDAY", "opens": "15:00", "closes": "09:00" }] })),
+            location_input(&id, json!({ "postcode": "220" })),
+            "input.postcode",
+        ),
+        (
+            queries::ADD_SERVICE_LOCATION,
+            location_input(&id, json!({ "postcode": "DK-2200" })),
+            "input.postcode",
+        ),
+        (
+            queries::ADD_SERVICE_LOCATION,
+            location_input(&id, json!({ "municipalityCode": 999 })),
+            "input.municipalityCode",
+        ),
+        (
+            queries::ADD_SERVICE_LOCATION,
+            location_input(&id, json!({ "street": long(201) })),
+            "input.street",
+        ),
+        (
+            queries::ADD_SERVICE_LOCATION,
+            location_input(&id, json!({ "city": long(101) })),
+            "input.city",
+        ),
+        (
+            queries::ADD_SERVICE_LOCATION,
+            location_input(&id, json!({ "openingHoursNotes": long(1001) })),
+            "input.openingHoursNotes",
+        ),
+        (
+            queries::ADD_SERVICE_LOCATION,
+            location_input(
+                &id,
+                json!({ "openingHours": [{ "weekday": "FRIDAY", "opens": "15:00", "closes": "09:00" }] }),
+            ),
             "input.openingHours[0].closes",
         ),
         (
             queries::ADD_SERVICE_LOCATION,
-            location_input(&id, json!({ "openingHours": [{ "weekday": "FRIDAY", "opens": "9:00", "closes": "12:00" }] })),
+            location_input(
+                &id,
+                json!({ "openingHours": [{ "weekday": "FRIDAY", "opens": "9:00", "closes": "12:00" }] }),
+            ),
             "input.openingHours[0].opens",
         ),
         (
             queries::ADD_SERVICE_LOCATION,
-            location_input(&id, json!({ "openingHours": [
+            location_input(
+                &id,
+                json!({ "openingHours": [
                 { "weekday": "FRIDAY", "opens": "09:00", "closes": "12:00" },
                 { "weekday": "FRIDAY", "opens": "11:00", "closes": "14:00" },
-            ] })),
+            ] }),
+            ),
             "input.openingHours",
         ),
-        (queries::ADD_SERVICE_CONTACT, contact_input(&id, json!({ "phone": null, "email": null, "website": null })), "input.phone"),
-        (queries::ADD_SERVICE_CONTACT, contact_input(&id, json!({ "phone": "ring os" })), "input.phone"),
-        (queries::ADD_SERVICE_CONTACT, contact_input(&id, json!({ "email": "kk.dk" })), "input.email"),
-        (queries::ADD_SERVICE_CONTACT, contact_input(&id, json!({ "website": "www.kk.dk" })), "input.website"),
-        (queries::ADD_SERVICE_CONTACT, contact_input(&id, json!({ "name": long(201) })), "input.name"),
+        (
+            queries::ADD_SERVICE_CONTACT,
+            contact_input(
+                &id,
+                json!({ "phone": null, "email": null, "website": null }),
+            ),
+            "input.phone",
+        ),
+        (
+            queries::ADD_SERVICE_CONTACT,
+            contact_input(&id, json!({ "phone": "ring os" })),
+            "input.phone",
+        ),
+        (
+            queries::ADD_SERVICE_CONTACT,
+            contact_input(&id, json!({ "email": "kk.dk" })),
+            "input.email",
+        ),
+        (
+            queries::ADD_SERVICE_CONTACT,
+            contact_input(&id, json!({ "website": "www.kk.dk" })),
+            "input.website",
+        ),
+        (
+            queries::ADD_SERVICE_CONTACT,
+            contact_input(&id, json!({ "name": long(201) })),
+            "input.name",
+        ),
     ];
     for (mutation, input, field) in cases {
         let response = w.send(&w.copenhagen, mutation, input.clone()).await;
@@ -393,11 +562,18 @@ async fn services_filter_by_area_category_and_language_and_sync_by_update() {
     assert_eq!(total_count(&data, "services"), 3);
     assert_eq!(
         names(&data),
-        ["Gældsrådgivning Aarhus", "Jobcenter København", "Sundhedsplejen"],
+        [
+            "Gældsrådgivning Aarhus",
+            "Jobcenter København",
+            "Sundhedsplejen"
+        ],
         "by name"
     );
     let filtered = |filter: Value| w.list(&reader, json!({ "filter": filter }));
-    assert_eq!(names(&filtered(json!({ "municipalityCode": 730 })).await), ["Gældsrådgivning Aarhus"]);
+    assert_eq!(
+        names(&filtered(json!({ "municipalityCode": 730 })).await),
+        ["Gældsrådgivning Aarhus"]
+    );
     assert_eq!(
         names(&filtered(json!({ "municipalityCode": 101 })).await),
         ["Jobcenter København", "Sundhedsplejen"]
@@ -410,7 +586,10 @@ async fn services_filter_by_area_category_and_language_and_sync_by_update() {
         names(&filtered(json!({ "language": "so", "municipalityCode": 101 })).await),
         ["Sundhedsplejen"]
     );
-    assert_eq!(names(&filtered(json!({ "language": "en" })).await), ["Jobcenter København"]);
+    assert_eq!(
+        names(&filtered(json!({ "language": "en" })).await),
+        ["Jobcenter København"]
+    );
     let organisation = gid(Kind::Organisation, w.base.copenhagen.id);
     assert_eq!(
         names(&filtered(json!({ "organisationId": organisation, "status": ["ACTIVE"] })).await),
@@ -420,14 +599,25 @@ async fn services_filter_by_area_category_and_language_and_sync_by_update() {
     // A contact point added to the oldest service moves it to the end of the sync order.
     w.contact(&w.copenhagen, &health).await;
     let data = w
-        .list(&reader, json!({ "filter": { "updatedSince": job_updated }, "orderBy": "UPDATED_AT" }))
+        .list(
+            &reader,
+            json!({ "filter": { "updatedSince": job_updated }, "orderBy": "UPDATED_AT" }),
+        )
         .await;
     let ids = strings(&data, "services", "id");
-    assert_eq!(ids, [job_id, debt, health], "oldest change first, from the job centre on");
+    assert_eq!(
+        ids,
+        [job_id, debt, health],
+        "oldest change first, from the job centre on"
+    );
 
     let response = w
         .app
-        .graphql(Some(&reader), queries::SERVICES, json!({ "filter": { "language": "Arabic" } }))
+        .graphql(
+            Some(&reader),
+            queries::SERVICES,
+            json!({ "filter": { "language": "Arabic" } }),
+        )
         .await;
     assert_eq!(bad_field(&response), "filter.language");
 }
@@ -442,7 +632,11 @@ async fn a_referral_names_a_service_of_its_receiver_and_no_other() {
         let token = token.to_owned();
         async move {
             let response = app
-                .graphql(Some(&token), queries::CREATE_SERVICE, json!({ "input": service_input(changes) }))
+                .graphql(
+                    Some(&token),
+                    queries::CREATE_SERVICE,
+                    json!({ "input": service_input(changes) }),
+                )
                 .await;
             string(&response.data()["createService"]["id"])
         }
@@ -455,9 +649,21 @@ async fn a_referral_names_a_service_of_its_receiver_and_no_other() {
     )
     .await
     .data();
-    let job = create(&copenhagen, json!({ "name": "Jobcenter", "category": "JOB_CENTRE" })).await;
-    let closed = create(&copenhagen, json!({ "name": "Lukket", "status": "DEFUNCT" })).await;
-    let elsewhere = create(&editor("kommune-730").await, json!({ "name": "Sundhedsplejen Randers" })).await;
+    let job = create(
+        &copenhagen,
+        json!({ "name": "Jobcenter", "category": "JOB_CENTRE" }),
+    )
+    .await;
+    let closed = create(
+        &copenhagen,
+        json!({ "name": "Lukket", "status": "DEFUNCT" }),
+    )
+    .await;
+    let elsewhere = create(
+        &editor("kommune-730").await,
+        json!({ "name": "Sundhedsplejen Randers" }),
+    )
+    .await;
     let input = |service: &str| {
         json!({ "input": {
             "projectId": gid(Kind::Project, world.project.id),
@@ -481,20 +687,39 @@ async fn a_referral_names_a_service_of_its_receiver_and_no_other() {
         (&gid(Kind::Service, uuid::Uuid::now_v7()), "unknown"),
     ] {
         let response = app
-            .graphql(Some(&world.ngo), queries::CREATE_REFERRAL_FOR_SERVICE, input(service))
+            .graphql(
+                Some(&world.ngo),
+                queries::CREATE_REFERRAL_FOR_SERVICE,
+                input(service),
+            )
             .await;
-        assert_eq!(bad_field(&response), "input.serviceId", "{why}: {:#}", response.body);
+        assert_eq!(
+            bad_field(&response),
+            "input.serviceId",
+            "{why}: {:#}",
+            response.body
+        );
     }
     assert_eq!(named().await, 0, "nothing written");
 
     let response = app
-        .graphql(Some(&world.ngo), queries::CREATE_REFERRAL_FOR_SERVICE, input(&health))
+        .graphql(
+            Some(&world.ngo),
+            queries::CREATE_REFERRAL_FOR_SERVICE,
+            input(&health),
+        )
         .await;
     let created = &response.data()["createReferral"];
     assert_eq!(created["service"]["id"], health);
     assert_eq!(created["service"]["name"], "Sundhedsplejen");
-    assert_eq!(created["service"]["organisation"]["shortName"], "kommune-101");
-    assert_eq!(created["service"]["locations"], json!([{ "street": "Nørrebrogade 208" }]));
+    assert_eq!(
+        created["service"]["organisation"]["shortName"],
+        "kommune-101"
+    );
+    assert_eq!(
+        created["service"]["locations"],
+        json!([{ "street": "Nørrebrogade 208" }])
+    );
     let stored = referral::Entity::find()
         .filter(referral::Column::ServiceId.is_not_null())
         .one(&app.db)
@@ -504,8 +729,13 @@ async fn a_referral_names_a_service_of_its_receiver_and_no_other() {
 
     // RESTRICT: the referral's history keeps its service; a service that ends is DEFUNCT.
     let service_id = stored.service_id.expect("the service");
-    let deleted = service::Entity::delete_by_id(service_id).exec(&app.db).await;
-    assert!(deleted.is_err(), "a named service cannot be deleted: {deleted:?}");
+    let deleted = service::Entity::delete_by_id(service_id)
+        .exec(&app.db)
+        .await;
+    assert!(
+        deleted.is_err(),
+        "a named service cannot be deleted: {deleted:?}"
+    );
     let mut row = service::Entity::find_by_id(service_id)
         .one(&app.db)
         .await
@@ -532,11 +762,17 @@ async fn the_demo_directory_tells_a_mother_where_to_go() {
     assert_eq!(strings(data, "services", "name"), ["Sprogcenter Aarhus"]);
     let school = nodes(data, "services")[0];
     assert_eq!(school["locations"][0]["postcode"], "8000");
-    assert_eq!(school["locations"][0]["openingHours"][0]["weekday"], "MONDAY");
+    assert_eq!(
+        school["locations"][0]["openingHours"][0]["weekday"],
+        "MONDAY"
+    );
     let named = referral::Entity::find()
         .filter(referral::Column::ServiceId.is_not_null())
         .count(&app.db)
         .await
         .expect("referrals");
-    assert!(named > 0, "some demo referrals name the service they ask for");
+    assert!(
+        named > 0,
+        "some demo referrals name the service they ask for"
+    );
 }

@@ -87,9 +87,9 @@ use entity::{
     api_client, api_token, audit_event, consent, course, enrolment,
     enums::{ConsentPurpose, OrganisationKind, PartnerRole, ReferralStatus},
     module_attendance, mother, mother_language, municipality, opening_hours, organisation,
-    participant, participant_language, project, project_partner, referral, referral_event,
-    service, service_area, service_contact, service_language, service_location, visit,
-    visit_topic, volunteer_hours, webhook, webhook_attempt, webhook_delivery,
+    participant, participant_language, project, project_partner, referral, referral_event, service,
+    service_area, service_contact, service_language, service_location, visit, visit_topic,
+    volunteer_hours, webhook, webhook_attempt, webhook_delivery,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,

@@ -10,8 +10,8 @@
 
 use entity::{
     enums::{ReferralDirection, ServiceCategory, ServiceStatus},
-    opening_hours, organisation, referral, service, service_area, service_contact, service_language,
-    service_location,
+    opening_hours, organisation, referral, service, service_area, service_contact,
+    service_language, service_location,
 };
 
 use super::{
@@ -51,8 +51,17 @@ struct ServiceSpec {
 }
 
 /// Monday to Friday, the same hours.
-const fn weekdays(opens: &'static str, closes: &'static str) -> [(i32, &'static str, &'static str); 5] {
-    [(1, opens, closes), (2, opens, closes), (3, opens, closes), (4, opens, closes), (5, opens, closes)]
+const fn weekdays(
+    opens: &'static str,
+    closes: &'static str,
+) -> [(i32, &'static str, &'static str); 5] {
+    [
+        (1, opens, closes),
+        (2, opens, closes),
+        (3, opens, closes),
+        (4, opens, closes),
+        (5, opens, closes),
+    ]
 }
 
 const OFFICE: [(i32, &str, &str); 5] = weekdays("09:00", "15:00");
@@ -97,7 +106,13 @@ const SERVICES: &[ServiceSpec] = &[
             postcode: "2200",
             city: "København N",
             code: 101,
-            hours: &[(1, "09:00", "15:00"), (2, "09:00", "15:00"), (3, "09:00", "15:00"), (4, "09:00", "17:00"), (5, "09:00", "13:00")],
+            hours: &[
+                (1, "09:00", "15:00"),
+                (2, "09:00", "15:00"),
+                (3, "09:00", "15:00"),
+                (4, "09:00", "17:00"),
+                (5, "09:00", "13:00"),
+            ],
             notes: Some("Møder efter aftale; tag NemID/MitID og opholdskort med."),
         }],
         contacts: &[ContactSpec {
@@ -121,7 +136,13 @@ const SERVICES: &[ServiceSpec] = &[
             postcode: "1550",
             city: "København V",
             code: 101,
-            hours: &[(1, "10:00", "15:00"), (2, "10:00", "15:00"), (3, "10:00", "15:00"), (4, "10:00", "17:30"), (5, "10:00", "14:00")],
+            hours: &[
+                (1, "10:00", "15:00"),
+                (2, "10:00", "15:00"),
+                (3, "10:00", "15:00"),
+                (4, "10:00", "17:30"),
+                (5, "10:00", "14:00"),
+            ],
             notes: Some("Bestil tid på forhånd. Lukket på helligdage."),
         }],
         contacts: &[ContactSpec {
@@ -295,14 +316,16 @@ pub fn build(organisations: &[organisation::Model]) -> Directory {
         });
         let mut languages: Vec<&str> = spec.languages.to_vec();
         languages.sort_unstable();
-        out.languages.extend(languages.into_iter().map(|l| service_language::Model {
-            service_id: id,
-            language: l.to_owned(),
-        }));
-        out.areas.extend(spec.areas.iter().map(|code| service_area::Model {
-            service_id: id,
-            municipality_code: *code,
-        }));
+        out.languages
+            .extend(languages.into_iter().map(|l| service_language::Model {
+                service_id: id,
+                language: l.to_owned(),
+            }));
+        out.areas
+            .extend(spec.areas.iter().map(|code| service_area::Model {
+                service_id: id,
+                municipality_code: *code,
+            }));
         for location in spec.locations {
             let location_id = rng.uuid_at(at);
             out.locations.push(service_location::Model {
@@ -369,8 +392,16 @@ mod tests {
                 assert!(spec.areas.contains(&location.code), "{}", location.name);
             }
             for contact in spec.contacts {
-                assert!(write::phone(contact.phone, "phone").is_ok(), "{}", contact.name);
-                assert!(write::email(contact.email, "email").is_ok(), "{}", contact.name);
+                assert!(
+                    write::phone(contact.phone, "phone").is_ok(),
+                    "{}",
+                    contact.name
+                );
+                assert!(
+                    write::email(contact.email, "email").is_ok(),
+                    "{}",
+                    contact.name
+                );
                 assert!(write::website(contact.website, "website").is_ok());
             }
         }

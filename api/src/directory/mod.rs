@@ -120,7 +120,9 @@ impl Service {
         let rows = load_children::<AreasOfService>(ctx, self.0.id).await?;
         let mut areas = Vec::with_capacity(rows.len());
         for row in rows {
-            if let Some(municipality) = municipality_by_code(ctx, Some(row.municipality_code)).await? {
+            if let Some(municipality) =
+                municipality_by_code(ctx, Some(row.municipality_code)).await?
+            {
                 areas.push(municipality);
             }
         }

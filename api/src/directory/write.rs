@@ -55,19 +55,18 @@ const CONTACT_ENTITY: &str = "service_contact";
 /// for languages such as Tigrinya's neighbours without a two-letter code) are checked for
 /// their shape only: the list of 7,900 is not worth carrying.
 const ISO_639_1: [&str; 184] = [
-    "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg",
-    "bh", "bi", "bm", "bn", "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv",
-    "cy", "da", "de", "dv", "dz", "ee", "el", "en", "eo", "es", "et", "eu", "fa", "ff", "fi",
-    "fj", "fo", "fr", "fy", "ga", "gd", "gl", "gn", "gu", "gv", "ha", "he", "hi", "ho", "hr",
-    "ht", "hu", "hy", "hz", "ia", "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", "ja",
-    "jv", "ka", "kg", "ki", "kj", "kk", "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw",
-    "ky", "la", "lb", "lg", "li", "ln", "lo", "lt", "lu", "lv", "mg", "mh", "mi", "mk", "ml",
-    "mn", "mr", "ms", "mt", "my", "na", "nb", "nd", "ne", "ng", "nl", "nn", "no", "nr", "nv",
-    "ny", "oc", "oj", "om", "or", "os", "pa", "pi", "pl", "ps", "pt", "qu", "rm", "rn", "ro",
-    "ru", "rw", "sa", "sc", "sd", "se", "sg", "si", "sk", "sl", "sm", "sn", "so", "sq", "sr",
-    "ss", "st", "su", "sv", "sw", "ta", "te", "tg", "th", "ti", "tk", "tl", "tn", "to", "tr",
-    "ts", "tt", "tw", "ty", "ug", "uk", "ur", "uz", "ve", "vi", "vo", "wa", "wo", "xh", "yi",
-    "yo", "za", "zh", "zu",
+    "aa", "ab", "ae", "af", "ak", "am", "an", "ar", "as", "av", "ay", "az", "ba", "be", "bg", "bh",
+    "bi", "bm", "bn", "bo", "br", "bs", "ca", "ce", "ch", "co", "cr", "cs", "cu", "cv", "cy", "da",
+    "de", "dv", "dz", "ee", "el", "en", "eo", "es", "et", "eu", "fa", "ff", "fi", "fj", "fo", "fr",
+    "fy", "ga", "gd", "gl", "gn", "gu", "gv", "ha", "he", "hi", "ho", "hr", "ht", "hu", "hy", "hz",
+    "ia", "id", "ie", "ig", "ii", "ik", "io", "is", "it", "iu", "ja", "jv", "ka", "kg", "ki", "kj",
+    "kk", "kl", "km", "kn", "ko", "kr", "ks", "ku", "kv", "kw", "ky", "la", "lb", "lg", "li", "ln",
+    "lo", "lt", "lu", "lv", "mg", "mh", "mi", "mk", "ml", "mn", "mr", "ms", "mt", "my", "na", "nb",
+    "nd", "ne", "ng", "nl", "nn", "no", "nr", "nv", "ny", "oc", "oj", "om", "or", "os", "pa", "pi",
+    "pl", "ps", "pt", "qu", "rm", "rn", "ro", "ru", "rw", "sa", "sc", "sd", "se", "sg", "si", "sk",
+    "sl", "sm", "sn", "so", "sq", "sr", "ss", "st", "su", "sv", "sw", "ta", "te", "tg", "th", "ti",
+    "tk", "tl", "tn", "to", "tr", "ts", "tt", "tw", "ty", "ug", "uk", "ur", "uz", "ve", "vi", "vo",
+    "wa", "wo", "xh", "yi", "yo", "za", "zh", "zu",
 ];
 
 /// An ISO 639 language code: a two-letter code of ISO 639-1, or three lower-case letters
@@ -112,7 +111,9 @@ fn clock(value: &str, field: &str) -> ApiResult<String> {
         .split_once(':')
         .filter(|(h, m)| h.len() == 2 && m.len() == 2)
         .and_then(|(h, m)| Some((h.parse::<u8>().ok()?, m.parse::<u8>().ok()?)))
-        .filter(|(h, m)| *h < 24 && *m < 60 && value.bytes().all(|b| b.is_ascii_digit() || b == b':'));
+        .filter(|(h, m)| {
+            *h < 24 && *m < 60 && value.bytes().all(|b| b.is_ascii_digit() || b == b':')
+        });
     match parsed {
         Some(_) => Ok(value.to_owned()),
         None => Err(ApiError::validation(
@@ -219,10 +220,12 @@ async fn replace_languages(
         .exec(db)
         .await?;
     if !languages.is_empty() {
-        let rows = languages.into_iter().map(|language| service_language::ActiveModel {
-            service_id: Set(service_id),
-            language: Set(language),
-        });
+        let rows = languages
+            .into_iter()
+            .map(|language| service_language::ActiveModel {
+                service_id: Set(service_id),
+                language: Set(language),
+            });
         service_language::Entity::insert_many(rows)
             .exec_without_returning(db)
             .await?;
@@ -603,7 +606,10 @@ pub async fn referenced_service(
             "is a service of another category than the referral's serviceCategory",
         ));
     }
-    if matches!(service.status, ServiceStatus::Inactive | ServiceStatus::Defunct) {
+    if matches!(
+        service.status,
+        ServiceStatus::Inactive | ServiceStatus::Defunct
+    ) {
         return Err(ApiError::validation(field, "is no longer offered"));
     }
     Ok(service)
@@ -624,7 +630,11 @@ mod tests {
             assert_eq!(language(good, "f").unwrap(), good);
         }
         for bad in ["zz", "AR", "arabic", "a", "", "ar-SY", "d1"] {
-            assert_eq!(language(bad, "f").unwrap_err().code(), "BAD_USER_INPUT", "{bad}");
+            assert_eq!(
+                language(bad, "f").unwrap_err().code(),
+                "BAD_USER_INPUT",
+                "{bad}"
+            );
         }
     }
 
