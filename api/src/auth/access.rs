@@ -66,8 +66,8 @@
 //!    The service directory is written with `directory:write` by the organisation that
 //!    provides the service, for its own entries only, and by the secretariat for every
 //!    organisation's ([`Principal::may_write_directory`]); an entry is visible to all, so
-//!    another organisation's is `FORBIDDEN`, an unknown one `NOT_FOUND`. A referral may name
-//!    only a service of its receiver.
+//!    another organisation's is `FORBIDDEN`, an unknown one `NOT_FOUND`. (That a referral
+//!    names only a service of its receiver is input validation: `BAD_USER_INPUT`.)
 //! 5. **Webhooks** (`referrals:admin` to read or change): an organisation registers and
 //!    manages its own; the secretariat sees and manages all. A referral event is pushed to
 //!    exactly the organisations that rule 2 lets see the referral after the change
