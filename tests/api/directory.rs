@@ -267,6 +267,52 @@ async fn the_provider_writes_its_entries_and_every_token_reads_them() {
     assert!(updated["description"].is_null(), "an empty text clears it");
     assert_eq!(updated["category"], "HEALTH_VISITOR", "unchanged");
 
+    for (input, field) in [
+        (
+            json!({ "id": location, "postcode": "22" }),
+            "input.postcode",
+        ),
+        (json!({ "id": location, "street": " " }), "input.street"),
+        (
+            json!({ "id": location, "openingHours": [{ "weekday": "MONDAY", "opens": "16:00", "closes": "08:00" }] }),
+            "input.openingHours[0].closes",
+        ),
+    ] {
+        let response = w
+            .send(&w.copenhagen, queries::UPDATE_SERVICE_LOCATION, input)
+            .await;
+        assert_eq!(bad_field(&response), field);
+    }
+    assert_eq!(
+        w.written().await,
+        [1, 2, 2, 1, 3, 1, 0, 4],
+        "nothing written"
+    );
+    let input = json!({
+        "id": location, "street": "Nørrebrogade 210", "openingHoursNotes": "",
+        "openingHours": [{ "weekday": "SATURDAY", "opens": "10:00", "closes": "12:00" }],
+    });
+    let response = w
+        .send(&w.copenhagen, queries::UPDATE_SERVICE_LOCATION, input)
+        .await;
+    let moved = &response.data()["updateServiceLocation"];
+    assert_eq!(moved["street"], "Nørrebrogade 210");
+    assert_eq!(moved["postcode"], "2200", "unchanged");
+    assert_eq!(
+        moved["openingHours"],
+        json!([{ "weekday": "SATURDAY", "opens": "10:00", "closes": "12:00" }]),
+        "the week replaced"
+    );
+    assert!(
+        moved["openingHoursNotes"].is_null(),
+        "an empty text clears it"
+    );
+    assert!(
+        string(&moved["service"]["updatedAt"]) > string(&updated["updatedAt"]),
+        "the service's updatedAt moves with its location"
+    );
+    assert_eq!(w.written().await, [1, 2, 2, 1, 1, 1, 0, 5]);
+
     let response = w
         .remove(&w.copenhagen, "RemoveServiceContact", &contact)
         .await;
@@ -283,7 +329,7 @@ async fn the_provider_writes_its_entries_and_every_token_reads_them() {
     );
     assert_eq!(
         w.written().await,
-        [1, 2, 2, 0, 0, 0, 0, 6],
+        [1, 2, 2, 0, 0, 0, 0, 7],
         "hours went with the location"
     );
 }
@@ -311,6 +357,10 @@ async fn another_organisation_or_a_token_without_the_scope_is_refused() {
                 location_input(&id, json!({})),
             ),
             (queries::ADD_SERVICE_CONTACT, contact_input(&id, json!({}))),
+            (
+                queries::UPDATE_SERVICE_LOCATION,
+                json!({ "id": location, "street": "Et andet sted 1" }),
+            ),
         ]
         .map(|(mutation, input)| (token.to_owned(), mutation, input))
     };

@@ -135,6 +135,7 @@ pub const FUNDED_PROJECT: &str = include_str!("queries/funded_project.graphql");
 pub const CREATE_SERVICE: &str = include_str!("queries/create_service.graphql");
 pub const UPDATE_SERVICE: &str = include_str!("queries/update_service.graphql");
 pub const ADD_SERVICE_LOCATION: &str = include_str!("queries/add_service_location.graphql");
+pub const UPDATE_SERVICE_LOCATION: &str = include_str!("queries/update_service_location.graphql");
 pub const ADD_SERVICE_CONTACT: &str = include_str!("queries/add_service_contact.graphql");
 /// Several operations: send with `operationName`.
 pub const REMOVE_SERVICE_ENTRIES: &str = include_str!("queries/remove_service_entries.graphql");

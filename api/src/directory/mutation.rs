@@ -9,7 +9,7 @@ use async_graphql::{Context, ID, InputObject, Object};
 
 use super::{
     Service, ServiceContact, ServiceLocation, Weekday,
-    write::{self, NewContact, NewLocation, NewService, Period, ServiceChange},
+    write::{self, LocationChange, NewContact, NewLocation, NewService, Period, ServiceChange},
 };
 use crate::{
     ids::{self, Kind},
@@ -72,6 +72,32 @@ pub struct AddServiceLocationInput {
     pub opening_hours: Option<Vec<OpeningHoursInput>>,
     /// At most 1000 characters.
     pub opening_hours_notes: Option<String>,
+}
+
+/// Only the fields given change; `openingHours` given replaces the week; an empty `name` or
+/// `openingHoursNotes` clears it.
+#[derive(InputObject)]
+pub struct UpdateServiceLocationInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub street: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub municipality_code: Option<i32>,
+    pub opening_hours: Option<Vec<OpeningHoursInput>>,
+    pub opening_hours_notes: Option<String>,
+}
+
+/// The periods as the data functions take them.
+fn periods(hours: Vec<OpeningHoursInput>) -> Vec<Period> {
+    hours
+        .into_iter()
+        .map(|p| Period {
+            weekday: p.weekday.number(),
+            opens: p.opens,
+            closes: p.closes,
+        })
+        .collect()
 }
 
 /// A role or department with at least one of phone, e-mail or website; never a person.
@@ -152,20 +178,34 @@ impl DirectoryMutation {
             postcode: input.postcode,
             city: input.city,
             municipality_code: input.municipality_code,
-            opening_hours: input
-                .opening_hours
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| Period {
-                    weekday: p.weekday.number(),
-                    opens: p.opens,
-                    closes: p.closes,
-                })
-                .collect(),
+            opening_hours: periods(input.opening_hours.unwrap_or_default()),
             opening_hours_notes: input.opening_hours_notes,
         };
         let location = in_transaction(ctx, async |txn| {
             write::add_location(txn, principal, &actor, new).await
+        });
+        Ok(Some(ServiceLocation(location.await?)))
+    }
+
+    /// Changes a location's address, opening hours or notes.
+    async fn update_service_location(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateServiceLocationInput,
+    ) -> async_graphql::Result<Option<ServiceLocation>> {
+        let (principal, actor) = caller(ctx)?;
+        let id = ids::decode_as(&input.id, Kind::ServiceLocation, "input.id")?;
+        let change = LocationChange {
+            name: input.name,
+            street: input.street,
+            postcode: input.postcode,
+            city: input.city,
+            municipality_code: input.municipality_code,
+            opening_hours: input.opening_hours.map(periods),
+            opening_hours_notes: input.opening_hours_notes,
+        };
+        let location = in_transaction(ctx, async |txn| {
+            write::update_location(txn, principal, &actor, id, change).await
         });
         Ok(Some(ServiceLocation(location.await?)))
     }

@@ -432,10 +432,27 @@ pub async fn add_location(
     }
     .insert(db)
     .await?;
+    replace_hours(db, location.id, periods).await?;
+    touch(db, service).await?;
+    let event = Event::new(AuditAction::Create, LOCATION_ENTITY, location.id);
+    audit::record(db, actor, [event]).await?;
+    Ok(location)
+}
+
+/// The opening hours of a location become `periods` (checked by [`periods`]).
+async fn replace_hours(
+    db: &impl ConnectionTrait,
+    location_id: Uuid,
+    periods: Vec<Period>,
+) -> ApiResult<()> {
+    opening_hours::Entity::delete_many()
+        .filter(opening_hours::Column::LocationId.eq(location_id))
+        .exec(db)
+        .await?;
     if !periods.is_empty() {
         let rows = periods.into_iter().map(|p| opening_hours::ActiveModel {
             id: Set(Uuid::now_v7()),
-            location_id: Set(location.id),
+            location_id: Set(location_id),
             weekday: Set(p.weekday),
             opens: Set(p.opens),
             closes: Set(p.closes),
@@ -444,8 +461,92 @@ pub async fn add_location(
             .exec_without_returning(db)
             .await?;
     }
+    Ok(())
+}
+
+/// A change to a location: only the fields given change; `opening_hours` given replaces the
+/// week; an empty `name` or `opening_hours_notes` clears it.
+#[derive(Default)]
+pub struct LocationChange {
+    pub name: Option<String>,
+    pub street: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub municipality_code: Option<i32>,
+    pub opening_hours: Option<Vec<Period>>,
+    pub opening_hours_notes: Option<String>,
+}
+
+/// Changes a location's address, hours or notes. `id` names the record: unknown is
+/// `NOT_FOUND`.
+#[tracing::instrument(skip_all, fields(location = %id))]
+pub async fn update_location(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    actor: &Actor,
+    id: Uuid,
+    change: LocationChange,
+) -> ApiResult<service_location::Model> {
+    let stored = service_location::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("service location".into()))?;
+    let service = principal.may_write_service(db, stored.service_id).await?;
+    let name = change
+        .name
+        .as_deref()
+        .map(|name| optional_name(Some(name), "input.name", MAX_NAME_CHARS))
+        .transpose()?;
+    let street = change
+        .street
+        .as_deref()
+        .map(|street| required_text(street, "input.street", MAX_STREET_CHARS))
+        .transpose()?;
+    let postcode = change
+        .postcode
+        .as_deref()
+        .map(|code| postcode(code, "input.postcode"))
+        .transpose()?;
+    let city = change
+        .city
+        .as_deref()
+        .map(|city| required_name(city, "input.city", MAX_CITY_CHARS))
+        .transpose()?;
+    if let Some(code) = change.municipality_code {
+        existing_municipality(db, code, "input.municipalityCode").await?;
+    }
+    let notes = change
+        .opening_hours_notes
+        .as_deref()
+        .map(|notes| optional_text(Some(notes), "input.openingHoursNotes", MAX_NOTES_CHARS))
+        .transpose()?;
+    let hours = change.opening_hours.map(periods).transpose()?;
+    let mut row = stored.into_active_model();
+    if let Some(name) = name {
+        row.name = Set(name);
+    }
+    if let Some(street) = street {
+        row.street = Set(street);
+    }
+    if let Some(postcode) = postcode {
+        row.postcode = Set(postcode);
+    }
+    if let Some(city) = city {
+        row.city = Set(city);
+    }
+    if let Some(code) = change.municipality_code {
+        row.municipality_code = Set(code);
+    }
+    if let Some(notes) = notes {
+        row.opening_hours_notes = Set(notes);
+    }
+    row.updated_at = Set(crate::db::now());
+    let location = row.update(db).await?;
+    if let Some(hours) = hours {
+        replace_hours(db, location.id, hours).await?;
+    }
     touch(db, service).await?;
-    let event = Event::new(AuditAction::Create, LOCATION_ENTITY, location.id);
+    let event = Event::new(AuditAction::Update, LOCATION_ENTITY, location.id);
     audit::record(db, actor, [event]).await?;
     Ok(location)
 }
