@@ -6,10 +6,10 @@
 //! see resolves to `null`, exactly like an id that does not exist.
 
 use async_graphql::{Context, ID, Object};
-use entity::{mother, organisation, participant, project, referral, visit};
+use entity::{mother, organisation, participant, project, referral, service, visit};
 
 use crate::{
-    ids::Kind, mothers::Mother, node::lookup, organisations::Organisation,
+    directory::Service, ids::Kind, mothers::Mother, node::lookup, organisations::Organisation,
     participants::Participant, projects::Project, referrals::Referral, visits::Visit,
 };
 
@@ -27,6 +27,17 @@ impl FederationQuery {
         id: ID,
     ) -> async_graphql::Result<Option<Organisation>> {
         Ok(lookup::<organisation::Entity, _>(ctx, &id, Kind::Organisation, Organisation).await?)
+    }
+
+    /// The directory is reference data: a supergraph may extend a service (its own
+    /// caseworker notes on it, say) and resolve it for any token.
+    #[graphql(entity)]
+    async fn service_entity(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<Service>> {
+        Ok(lookup::<service::Entity, _>(ctx, &id, Kind::Service, Service).await?)
     }
 
     #[graphql(entity)]

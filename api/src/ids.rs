@@ -28,10 +28,13 @@ pub enum Kind {
     Webhook,
     WebhookDelivery,
     VolunteerHours,
+    Service,
+    ServiceLocation,
+    ServiceContact,
 }
 
 impl Kind {
-    const ALL: [Kind; 16] = [
+    const ALL: [Kind; 19] = [
         Kind::Organisation,
         Kind::Project,
         Kind::Mother,
@@ -48,6 +51,9 @@ impl Kind {
         Kind::Webhook,
         Kind::WebhookDelivery,
         Kind::VolunteerHours,
+        Kind::Service,
+        Kind::ServiceLocation,
+        Kind::ServiceContact,
     ];
 
     pub fn name(self) -> &'static str {
@@ -68,6 +74,9 @@ impl Kind {
             Kind::Webhook => "Webhook",
             Kind::WebhookDelivery => "WebhookDelivery",
             Kind::VolunteerHours => "VolunteerHours",
+            Kind::Service => "Service",
+            Kind::ServiceLocation => "ServiceLocation",
+            Kind::ServiceContact => "ServiceContact",
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Domain areas (one module each, holding GraphQL types, resolvers and scoped queries):
 //! organisations, projects, mothers, courses, participants, visits, hours (volunteer hours),
-//! referrals, stats, tokens, webhooks.
+//! referrals, stats, tokens, webhooks, directory (the service directory referrals point to).
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
 //! pagination, ids, node, federation, vocabulary, schema, server, websocket (subscriptions),
 //! events (the referral event bus), metrics, telemetry (request logs), shutdown, cli, demo,
@@ -16,6 +16,7 @@ pub mod config;
 pub mod courses;
 pub mod db;
 pub mod demo;
+pub mod directory;
 pub mod error;
 pub mod events;
 pub mod federation;

@@ -58,7 +58,7 @@ pub const DEFAULT_AUTH_FAILURE_BURST: u32 = 30;
 /// What a plain (unpaged) list field counts as: its selection times the number of items it
 /// usually holds at most, per field. A list that holds more still runs bounded, by the response
 /// size and the request's time (see [`ResponseBudget`]); a list not named here counts as a page.
-pub const LIST_ITEMS: [(&str, &str, u64); 9] = [
+pub const LIST_ITEMS: [(&str, &str, u64); 14] = [
     // A referral's timeline: created, requested, answered, started, held, resumed, closed.
     ("Referral", "events", 20),
     // Consents of one woman: one per receiver and purpose.
@@ -72,6 +72,13 @@ pub const LIST_ITEMS: [(&str, &str, u64); 9] = [
     ("ApiClient", "tokens", 20),
     // At most `--webhook-max-attempts`: 8 by default.
     ("WebhookDelivery", "attempts", 10),
+    // The service directory: a service in a few languages, municipalities and places, with
+    // a few contact points; a location's week with two periods a day.
+    ("Service", "languages", 10),
+    ("Service", "serviceAreas", 10),
+    ("Service", "locations", 5),
+    ("Service", "contacts", 5),
+    ("ServiceLocation", "openingHours", 14),
 ];
 
 /// The count of a plain list field that [`LIST_ITEMS`] does not name.

@@ -395,6 +395,9 @@ keyed_by_id!(
     webhook,
     webhook_delivery,
     volunteer_hours,
+    service,
+    service_location,
+    service_contact,
 );
 
 /// Declares a parent→children relation for the [`Children`] loader.

@@ -4,13 +4,14 @@
 use async_graphql::{Context, ID, Interface, Object};
 use entity::{
     api_client, api_token, audit_event, consent, course, enrolment, mother, organisation,
-    participant, project, referral, referral_event, visit, volunteer_hours, webhook,
-    webhook_delivery,
+    participant, project, referral, referral_event, service, service_contact, service_location,
+    visit, volunteer_hours, webhook, webhook_delivery,
 };
 
 use crate::{
     audit::AuditEvent,
     courses::{Course, Enrolment},
+    directory::{Service, ServiceContact, ServiceLocation},
     error::ApiResult,
     hours::VolunteerHours,
     ids::{self, Kind},
@@ -45,6 +46,9 @@ pub enum Node {
     Webhook(Webhook),
     WebhookDelivery(WebhookDelivery),
     VolunteerHours(VolunteerHours),
+    Service(Service),
+    ServiceLocation(ServiceLocation),
+    ServiceContact(ServiceContact),
 }
 
 /// One object of a known type by its global id, through the batch loader and access rules.
@@ -123,6 +127,21 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
         Kind::VolunteerHours => {
             fetch::<volunteer_hours::Entity, _>(ctx, uuid, |m| {
                 Node::VolunteerHours(VolunteerHours(m))
+            })
+            .await
+        }
+        Kind::Service => {
+            fetch::<service::Entity, _>(ctx, uuid, |m| Node::Service(Service(m))).await
+        }
+        Kind::ServiceLocation => {
+            fetch::<service_location::Entity, _>(ctx, uuid, |m| {
+                Node::ServiceLocation(ServiceLocation(m))
+            })
+            .await
+        }
+        Kind::ServiceContact => {
+            fetch::<service_contact::Entity, _>(ctx, uuid, |m| {
+                Node::ServiceContact(ServiceContact(m))
             })
             .await
         }

@@ -15,6 +15,7 @@ use crate::{
     audit::AuditQuery,
     auth::{Principal, TokenKeys},
     courses::{CourseMutation, CourseQuery},
+    directory::{DirectoryMutation, DirectoryQuery},
     error::{ApiError, ApiResult},
     events::EventBus,
     federation::FederationQuery,
@@ -49,6 +50,7 @@ pub struct Query(
     AuditQuery,
     WebhookQuery,
     VocabularyQuery,
+    DirectoryQuery,
     FederationQuery,
 );
 
@@ -64,6 +66,7 @@ pub struct Mutation(
     ParticipantMutation,
     ReferralMutation,
     WebhookMutation,
+    DirectoryMutation,
 );
 
 /// The subscription root (over graphql-ws, see `websocket`).

@@ -76,6 +76,8 @@ vocabulary! {
     ReferralDirection { Outbound, Inbound }
     /// The service a referral asks for.
     ServiceCategory { HealthVisitor, JobCentre, School, DayCare, LanguageSchool, FamilyCounselling, Housing, DebtCounselling, CitizenService, Health, NeighbourhoodMother, Other }
+    /// Whether a directory service is offered (Open Referral HSDS `service.status`).
+    ServiceStatus { Active, Inactive, Defunct, TemporarilyClosed }
     /// Referral lifecycle (the statuses HL7 SDOH Clinical Care allows for referral Tasks).
     ReferralStatus { Draft, Requested, Accepted, Rejected, InProgress, OnHold, Failed, Completed, Cancelled, EnteredInError }
     /// Why a referral was rejected, failed or cancelled (or, optionally, marked entered in

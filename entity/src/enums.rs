@@ -343,6 +343,23 @@ pub enum ServiceCategory {
     Other,
 }
 
+/// Whether a directory service is offered (Open Referral HSDS 3.0 `service.status`).
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(32))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceStatus {
+    Active,
+    Inactive,
+    Defunct,
+    TemporarilyClosed,
+}
+
 /// Referral lifecycle, modelled on the HL7 SDOH referral Task statuses.
 #[derive(
     Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
@@ -570,6 +587,10 @@ mod tests {
             ]
         );
         assert_eq!(values::<ReferralDirection>(), ["outbound", "inbound"]);
+        assert_eq!(
+            values::<ServiceStatus>(),
+            ["active", "inactive", "defunct", "temporarily_closed"]
+        );
         assert_eq!(
             values::<ServiceCategory>(),
             [

@@ -28,6 +28,8 @@ pub struct Model {
     pub visit_id: Option<Uuid>,
     pub service_category: ServiceCategory,
     pub priority: ReferralPriority,
+    /// The directory entry asked for (of the receiver, in `service_category`), if named.
+    pub service_id: Option<Uuid>,
     pub status: ReferralStatus,
     pub status_reason: Option<ReferralReason>,
     pub outcome: Option<ReferralOutcome>,

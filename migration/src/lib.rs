@@ -22,6 +22,7 @@ mod m20261203_000014_stats_cell_keys;
 mod m20261203_000015_participant_rights;
 mod m20261203_000016_inbound_referrals;
 mod m20261203_000017_hours_kind_other;
+mod m20261203_000018_service_directory;
 mod m20261203_000019_referral_message_webhooks;
 
 /// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_participant_rights::Migration),
             Box::new(m20261203_000016_inbound_referrals::Migration),
             Box::new(m20261203_000017_hours_kind_other::Migration),
+            Box::new(m20261203_000018_service_directory::Migration),
             Box::new(m20261203_000019_referral_message_webhooks::Migration),
         ]
     }

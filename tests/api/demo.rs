@@ -64,6 +64,10 @@ async fn row_counts(db: &DatabaseConnection) -> BTreeMap<&'static str, u64> {
         ("visit_topic", count(db, VisitTopic).await),
         ("referral", count(db, Referral).await),
         ("referral_event", count(db, ReferralEvent).await),
+        ("service", count(db, Service).await),
+        ("service_location", count(db, ServiceLocation).await),
+        ("opening_hours", count(db, OpeningHours).await),
+        ("service_contact", count(db, ServiceContact).await),
         ("api_client", count(db, ApiClient).await),
         ("api_token", count(db, ApiToken).await),
         ("audit_event", count(db, AuditEvent).await),
@@ -146,7 +150,7 @@ async fn loading_the_demo_twice_inserts_nothing_the_second_time() {
     app.load_demo().await;
     let once = row_counts(&app.db).await;
     assert!(
-        once["project"] > 0 && once["referral"] > 0,
+        once["project"] > 0 && once["referral"] > 0 && once["opening_hours"] > 0,
         "the first load inserts the data set: {once:?}"
     );
 

@@ -119,6 +119,7 @@ async fn service_answers_the_federation_sdl_with_keyed_entities() {
         "Visit",
         "Participant",
         "Referral",
+        "Service",
     ] {
         let declaration = format!("type {entity} implements Node @key(fields: \"id\")");
         assert!(sdl.contains(&declaration), "{declaration} is missing");

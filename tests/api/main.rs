@@ -14,6 +14,7 @@ mod cli;
 mod course_changes;
 mod demo;
 mod differencing;
+mod directory;
 mod federation;
 mod hardening;
 mod http;

@@ -13,7 +13,7 @@ use sea_orm_migration::MigrationStatus;
 use crate::harness::{Backend, TestApp, TestDatabase, fixtures::now};
 
 /// Every table of the data model.
-const TABLES: [&str; 29] = [
+const TABLES: [&str; 35] = [
     "api_client",
     "api_token",
     "audit_event",
@@ -31,6 +31,12 @@ const TABLES: [&str; 29] = [
     "project_partner",
     "referral",
     "referral_event",
+    "opening_hours",
+    "service",
+    "service_area",
+    "service_contact",
+    "service_language",
+    "service_location",
     "signing_key",
     "stats_secret",
     "idempotency_key",
@@ -97,7 +103,7 @@ async fn migrations_go_up_down_and_up_again() {
     Migrator::up(&db, None).await.expect("migrations go up");
     assert_eq!(tables(&db).await, all_tables());
     let names = applied(&db).await;
-    assert_eq!(names.len(), 18, "applied migrations: {names:?}");
+    assert_eq!(names.len(), 19, "applied migrations: {names:?}");
     assert!(
         Migrator::get_pending_migrations(&db)
             .await

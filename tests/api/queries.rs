@@ -144,3 +144,15 @@ pub const DELETE_VOLUNTEER_HOURS: &str = include_str!("queries/delete_volunteer_
 pub const IMPORT_VOLUNTEER_HOURS: &str = include_str!("queries/import_volunteer_hours.graphql");
 pub const VOLUNTEER_HOURS_RECORD: &str = include_str!("queries/volunteer_hours_record.graphql");
 pub const STATS_HOURS: &str = include_str!("queries/stats_hours.graphql");
+/// The service directory: writes by the provider, the list and lookups any token reads.
+pub const CREATE_SERVICE: &str = include_str!("queries/create_service.graphql");
+pub const UPDATE_SERVICE: &str = include_str!("queries/update_service.graphql");
+pub const ADD_SERVICE_LOCATION: &str = include_str!("queries/add_service_location.graphql");
+pub const UPDATE_SERVICE_LOCATION: &str = include_str!("queries/update_service_location.graphql");
+pub const ADD_SERVICE_CONTACT: &str = include_str!("queries/add_service_contact.graphql");
+/// Several operations: send with `operationName`.
+pub const REMOVE_SERVICE_ENTRIES: &str = include_str!("queries/remove_service_entries.graphql");
+pub const SERVICES: &str = include_str!("queries/services.graphql");
+pub const DIRECTORY_NODES: &str = include_str!("queries/directory_nodes.graphql");
+pub const CREATE_REFERRAL_FOR_SERVICE: &str =
+    include_str!("queries/create_referral_for_service.graphql");

@@ -3,7 +3,9 @@
 //!
 //! 1. **Scope.** Reading an entity needs `<area>:read` of its area; organisations,
 //!    municipalities and the vocabularies with their labels are reference data any
-//!    authenticated caller reads.
+//!    authenticated caller reads, and so is the service directory (services, their
+//!    languages, areas, locations, opening hours and contact points: organisational data,
+//!    never personal).
 //! 2. **Rows** (`principal.read::<E>()`, the start of every list, loader, count and `node`):
 //!    - secretariat: every row;
 //!    - NGO: the projects it operates or partners in (any role) and, except where it is only
@@ -62,6 +64,11 @@
 //!    municipality's pool referrals: it becomes the receiver and the project the referral's,
 //!    while she keeps no project (rule 3 then needs her consent to share with the claimant,
 //!    which the organisation that registered her records: the claimant is not her operator).
+//!    The service directory is written with `directory:write` by the organisation that
+//!    provides the service, for its own entries only, and by the secretariat for every
+//!    organisation's ([`Principal::may_write_directory`]); an entry is visible to all, so
+//!    another organisation's is `FORBIDDEN`, an unknown one `NOT_FOUND`. (That a referral
+//!    names only a service of its receiver is input validation: `BAD_USER_INPUT`.)
 //! 5. **Webhooks** (`referrals:admin` to read or change): an organisation registers and
 //!    manages its own; the secretariat sees and manages all. A referral event is pushed to
 //!    exactly the organisations that rule 2 lets see the referral after the change
@@ -80,8 +87,9 @@ use async_graphql::Context;
 use entity::{
     api_client, api_token, audit_event, consent, course, enrolment,
     enums::{ConsentPurpose, OrganisationKind, PartnerRole, ReferralStatus},
-    module_attendance, mother, mother_language, municipality, organisation, participant,
-    participant_language, project, project_partner, referral, referral_event, visit, visit_topic,
+    module_attendance, mother, mother_language, municipality, opening_hours, organisation,
+    participant, participant_language, project, project_partner, referral, referral_event, service,
+    service_area, service_contact, service_language, service_location, visit, visit_topic,
     volunteer_hours, webhook, webhook_attempt, webhook_delivery,
 };
 use sea_orm::{
@@ -164,6 +172,39 @@ impl Principal {
                 "only the national secretariat creates and changes projects and their partners",
             ))
         }
+    }
+}
+
+impl Principal {
+    /// Rule 4 for the service directory: `directory:write`, and the secretariat or the
+    /// organisation `provider` (the one whose service it is, or is to be).
+    pub fn may_write_directory(&self, provider: Uuid) -> ApiResult<()> {
+        self.require(Scope::write(Area::Directory))?;
+        if self.is_secretariat() || self.organisation.id == provider {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "only the organisation providing a service (or the national secretariat) \
+                 changes its directory entry",
+            ))
+        }
+    }
+
+    /// Rule 4 for an existing directory entry: `directory:write` first, then the service
+    /// (`NOT_FOUND` when there is none: every caller sees every service), then its provider
+    /// ([`Self::may_write_directory`]). Returns the service.
+    pub async fn may_write_service(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        service_id: Uuid,
+    ) -> ApiResult<service::Model> {
+        self.require(Scope::write(Area::Directory))?;
+        let service = service::Entity::find_by_id(service_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("service".into()))?;
+        self.may_write_directory(service.organisation_id)?;
+        Ok(service)
     }
 }
 
@@ -737,6 +778,12 @@ macro_rules! scoped {
 scoped! {
     municipality: None => |_viewer| None;
     organisation: None => |_viewer| None;
+    service: None => |_viewer| None;
+    service_language: None => |_viewer| None;
+    service_area: None => |_viewer| None;
+    service_location: None => |_viewer| None;
+    opening_hours: None => |_viewer| None;
+    service_contact: None => |_viewer| None;
     project: Some(Area::Projects) => |viewer| projects(viewer);
     project_partner: Some(Area::Projects) => |viewer|
         under::<project::Entity, _>(project_partner::Column::ProjectId, project::Column::Id, viewer);

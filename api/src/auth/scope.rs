@@ -19,6 +19,9 @@ pub enum Area {
     Stats,
     Audit,
     Tokens,
+    /// The service directory: reading needs no scope (reference data), `directory:write`
+    /// changes the own organisation's entries (the secretariat's: everyone's).
+    Directory,
 }
 
 /// How much of an area: `read` < `write` < `admin`.
@@ -36,7 +39,7 @@ pub struct Scope {
 }
 
 impl Area {
-    pub const ALL: [Area; 9] = [
+    pub const ALL: [Area; 10] = [
         Area::Projects,
         Area::Mothers,
         Area::Courses,
@@ -46,6 +49,7 @@ impl Area {
         Area::Stats,
         Area::Audit,
         Area::Tokens,
+        Area::Directory,
     ];
 
     fn as_str(self) -> &'static str {
@@ -59,6 +63,7 @@ impl Area {
             Area::Stats => "stats",
             Area::Audit => "audit",
             Area::Tokens => "tokens",
+            Area::Directory => "directory",
         }
     }
 }

@@ -5,7 +5,8 @@
 //! organisation for each one with a project (`kommune-<code>`), fictional NGOs, 21 projects of
 //! the 2007–2011 programme plus a later and a planned one, a few hundred mothers with their
 //! courses, enrolments and module attendance, a sample of visits, volunteer hours, and
-//! pseudonymous participants with consents and referrals in every status.
+//! pseudonymous participants with consents and referrals in every status, and a service
+//! directory of a few real kinds of Danish services in København and Aarhus.
 //!
 //! Invariants:
 //! - it reproduces the published figures exactly: basic-course certifications per year
@@ -22,6 +23,7 @@
 
 mod bulk;
 mod clock;
+mod directory;
 mod hours;
 mod names;
 mod places;
@@ -38,8 +40,9 @@ use crate::visits::tally::Tallies;
 
 use entity::{
     consent, course, enrolment, module_attendance, mother, mother_language, municipality,
-    organisation, participant, participant_language, project, project_partner, referral,
-    referral_event, visit, visit_month, visit_topic, visit_topic_month, volunteer_hours,
+    opening_hours, organisation, participant, participant_language, project, project_partner,
+    referral, referral_event, service, service_area, service_contact, service_language,
+    service_location, visit, visit_month, visit_topic, visit_topic_month, volunteer_hours,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Insert,
@@ -78,6 +81,8 @@ pub struct DemoSummary {
     pub consents: usize,
     pub referrals: usize,
     pub referral_events: usize,
+    /// Services in the directory.
+    pub services: usize,
 }
 
 impl fmt::Display for DemoSummary {
@@ -93,7 +98,7 @@ impl fmt::Display for DemoSummary {
             "demo data loaded: {} municipalities, {} organisations, {} projects, {} mothers, \
              {} courses, {} enrolments ({} basic-course certifications), {} visits, \
              {} volunteer-hour entries, {} participants, {} consents, {} referrals \
-             ({} timeline events)",
+             ({} timeline events), {} directory services",
             self.municipalities,
             self.organisations,
             self.projects,
@@ -107,6 +112,7 @@ impl fmt::Display for DemoSummary {
             self.consents,
             self.referrals,
             self.referral_events,
+            self.services,
         )
     }
 }
@@ -154,6 +160,7 @@ pub(crate) struct Dataset {
     pub visits: visits::Visits,
     pub hours: Vec<volunteer_hours::Model>,
     pub referrals: referrals::Referrals,
+    pub directory: directory::Directory,
 }
 
 /// Generates the data set in memory. Pure: the same secretariat id gives the same data.
@@ -162,13 +169,16 @@ pub(crate) fn build(secretariat_id: Uuid) -> Dataset {
     let (training, service) = training::build(&projects);
     let mut visits = visits::build(&projects, &service);
     let hours = hours::build(&projects, &service, &training);
-    let referrals = referrals::build(&projects, &service, &mut visits.visits);
+    let mut referrals = referrals::build(&projects, &service, &mut visits.visits);
+    let directory = directory::build(&places.organisations);
+    directory.name_services(&mut referrals.referrals);
     Dataset {
         places,
         training,
         visits,
         hours,
         referrals,
+        directory,
     }
 }
 
@@ -219,6 +229,7 @@ impl Dataset {
             consents: self.referrals.consents.len(),
             referrals: self.referrals.referrals.len(),
             referral_events: self.referrals.events.len(),
+            services: self.directory.services.len(),
         }
     }
 
@@ -230,6 +241,7 @@ impl Dataset {
             visits,
             hours,
             referrals,
+            directory,
         } = self;
         insert::<municipality::ActiveModel, _>(db, places.municipalities).await?;
         insert::<organisation::ActiveModel, _>(db, places.organisations).await?;
@@ -249,6 +261,12 @@ impl Dataset {
         insert::<visit_topic::ActiveModel, _>(db, visits.topics).await?;
         insert::<visit_month::ActiveModel, _>(db, months).await?;
         insert::<visit_topic_month::ActiveModel, _>(db, topic_months).await?;
+        insert::<service::ActiveModel, _>(db, directory.services).await?;
+        insert::<service_language::ActiveModel, _>(db, directory.languages).await?;
+        insert::<service_area::ActiveModel, _>(db, directory.areas).await?;
+        insert::<service_location::ActiveModel, _>(db, directory.locations).await?;
+        insert::<opening_hours::ActiveModel, _>(db, directory.hours).await?;
+        insert::<service_contact::ActiveModel, _>(db, directory.contacts).await?;
         insert::<referral::ActiveModel, _>(db, referrals.referrals).await?;
         insert::<referral_event::ActiveModel, _>(db, referrals.events).await?;
         Ok(())

@@ -747,6 +747,7 @@ impl Builder<'_> {
             visit_id: ask.visit,
             service_category: ask.category,
             priority: entity::enums::ReferralPriority::Routine,
+            service_id: None,
             status: ask.last,
             status_reason: last_reason,
             outcome,

@@ -1252,6 +1252,7 @@ impl<'a> ProjectBuilder<'a> {
             visit_id: ask.visit,
             service_category: ask.category,
             priority: entity::enums::ReferralPriority::Routine,
+            service_id: None,
             status: ask.last,
             status_reason: last_reason,
             outcome,

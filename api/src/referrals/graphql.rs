@@ -58,6 +58,8 @@ pub struct CreateReferralInput {
     pub visit_id: Option<ID>,
     /// Free text about her: personal data, at most 4000 characters.
     pub note: Option<String>,
+    /// The directory service asked for: the receiver's, in `serviceCategory`, still offered.
+    pub service_id: Option<ID>,
 }
 
 #[derive(InputObject)]
@@ -159,6 +161,7 @@ impl ReferralMutation {
             mother_id: optional_id(input.mother_id.as_ref(), Kind::Mother, "input.motherId")?,
             visit_id: optional_id(input.visit_id.as_ref(), Kind::Visit, "input.visitId")?,
             note: input.note,
+            service_id: optional_id(input.service_id.as_ref(), Kind::Service, "input.serviceId")?,
         };
         let referral = in_transaction(ctx, async |txn| write::create(txn, &by, new).await);
         Ok(Some(Referral(referral.await?)))

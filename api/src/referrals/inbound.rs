@@ -89,6 +89,7 @@ pub async fn create(
         visit_id: Set(None),
         service_category: Set(new.service_category),
         priority: Set(new.priority),
+        service_id: Set(None),
         status: Set(ReferralStatus::Draft),
         status_reason: Set(None),
         outcome: Set(None),

@@ -19,12 +19,15 @@ pub use subscription::ReferralSubscription;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Duration, Utc};
-use entity::{mother, organisation, participant, project, referral, referral_event, visit};
+use entity::{
+    mother, organisation, participant, project, referral, referral_event, service, visit,
+};
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
 
 use crate::{
     auth::{Principal, access},
     child_of,
+    directory::Service,
     error::{ApiError, ApiResult},
     ids::{self, Kind},
     loaders::{load_by_id, load_children},
@@ -172,6 +175,15 @@ impl Referral {
     }
     async fn service_category(&self) -> ServiceCategory {
         self.0.service_category.into()
+    }
+    /// The directory service asked for, when the requester named one.
+    async fn service(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Service>> {
+        let Some(service) = self.0.service_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<service::Entity>(ctx, service)
+            .await?
+            .map(Service))
     }
     /// Free text about her: personal data, under the participant's personal-data rule; the
     /// requester, which wrote it, always reads it.

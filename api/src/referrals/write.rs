@@ -80,6 +80,7 @@ pub struct NewReferral {
     pub mother_id: Option<Uuid>,
     pub visit_id: Option<Uuid>,
     pub note: Option<String>,
+    pub service_id: Option<Uuid>,
 }
 
 /// A transition asked for by a client.
@@ -150,6 +151,11 @@ pub async fn create(
             ));
         }
     }
+    if let Some(service) = new.service_id {
+        let (receiver, category) = (new.receiver_organisation_id, new.service_category);
+        crate::directory::referenced_service(db, service, receiver, category, "input.serviceId")
+            .await?;
+    }
     let now = crate::db::now();
     let referral = referral::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -163,6 +169,7 @@ pub async fn create(
         visit_id: Set(new.visit_id),
         service_category: Set(new.service_category),
         priority: Set(ReferralPriority::Routine),
+        service_id: Set(new.service_id),
         status: Set(ReferralStatus::Draft),
         status_reason: Set(None),
         outcome: Set(None),

@@ -393,6 +393,7 @@ impl<'a> Fixtures<'a> {
             visit_id: Set(None),
             service_category: Set(ServiceCategory::HealthVisitor),
             priority: Set(entity::enums::ReferralPriority::Routine),
+            service_id: Set(None),
             status: Set(status),
             status_reason: Set(closing.then_some(ReferralReason::CouldNotContact)),
             outcome: Set(
