@@ -1021,6 +1021,15 @@ fn audited_reads<'c>(ctx: &Context<'c>) -> ApiResult<&'c ReadLog> {
     })
 }
 
+/// How much of her personal data the caller may see (rule 3), batched per request.
+async fn disclosure_of(ctx: &Context<'_>, participant: Uuid) -> ApiResult<Disclosure> {
+    Ok(ctx
+        .loader::<PersonalData>()?
+        .load_one(participant)
+        .await?
+        .unwrap_or(Disclosure::Nothing))
+}
+
 /// Allows reading a participant's personal data of `category` (and records the read), or
 /// refuses it.
 pub async fn participant_personal_data(
@@ -1029,11 +1038,7 @@ pub async fn participant_personal_data(
     category: Category,
 ) -> ApiResult<()> {
     let log = audited_reads(ctx)?;
-    let disclosure = ctx
-        .loader::<PersonalData>()?
-        .load_one(participant)
-        .await?
-        .unwrap_or(Disclosure::Nothing);
+    let disclosure = disclosure_of(ctx, participant).await?;
     if disclosure != Disclosure::Everything {
         return Err(personal_data_refused());
     }
@@ -1063,11 +1068,7 @@ pub async fn pool_profile(
     category: Category,
 ) -> ApiResult<()> {
     let log = audited_reads(ctx)?;
-    let disclosure = ctx
-        .loader::<PersonalData>()?
-        .load_one(participant)
-        .await?
-        .unwrap_or(Disclosure::Nothing);
+    let disclosure = disclosure_of(ctx, participant).await?;
     if disclosure == Disclosure::Nothing {
         return Err(ApiError::forbidden(
             "this participant's profile is not shared with your organisation: it needs \

@@ -21,7 +21,6 @@ use uuid::Uuid;
 use super::write::{ENTITY, Entry, NOTE_CHARS, Writer, insert_event};
 use crate::{
     audit::{self, Event},
-    auth::access,
     error::{ApiError, ApiResult},
     ids::Kind,
     loaders::load_by_id,
@@ -91,12 +90,7 @@ impl ReferralMessage {
     /// The text: personal data about her, under the participant's personal-data rule (its
     /// author always reads it); every read is audited.
     async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        let referral = load_by_id::<referral::Entity>(ctx, self.0.referral_id).await?;
-        let participant = referral
-            .map(|r| r.participant_id)
-            .ok_or_else(|| ApiError::forbidden("the referral of this message is not visible"))?;
-        access::referral_note(ctx, participant, self.0.actor_organisation_id).await?;
-        Ok(self.0.note.as_deref())
+        super::note_on_timeline(ctx, &self.0).await
     }
     async fn sent_at(&self) -> DateTime<Utc> {
         self.0.occurred_at

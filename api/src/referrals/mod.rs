@@ -281,6 +281,21 @@ impl Referral {
     }
 }
 
+/// The note of a timeline row (a step's note or a message's body) under the note rule of
+/// [`access::referral_note`]: the rule runs whether or not there is a note, so a refused
+/// reader cannot tell which rows carry one.
+pub(crate) async fn note_on_timeline<'a>(
+    ctx: &Context<'_>,
+    row: &'a referral_event::Model,
+) -> async_graphql::Result<Option<&'a str>> {
+    let referral = load_by_id::<referral::Entity>(ctx, row.referral_id).await?;
+    let participant = referral
+        .map(|r| r.participant_id)
+        .ok_or_else(|| ApiError::forbidden("the referral of this timeline row is not visible"))?;
+    access::referral_note(ctx, participant, row.actor_organisation_id).await?;
+    Ok(row.note.as_deref())
+}
+
 /// One step on a referral's timeline.
 pub struct ReferralEvent(pub referral_event::Model);
 
@@ -312,12 +327,7 @@ impl ReferralEvent {
     async fn note(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         // The rule runs whether or not there is a note, so a refused reader cannot tell
         // which events carry one.
-        let referral = load_by_id::<referral::Entity>(ctx, self.0.referral_id).await?;
-        let participant = referral
-            .map(|r| r.participant_id)
-            .ok_or_else(|| ApiError::forbidden("the referral of this event is not visible"))?;
-        access::referral_note(ctx, participant, self.0.actor_organisation_id).await?;
-        Ok(self.0.note.as_deref())
+        note_on_timeline(ctx, &self.0).await
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
