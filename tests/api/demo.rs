@@ -158,3 +158,109 @@ async fn loading_the_demo_twice_inserts_nothing_the_second_time() {
 
     assert_eq!(row_counts(&app.db).await, once);
 }
+
+/// København's caseworker inbox and its inbound referrals, as the municipality reads them.
+const KOBENHAVN_WEEK: &str = r#"
+query Week($inbox: ReferralFilter, $sent: ReferralFilter) {
+  inbox: referrals(filter: $inbox, first: 50) {
+    totalCount
+    edges { node { id direction status requestedAt availableActions } }
+  }
+  sent: referrals(filter: $sent, first: 50) {
+    edges { node {
+      id priority status
+      receiver { shortName }
+      participant { pseudonym municipalityCaseRef }
+      events { kind toStatus }
+      messages { body author { shortName } }
+    } }
+  }
+}"#;
+
+fn week_variables() -> serde_json::Value {
+    json!({
+        "inbox": { "status": ["REQUESTED"], "direction": "OUTBOUND" },
+        "sent": { "direction": "INBOUND", "updatedSince": "2026-11-21T00:00:00Z" },
+    })
+}
+
+/// The demo's newest rows are København's week done through the write path: its inbox holds
+/// REQUESTED referrals from NGO projects, it has referred women to its pool and to a
+/// project, one was claimed with a thread of messages; each step is audited under the load's
+/// request id, and another municipality sees none of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_kobenhavn_has_an_inbox_and_referrals_made_through_the_write_path() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let scopes = "participants:read referrals:read projects:read";
+    let kobenhavn = app.token("kommune-101", scopes).await;
+
+    let week = app
+        .graphql(Some(&kobenhavn), KOBENHAVN_WEEK, week_variables())
+        .await;
+    let data = week.data();
+    let inbox = data["inbox"]["edges"].as_array().expect("an inbox");
+    assert!(
+        inbox.len() >= 3,
+        "København's inbox holds the NGO projects' REQUESTED referrals: {inbox:?}"
+    );
+    let sent = data["sent"]["edges"].as_array().expect("sent referrals");
+    let fresh: Vec<&serde_json::Value> = sent
+        .iter()
+        .map(|e| &e["node"])
+        .filter(|n| {
+            n["participant"]["municipalityCaseRef"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("KK-2026-401"))
+        })
+        .collect();
+    assert_eq!(fresh.len(), 3, "three women referred this week: {sent:?}");
+    let pool = fresh.iter().filter(|n| n["receiver"].is_null()).count();
+    assert_eq!(pool, 1, "one still waits in the pool: {fresh:?}");
+    let claimed = fresh
+        .iter()
+        .find(|n| {
+            n["events"]
+                .as_array()
+                .is_some_and(|e| e.iter().any(|e| e["kind"] == "CLAIM"))
+        })
+        .expect("one was claimed from the pool");
+    assert_eq!(claimed["priority"], "URGENT");
+    let thread: Vec<&str> = claimed["messages"]
+        .as_array()
+        .expect("a thread")
+        .iter()
+        .filter_map(|m| m["author"]["shortName"].as_str())
+        .collect();
+    assert_eq!(thread, ["ngo-faellesskabshuset", "kommune-101"]);
+    assert!(fresh.iter().all(|n| n["status"] == "REQUESTED"));
+
+    let audited = AuditEvent::find()
+        .filter(entity::audit_event::Column::RequestId.eq("demo-load"))
+        .count(&app.db)
+        .await
+        .expect("audit events can be counted");
+    assert!(
+        audited >= 6 * 3,
+        "each woman's registration, consent, referral and request is audited: {audited}"
+    );
+
+    let aarhus = app.token("kommune-751", scopes).await;
+    let theirs = app
+        .graphql(Some(&aarhus), KOBENHAVN_WEEK, week_variables())
+        .await;
+    let ids = |data: &serde_json::Value, key: &str| -> Vec<String> {
+        data[key]["edges"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["node"]["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let ours: Vec<String> = [ids(data, "inbox"), ids(data, "sent")].concat();
+    let seen: Vec<String> = [ids(theirs.data(), "inbox"), ids(theirs.data(), "sent")].concat();
+    assert!(
+        seen.iter().all(|id| !ours.contains(id)),
+        "Aarhus sees none of København's referrals"
+    );
+}

@@ -12,19 +12,22 @@
 //! - it reproduces the published figures exactly: basic-course certifications per year
 //!   2008–2012 of 9, 19, 15, 66 and 138 ([`training::CERTIFICATIONS`]) and 265 visits in
 //!   May 2012 ([`visits::MAY_2012_VISITS`]);
-//! - it is deterministic: the same ids, names, dates and timestamps on every run, because
+//! - the generated history is deterministic: the same ids, names, dates and timestamps on every run, because
 //!   everything comes from a seeded generator ([`rng`]) and a fixed "today" ([`clock::TODAY`]);
 //! - loading is all or nothing (one transaction) and idempotent: when the organisation
 //!   `kommune-101` exists, nothing is inserted;
 //! - the existing secretariat organisation is reused, never duplicated.
 //!
 //! The data is generated in memory first ([`build`], pure and unit-tested), then written in
-//! small multi-row inserts (see [`VALUES_PER_INSERT`]).
+//! small multi-row inserts (see [`VALUES_PER_INSERT`]). Last, [`live`] does this week's work
+//! in København through the write path, as the municipality and its NGOs would over the API:
+//! those rows carry the load's own ids and timestamps, the only ones that differ per run.
 
 mod bulk;
 mod clock;
 mod directory;
 mod hours;
+mod live;
 mod names;
 mod places;
 mod referrals;
@@ -138,8 +141,13 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<DemoSummary> {
         })?;
     let mut data = build(secretariat.id);
     data.skip_existing_municipalities(&txn).await?;
-    let summary = data.summary();
+    let mut summary = data.summary();
     data.write(&txn).await?;
+    let live = live::write(&txn).await?;
+    summary.participants += live.participants;
+    summary.consents += live.consents;
+    summary.referrals += live.referrals;
+    summary.referral_events += live.referral_events;
     txn.commit().await?;
     Ok(summary)
 }
