@@ -7,7 +7,7 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use async_graphql::{
-    Context, Object, OutputType,
+    Context, Enum, Object, OutputType,
     connection::{Connection, Edge, EmptyFields},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -28,13 +28,26 @@ pub const DEFAULT_PAGE_SIZE: u64 = 20;
 /// The hard maximum for `first`/`last`; larger requests are refused, not silently cut.
 pub const MAX_PAGE_SIZE: u64 = 100;
 
-/// The Relay arguments of a connection field, as the client sent them.
+/// The Relay arguments of a connection field, as the client sent them, with the direction
+/// of its order.
 #[derive(Debug, Default, Clone)]
 pub struct PageArgs {
     pub first: Option<i32>,
     pub after: Option<String>,
     pub last: Option<i32>,
     pub before: Option<String>,
+    pub direction: Option<SortDirection>,
+}
+
+/// The direction of a list's `orderBy`. Without one, each order keeps its own (names A to Z,
+/// dates newest first, `UPDATED_AT` oldest change first for sync); the id breaks ties in the
+/// same direction.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SortDirection {
+    /// Smallest first: A to Z, oldest first.
+    Asc,
+    /// Largest first: Z to A, newest first.
+    Desc,
 }
 
 /// A list order: `column` (then the id, same direction) ascending or descending.
@@ -66,6 +79,17 @@ impl<E: EntityTrait> Ordering<E> {
     /// The order every list offers for incremental sync: oldest change first.
     pub fn by_update(updated_at: E::Column, id: E::Column) -> Self {
         Self::ascending("updated_at", updated_at, id)
+    }
+
+    /// This order in `direction` (its own when `None`).
+    fn directed(self, direction: Option<SortDirection>) -> Self {
+        match direction {
+            Some(direction) => Self {
+                descending: direction == SortDirection::Desc,
+                ..self
+            },
+            None => self,
+        }
     }
 }
 
@@ -118,9 +142,13 @@ impl CursorValue {
     }
 }
 
+/// What a cursor holds. `d` (descending) is absent from cursors made before directions
+/// existed; [`decode_cursor`] then takes the order's own direction.
 #[derive(Serialize, Deserialize)]
 struct CursorKey {
     o: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    d: Option<bool>,
     v: CursorValue,
     id: Uuid,
 }
@@ -139,6 +167,7 @@ where
     };
     let key = CursorKey {
         o: ordering.name.to_owned(),
+        d: Some(ordering.descending),
         v: CursorValue::from_value(model.get(ordering.column))?,
         id,
     };
@@ -158,7 +187,7 @@ fn decode_cursor<E: EntityTrait>(
         .map_err(|_| bad("not a cursor from this API"))?;
     let key: CursorKey =
         serde_json::from_slice(&bytes).map_err(|_| bad("not a cursor from this API"))?;
-    if key.o != ordering.name {
+    if key.o != ordering.name || key.d.is_some_and(|d| d != ordering.descending) {
         return Err(bad(
             "it was made for another ordering; restart paging without it",
         ));
@@ -215,6 +244,7 @@ where
     E::Model: ModelTrait<Entity = E> + Sync,
     N: OutputType,
 {
+    let ordering = ordering.directed(args.direction);
     let first = page_size(args.first, "first")?;
     let last = page_size(args.last, "last")?;
     if first.is_some() && last.is_some() {
@@ -294,7 +324,13 @@ impl PageArgs {
             after,
             last,
             before,
+            direction: None,
         }
+    }
+
+    /// These arguments with the list's `direction` argument.
+    pub fn sorted(self, direction: Option<SortDirection>) -> Self {
+        Self { direction, ..self }
     }
 }
 
@@ -309,4 +345,90 @@ pub fn updated_since<E: EntityTrait>(
         Some(since) => query.filter(column.gte(since)),
         None => query,
     }
+}
+
+/// The longest text a `nameContains` filter takes, in characters.
+pub const SEARCH_CHARS: usize = 100;
+
+/// The `nameContains` filters: rows where any of `columns` holds `text`, ignoring case
+/// (every letter on PostgreSQL; on SQLite, whose `lower()` folds ASCII only, `æ ø å` match
+/// their own case). `%`, `_` and `\` in `text` are literal. Blank or longer than
+/// [`SEARCH_CHARS`]: `BAD_USER_INPUT` on `field`.
+pub fn name_contains<E: EntityTrait>(
+    query: Select<E>,
+    columns: &[E::Column],
+    text: Option<&str>,
+    field: &str,
+) -> ApiResult<Select<E>> {
+    use sea_orm::{
+        Condition, QueryFilter,
+        sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    };
+    let Some(text) = text else {
+        return Ok(query);
+    };
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > SEARCH_CHARS {
+        return Err(ApiError::validation(
+            field,
+            format!("between 1 and {SEARCH_CHARS} characters to search for"),
+        ));
+    }
+    let mut escaped = String::with_capacity(text.len() + 2);
+    escaped.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped.push('%');
+    let mut any = Condition::any();
+    for column in columns {
+        let lowered = Expr::expr(Func::lower(Expr::col(*column)));
+        any = any.add(lowered.like(LikeExpr::new(escaped.clone()).escape('\\')));
+    }
+    Ok(query.filter(any))
+}
+
+/// How a filter's range ends: dates name the last day kept (`visits(filter: {from, to})`,
+/// `joinedTo`), times the first instant no longer kept (`createdBefore`), so consecutive
+/// ranges never overlap.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum RangeEnd {
+    /// `to` is kept: dates.
+    Inclusive,
+    /// `to` is not kept: instants.
+    Exclusive,
+}
+
+/// Keeps rows whose `column` lies between `from` and `to` (ending as `end` says). A range
+/// that ends before it starts is `BAD_USER_INPUT` on `field`, so an empty page never hides a
+/// swapped pair.
+pub fn within<E: EntityTrait, V: Into<Value> + PartialOrd + Copy>(
+    query: Select<E>,
+    column: E::Column,
+    (from, to): (Option<V>, Option<V>),
+    end: RangeEnd,
+    field: &str,
+) -> ApiResult<Select<E>> {
+    use sea_orm::QueryFilter;
+    if let (Some(from), Some(to)) = (from, to)
+        && to < from
+    {
+        return Err(ApiError::validation(
+            field,
+            "the range ends before it starts",
+        ));
+    }
+    let mut query = query;
+    if let Some(from) = from {
+        query = query.filter(column.gte(from));
+    }
+    match (to, end) {
+        (Some(to), RangeEnd::Inclusive) => query = query.filter(column.lte(to)),
+        (Some(to), RangeEnd::Exclusive) => query = query.filter(column.lt(to)),
+        (None, _) => {}
+    }
+    Ok(query)
 }

@@ -24,6 +24,7 @@ mod inbound;
 mod keys;
 mod leaks;
 mod limits;
+mod list_operators;
 mod lists;
 mod loaders;
 mod migrations;

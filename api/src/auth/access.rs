@@ -951,19 +951,26 @@ fn pool_profile_query(viewer: &Viewer, org: Uuid, keys: &[Uuid]) -> SelectStatem
 /// (shared). One round trip however the answer is made up; `UNION` (not `UNION ALL`) also
 /// answers each participant once.
 fn personal_data_query(org: Uuid, keys: &[Uuid]) -> SelectStatement {
+    personal_data_of(org, Some(keys))
+}
+
+/// [`personal_data_query`] over `keys`, or over every participant when `None` (a search).
+fn personal_data_of(org: Uuid, keys: Option<&[Uuid]>) -> SelectStatement {
+    let among = |column: participant::Column| match keys {
+        Some(keys) => Condition::all().add(column.is_in(keys.iter().copied())),
+        None => Condition::all(),
+    };
     let operated = ids::<project::Entity>(
         project::Column::Id,
         Condition::all().add(project::Column::OperatorOrganisationId.eq(org)),
     );
     let mut own = ids::<participant::Entity>(
         participant::Column::Id,
-        Condition::all()
-            .add(participant::Column::Id.is_in(keys.iter().copied()))
-            .add(
-                Condition::any()
-                    .add(participant::Column::RegisteredByOrganisationId.eq(org))
-                    .add(participant::Column::ProjectId.in_subquery(operated)),
-            ),
+        among(participant::Column::Id).add(
+            Condition::any()
+                .add(participant::Column::RegisteredByOrganisationId.eq(org))
+                .add(participant::Column::ProjectId.in_subquery(operated)),
+        ),
     );
     // A correlated EXISTS, not `IN (consents of the organisation)`: with a prepared
     // statement PostgreSQL hashed every live consent to the municipality for each batch
@@ -980,15 +987,44 @@ fn personal_data_query(org: Uuid, keys: &[Uuid]) -> SelectStatement {
         Expr::col(consent::Column::ParticipantId.as_column_ref())
             .equals(referral::Column::ParticipantId.as_column_ref()),
     );
+    let mut to_org = Condition::all();
+    if let Some(keys) = keys {
+        to_org = to_org.add(referral::Column::ParticipantId.is_in(keys.iter().copied()));
+    }
     let shared = ids::<referral::Entity>(
         referral::Column::ParticipantId,
-        Condition::all()
-            .add(referral::Column::ParticipantId.is_in(keys.iter().copied()))
+        to_org
             .add(referral::Column::ReceiverOrganisationId.eq(org))
             .add(Expr::exists(consented)),
     );
     own.union(UnionType::Distinct, shared);
     own
+}
+
+impl Principal {
+    /// Rule 3 as a condition on `participant`, for a search on her personal data
+    /// (`participants(filter: {firstNameContains})`): only the women whose personal data the
+    /// caller may read can match, so a search never answers for the others. `FORBIDDEN`
+    /// without `participants:read`; `None` (every row) for the secretariat.
+    pub fn may_search_personal_data(&self) -> ApiResult<Option<Condition>> {
+        self.require(Scope::read(Area::Participants))?;
+        Ok(self.viewer().organisation().map(|org| {
+            Condition::all().add(participant::Column::Id.in_subquery(personal_data_of(org, None)))
+        }))
+    }
+}
+
+/// Records that a search on her first name matched these participants: each match is a read
+/// of her identity, whether or not the page shows the name.
+pub fn searched_by_name(
+    ctx: &Context<'_>,
+    matches: impl IntoIterator<Item = Uuid>,
+) -> ApiResult<()> {
+    let log = audited_reads(ctx)?;
+    for participant in matches {
+        log.participant(participant, Category::Identity);
+    }
+    Ok(())
 }
 
 /// A consent that holds at `now`: not withdrawn, and its period (if any) not over. The one

@@ -11,6 +11,7 @@ pub mod write;
 
 pub use mutation::CourseMutation;
 
+use crate::pagination::{SortDirection, name_contains};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{course, enrolment, mother, project};
@@ -123,6 +124,9 @@ pub struct CourseFilter {
     pub starts_to: Option<NaiveDate>,
     /// Only courses changed at or after this time (for incremental sync).
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only courses whose name contains this text, ignoring case (1 to 100 characters; `%`
+    /// and `_` are literal).
+    pub name_contains: Option<String>,
 }
 
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
@@ -159,6 +163,13 @@ fn filtered(principal: &Principal, filter: CourseFilter) -> ApiResult<Select<cou
     if let Some(to) = filter.starts_to {
         query = query.filter(course::Column::StartsOn.lte(to));
     }
+    let name = [course::Column::Name];
+    let query = name_contains(
+        query,
+        &name,
+        filter.name_contains.as_deref(),
+        "filter.nameContains",
+    )?;
     Ok(updated_since(
         query,
         course::Column::UpdatedAt,
@@ -178,6 +189,8 @@ impl CourseQuery {
         ctx: &Context<'_>,
         filter: Option<CourseFilter>,
         order_by: Option<CourseOrder>,
+        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        direction: Option<SortDirection>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -185,7 +198,7 @@ impl CourseQuery {
     ) -> async_graphql::Result<Option<ListConnection<Course>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
-        let args = PageArgs::new(first, after, last, before);
+        let args = PageArgs::new(first, after, last, before).sorted(direction);
         Ok(Some(
             connection(ctx.db()?, query, ordering, args, Course).await?,
         ))

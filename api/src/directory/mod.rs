@@ -14,6 +14,7 @@ pub mod write;
 pub use mutation::DirectoryMutation;
 pub use write::referenced_service;
 
+use crate::pagination::{SortDirection, name_contains};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::{
@@ -246,6 +247,9 @@ pub struct ServiceFilter {
     pub status: Option<Vec<ServiceStatus>>,
     /// Only services changed (they or anything under them) at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only services whose name contains this text, ignoring case (1 to 100 characters; `%`
+    /// and `_` are literal).
+    pub name_contains: Option<String>,
 }
 
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
@@ -300,6 +304,13 @@ fn filtered(principal: &Principal, filter: ServiceFilter) -> ApiResult<Select<se
             crate::inputs::distinct(status.into_iter().map(Into::into).collect());
         query = query.filter(service::Column::Status.is_in(status));
     }
+    let name = [service::Column::Name];
+    let query = name_contains(
+        query,
+        &name,
+        filter.name_contains.as_deref(),
+        "filter.nameContains",
+    )?;
     Ok(updated_since(
         query,
         service::Column::UpdatedAt,
@@ -319,6 +330,8 @@ impl DirectoryQuery {
         ctx: &Context<'_>,
         filter: Option<ServiceFilter>,
         order_by: Option<ServiceOrder>,
+        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        direction: Option<SortDirection>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -326,7 +339,7 @@ impl DirectoryQuery {
     ) -> async_graphql::Result<Option<ListConnection<Service>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
-        let args = PageArgs::new(first, after, last, before);
+        let args = PageArgs::new(first, after, last, before).sorted(direction);
         Ok(Some(
             connection(ctx.db()?, query, ordering, args, Service).await?,
         ))

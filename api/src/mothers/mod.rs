@@ -11,6 +11,7 @@ pub mod write;
 
 pub use mutation::MotherMutation;
 
+use crate::pagination::{RangeEnd, SortDirection, name_contains, within};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{mother, mother_language, project};
@@ -96,6 +97,13 @@ pub struct MotherFilter {
     pub language: Option<String>,
     /// Only mothers changed at or after this time (for incremental sync).
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only mothers whose first or last name contains this text, ignoring case (1 to 100
+    /// characters; `%` and `_` are literal).
+    pub name_contains: Option<String>,
+    /// Only mothers who joined on or after this day.
+    pub joined_from: Option<NaiveDate>,
+    /// Only mothers who joined on or before this day.
+    pub joined_to: Option<NaiveDate>,
 }
 
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
@@ -136,6 +144,21 @@ fn filtered(principal: &Principal, filter: MotherFilter) -> ApiResult<Select<mot
             .into_query();
         query = query.filter(mother::Column::Id.in_subquery(speakers));
     }
+    let names = [mother::Column::FirstName, mother::Column::LastName];
+    let query = name_contains(
+        query,
+        &names,
+        filter.name_contains.as_deref(),
+        "filter.nameContains",
+    )?;
+    let joined = (filter.joined_from, filter.joined_to);
+    let query = within(
+        query,
+        mother::Column::JoinedOn,
+        joined,
+        RangeEnd::Inclusive,
+        "filter.joinedTo",
+    )?;
     Ok(updated_since(
         query,
         mother::Column::UpdatedAt,
@@ -155,6 +178,8 @@ impl MotherQuery {
         ctx: &Context<'_>,
         filter: Option<MotherFilter>,
         order_by: Option<MotherOrder>,
+        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        direction: Option<SortDirection>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -162,7 +187,7 @@ impl MotherQuery {
     ) -> async_graphql::Result<Option<ListConnection<Mother>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
-        let args = PageArgs::new(first, after, last, before);
+        let args = PageArgs::new(first, after, last, before).sorted(direction);
         Ok(Some(
             connection(ctx.db()?, query, ordering, args, Mother).await?,
         ))

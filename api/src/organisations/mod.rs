@@ -3,6 +3,7 @@
 //! A municipality organisation carries its official municipality code; that code is how
 //! projects and inbound referral pools are tied to a municipality.
 
+use crate::pagination::{SortDirection, name_contains};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::{municipality, organisation};
@@ -105,6 +106,11 @@ pub struct OrganisationFilter {
     pub municipality_code: Option<i32>,
     /// Only organisations changed at or after this time (for incremental sync).
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only organisations whose name or short name contains this text, ignoring case (1 to 100 characters; `%`
+    /// and `_` are literal).
+    pub name_contains: Option<String>,
+    /// Only organisations of any of these municipalities (official codes).
+    pub municipality_codes: Option<Vec<i32>>,
 }
 
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
@@ -140,6 +146,17 @@ fn filtered(
     if let Some(code) = filter.municipality_code {
         query = query.filter(organisation::Column::MunicipalityCode.eq(code));
     }
+    if let Some(codes) = filter.municipality_codes {
+        let codes = crate::inputs::distinct(codes);
+        query = query.filter(organisation::Column::MunicipalityCode.is_in(codes));
+    }
+    let names = [organisation::Column::Name, organisation::Column::ShortName];
+    let query = name_contains(
+        query,
+        &names,
+        filter.name_contains.as_deref(),
+        "filter.nameContains",
+    )?;
     Ok(updated_since(
         query,
         organisation::Column::UpdatedAt,
@@ -178,6 +195,8 @@ impl OrganisationQuery {
         ctx: &Context<'_>,
         filter: Option<OrganisationFilter>,
         order_by: Option<OrganisationOrder>,
+        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        direction: Option<SortDirection>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -185,7 +204,7 @@ impl OrganisationQuery {
     ) -> async_graphql::Result<Option<ListConnection<Organisation>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
-        let args = PageArgs::new(first, after, last, before);
+        let args = PageArgs::new(first, after, last, before).sorted(direction);
         Ok(Some(
             connection(ctx.db()?, query, ordering, args, Organisation).await?,
         ))

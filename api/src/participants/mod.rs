@@ -15,6 +15,7 @@ pub mod write;
 
 pub use graphql::ParticipantMutation;
 
+use crate::pagination::{SortDirection, name_contains};
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
 use entity::{consent, mother, organisation, participant, project};
@@ -161,6 +162,8 @@ impl Participant {
         ctx: &Context<'_>,
         filter: Option<ReferralFilter>,
         order_by: Option<ReferralOrder>,
+        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        direction: Option<SortDirection>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -170,7 +173,7 @@ impl Participant {
             participant_id: Some(Kind::Participant.id(self.0.id)),
             ..filter.unwrap_or_default()
         };
-        let args = PageArgs::new(first, after, last, before);
+        let args = PageArgs::new(first, after, last, before).sorted(direction);
         Ok(Some(referrals::list(ctx, filter, order_by, args).await?))
     }
     /// The visits linked to her that the caller sees, most recent first.
@@ -180,6 +183,8 @@ impl Participant {
         ctx: &Context<'_>,
         filter: Option<VisitFilter>,
         order_by: Option<VisitOrder>,
+        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        direction: Option<SortDirection>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -189,7 +194,7 @@ impl Participant {
             participant_id: Some(Kind::Participant.id(self.0.id)),
             ..filter.unwrap_or_default()
         };
-        let args = PageArgs::new(first, after, last, before);
+        let args = PageArgs::new(first, after, last, before).sorted(direction);
         Ok(Some(visits::list(ctx, filter, order_by, args).await?))
     }
     /// Send it back with `updateParticipant`; it grows by one with every change.
@@ -263,6 +268,11 @@ pub struct ParticipantFilter {
     pub pseudonym: Option<String>,
     /// Only participants changed at or after this time (for incremental sync).
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only participants whose first name contains this text, ignoring case (1 to 100
+    /// characters). Personal data: it matches only the women whose personal data your
+    /// organisation may read (needs `participants:read`, otherwise `FORBIDDEN`), and every
+    /// match is audited as a read of her identity.
+    pub first_name_contains: Option<String>,
 }
 
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
@@ -299,6 +309,13 @@ fn filtered(
         crate::writes::displayable(&pseudonym, "filter.pseudonym", true)?;
         query = query.filter(participant::Column::Pseudonym.eq(pseudonym.trim().to_uppercase()));
     }
+    if let Some(text) = filter.first_name_contains.as_deref() {
+        if let Some(readable) = principal.may_search_personal_data()? {
+            query = query.filter(readable);
+        }
+        let name = [participant::Column::FirstName];
+        query = name_contains(query, &name, Some(text), "filter.firstNameContains")?;
+    }
     Ok(updated_since(
         query,
         participant::Column::UpdatedAt,
@@ -318,17 +335,23 @@ impl ParticipantQuery {
         ctx: &Context<'_>,
         filter: Option<ParticipantFilter>,
         order_by: Option<ParticipantOrder>,
+        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        direction: Option<SortDirection>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Participant>>> {
-        let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
+        let filter = filter.unwrap_or_default();
+        let searched = filter.first_name_contains.is_some();
+        let query = filtered(ctx.principal()?, filter)?;
         let ordering = order_by.unwrap_or_default().ordering();
-        let args = PageArgs::new(first, after, last, before);
-        Ok(Some(
-            connection(ctx.db()?, query, ordering, args, Participant).await?,
-        ))
+        let args = PageArgs::new(first, after, last, before).sorted(direction);
+        let page = connection(ctx.db()?, query, ordering, args, Participant).await?;
+        if searched {
+            access::searched_by_name(ctx, page.edges.iter().map(|edge| edge.node.0.id))?;
+        }
+        Ok(Some(page))
     }
 
     async fn participant(

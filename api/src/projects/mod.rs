@@ -7,6 +7,7 @@ pub mod write;
 
 pub use mutation::ProjectMutation;
 
+use crate::pagination::{RangeEnd, SortDirection, name_contains, within};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{mother, organisation, project, project_partner};
@@ -116,6 +117,15 @@ pub struct ProjectFilter {
     pub operator_id: Option<ID>,
     /// Only projects changed at or after this time (for incremental sync).
     pub updated_since: Option<DateTime<Utc>>,
+    /// Only projects whose name contains this text, ignoring case (1 to 100 characters; `%`
+    /// and `_` are literal).
+    pub name_contains: Option<String>,
+    /// Only projects in any of these municipalities (official codes).
+    pub municipality_codes: Option<Vec<i32>>,
+    /// Only projects started on or after this day.
+    pub started_from: Option<NaiveDate>,
+    /// Only projects started on or before this day.
+    pub started_to: Option<NaiveDate>,
 }
 
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
@@ -150,6 +160,25 @@ fn filtered(principal: &Principal, filter: ProjectFilter) -> ApiResult<Select<pr
         let operator = ids::decode_as(&operator, Kind::Organisation, "filter.operatorId")?;
         query = query.filter(project::Column::OperatorOrganisationId.eq(operator));
     }
+    if let Some(codes) = filter.municipality_codes {
+        let codes = crate::inputs::distinct(codes);
+        query = query.filter(project::Column::MunicipalityCode.is_in(codes));
+    }
+    let name = [project::Column::Name];
+    let query = name_contains(
+        query,
+        &name,
+        filter.name_contains.as_deref(),
+        "filter.nameContains",
+    )?;
+    let started = (filter.started_from, filter.started_to);
+    let query = within(
+        query,
+        project::Column::StartedOn,
+        started,
+        RangeEnd::Inclusive,
+        "filter.startedTo",
+    )?;
     Ok(updated_since(
         query,
         project::Column::UpdatedAt,
@@ -169,6 +198,8 @@ impl ProjectQuery {
         ctx: &Context<'_>,
         filter: Option<ProjectFilter>,
         order_by: Option<ProjectOrder>,
+        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        direction: Option<SortDirection>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -176,7 +207,7 @@ impl ProjectQuery {
     ) -> async_graphql::Result<Option<ListConnection<Project>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
-        let args = PageArgs::new(first, after, last, before);
+        let args = PageArgs::new(first, after, last, before).sorted(direction);
         Ok(Some(
             connection(ctx.db()?, query, ordering, args, Project).await?,
         ))

@@ -17,6 +17,7 @@ pub mod write;
 pub use graphql::ReferralMutation;
 pub use subscription::ReferralSubscription;
 
+use crate::pagination::{RangeEnd, SortDirection, within};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Duration, Utc};
 use entity::{
@@ -353,6 +354,12 @@ pub struct ReferralFilter {
     /// true: only referrals requested longer ago than the response time and still
     /// unanswered (`isStale`); false: only the others.
     pub stale: Option<bool>,
+    /// Only referrals of these priorities (any of them).
+    pub priority: Option<Vec<ReferralPriority>>,
+    /// Only referrals created at or after this time.
+    pub created_from: Option<DateTime<Utc>>,
+    /// Only referrals created before this time (not at it), so consecutive ranges never overlap.
+    pub created_before: Option<DateTime<Utc>>,
 }
 
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
@@ -424,6 +431,19 @@ fn filtered(
             crate::inputs::distinct(categories.into_iter().map(Into::into).collect());
         query = query.filter(referral::Column::ServiceCategory.is_in(categories));
     }
+    if let Some(priorities) = filter.priority {
+        let priorities: Vec<entity::enums::ReferralPriority> =
+            crate::inputs::distinct(priorities.into_iter().map(Into::into).collect());
+        query = query.filter(referral::Column::Priority.is_in(priorities));
+    }
+    let created = (filter.created_from, filter.created_before);
+    let query = within(
+        query,
+        referral::Column::CreatedAt,
+        created,
+        RangeEnd::Exclusive,
+        "filter.createdBefore",
+    )?;
     Ok(updated_since(
         query,
         referral::Column::UpdatedAt,
@@ -477,12 +497,14 @@ impl ReferralQuery {
         ctx: &Context<'_>,
         filter: Option<ReferralFilter>,
         order_by: Option<ReferralOrder>,
+        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        direction: Option<SortDirection>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Referral>>> {
-        let args = PageArgs::new(first, after, last, before);
+        let args = PageArgs::new(first, after, last, before).sorted(direction);
         Ok(Some(
             list(ctx, filter.unwrap_or_default(), order_by, args).await?,
         ))

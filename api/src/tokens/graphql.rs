@@ -8,6 +8,7 @@
 //! the caller may not see answers exactly like a missing one. Token text appears only in
 //! `IssuedToken`, the answer to `issueToken`.
 
+use crate::pagination::SortDirection;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
@@ -184,6 +185,8 @@ impl TokenQuery {
         ctx: &Context<'_>,
         filter: Option<ApiClientFilter>,
         order_by: Option<ApiClientOrder>,
+        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        direction: Option<SortDirection>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -191,7 +194,7 @@ impl TokenQuery {
     ) -> async_graphql::Result<Option<ListConnection<ApiClient>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
         let ordering = order_by.unwrap_or_default().ordering();
-        let args = PageArgs::new(first, after, last, before);
+        let args = PageArgs::new(first, after, last, before).sorted(direction);
         Ok(Some(
             connection(ctx.db()?, query, ordering, args, ApiClient).await?,
         ))

@@ -12,6 +12,7 @@ pub mod write;
 
 pub use mutation::VisitMutation;
 
+use crate::pagination::SortDirection;
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{mother, participant, project, visit, visit_topic};
@@ -206,12 +207,14 @@ impl VisitQuery {
         ctx: &Context<'_>,
         filter: Option<VisitFilter>,
         order_by: Option<VisitOrder>,
+        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        direction: Option<SortDirection>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Visit>>> {
-        let args = PageArgs::new(first, after, last, before);
+        let args = PageArgs::new(first, after, last, before).sorted(direction);
         Ok(Some(
             list(ctx, filter.unwrap_or_default(), order_by, args).await?,
         ))
