@@ -176,11 +176,28 @@ impl CourseQuery {
     async fn courses(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all courses the token may see."
+        )]
         filter: Option<CourseFilter>,
+        #[graphql(
+            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+        )]
         order_by: Option<CourseOrder>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Course>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
@@ -191,7 +208,11 @@ impl CourseQuery {
         ))
     }
 
-    async fn course(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Course>> {
+    async fn course(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The course's id (`Course.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Course>> {
         Ok(lookup::<course::Entity, _>(ctx, &id, Kind::Course, Course).await?)
     }
 }

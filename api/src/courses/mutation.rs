@@ -81,6 +81,7 @@ impl CourseMutation {
     async fn create_course(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new course: its project, kind, name and dates.")]
         input: CreateCourseInput,
     ) -> async_graphql::Result<Option<Course>> {
         let (principal, actor) = caller(ctx)?;
@@ -102,6 +103,7 @@ impl CourseMutation {
     async fn update_course(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The course and the fields to change; fields left out stay as they are.")]
         input: UpdateCourseInput,
     ) -> async_graphql::Result<Option<Course>> {
         let (principal, actor) = caller(ctx)?;
@@ -127,7 +129,7 @@ impl CourseMutation {
     async fn enrol_mother(
         &self,
         ctx: &Context<'_>,
-        input: EnrolMotherInput,
+        #[graphql(desc = "The course and the mother to enrol on it.")] input: EnrolMotherInput,
     ) -> async_graphql::Result<Option<Enrolment>> {
         let (principal, actor) = caller(ctx)?;
         let course = ids::decode_as(&input.course_id, Kind::Course, "input.courseId")?;
@@ -147,6 +149,7 @@ impl CourseMutation {
     async fn record_attendance(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The enrolment, the module and whether she attended.")]
         input: RecordAttendanceInput,
     ) -> async_graphql::Result<Option<Enrolment>> {
         let (principal, actor) = caller(ctx)?;
@@ -165,6 +168,9 @@ impl CourseMutation {
     async fn certify(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The enrolment on a basic course whose mother receives her diploma, and the date."
+        )]
         input: CertifyInput,
     ) -> async_graphql::Result<Option<Enrolment>> {
         let (principal, actor) = caller(ctx)?;
@@ -183,6 +189,7 @@ impl CourseMutation {
     async fn withdraw_enrolment(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The enrolment to end before the course is finished.")]
         input: WithdrawEnrolmentInput,
     ) -> async_graphql::Result<Option<Enrolment>> {
         let (principal, actor) = caller(ctx)?;

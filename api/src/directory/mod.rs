@@ -317,11 +317,28 @@ impl DirectoryQuery {
     async fn services(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all directory services the token may see."
+        )]
         filter: Option<ServiceFilter>,
+        #[graphql(
+            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+        )]
         order_by: Option<ServiceOrder>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Service>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
@@ -332,7 +349,11 @@ impl DirectoryQuery {
         ))
     }
 
-    async fn service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Service>> {
+    async fn service(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The service's id (`Service.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Service>> {
         Ok(lookup::<service::Entity, _>(ctx, &id, Kind::Service, Service).await?)
     }
 }

@@ -120,6 +120,9 @@ impl DirectoryMutation {
     async fn create_service(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The new directory service: its organisation, name, category and description."
+        )]
         input: CreateServiceInput,
     ) -> async_graphql::Result<Option<Service>> {
         let (principal, actor) = caller(ctx)?;
@@ -146,6 +149,9 @@ impl DirectoryMutation {
     async fn update_service(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The service and the fields to change; fields left out stay as they are."
+        )]
         input: UpdateServiceInput,
     ) -> async_graphql::Result<Option<Service>> {
         let (principal, actor) = caller(ctx)?;
@@ -168,6 +174,9 @@ impl DirectoryMutation {
     async fn add_service_location(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The service and the location to add to it: address, municipality, opening hours."
+        )]
         input: AddServiceLocationInput,
     ) -> async_graphql::Result<Option<ServiceLocation>> {
         let (principal, actor) = caller(ctx)?;
@@ -191,6 +200,9 @@ impl DirectoryMutation {
     async fn update_service_location(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The location and the fields to change; fields left out stay as they are."
+        )]
         input: UpdateServiceLocationInput,
     ) -> async_graphql::Result<Option<ServiceLocation>> {
         let (principal, actor) = caller(ctx)?;
@@ -214,7 +226,7 @@ impl DirectoryMutation {
     async fn remove_service_location(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The id of the location to remove.")] id: ID,
     ) -> async_graphql::Result<Option<Service>> {
         let (principal, actor) = caller(ctx)?;
         let id = ids::decode_as(&id, Kind::ServiceLocation, "id")?;
@@ -228,6 +240,7 @@ impl DirectoryMutation {
     async fn add_service_contact(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The service and the contact point to add to it.")]
         input: AddServiceContactInput,
     ) -> async_graphql::Result<Option<ServiceContact>> {
         let (principal, actor) = caller(ctx)?;
@@ -248,7 +261,7 @@ impl DirectoryMutation {
     async fn remove_service_contact(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The id of the contact point to remove.")] id: ID,
     ) -> async_graphql::Result<Option<Service>> {
         let (principal, actor) = caller(ctx)?;
         let id = ids::decode_as(&id, Kind::ServiceContact, "id")?;

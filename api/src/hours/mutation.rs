@@ -104,6 +104,7 @@ impl HoursMutation {
     async fn record_volunteer_hours(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mother, the day, what the time was given to and how long.")]
         input: RecordVolunteerHoursInput,
     ) -> async_graphql::Result<Option<VolunteerHours>> {
         let (principal, actor) = caller(ctx)?;
@@ -119,6 +120,9 @@ impl HoursMutation {
     async fn correct_volunteer_hours(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The hours entry and the fields to correct; fields left out stay as they are."
+        )]
         input: CorrectVolunteerHoursInput,
     ) -> async_graphql::Result<Option<VolunteerHours>> {
         let (principal, actor) = caller(ctx)?;
@@ -152,7 +156,7 @@ impl HoursMutation {
     async fn delete_volunteer_hours(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The id of the hours entry to delete.")] id: ID,
     ) -> async_graphql::Result<Option<ID>> {
         let (principal, actor) = caller(ctx)?;
         let entry = ids::decode_as(&id, Kind::VolunteerHours, "id")?;
@@ -168,6 +172,7 @@ impl HoursMutation {
     async fn import_volunteer_hours(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The hours entries to record in one transaction (all or none).")]
         input: ImportVolunteerHoursInput,
     ) -> async_graphql::Result<Option<ImportedVolunteerHours>> {
         let (principal, actor) = caller(ctx)?;

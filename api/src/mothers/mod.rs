@@ -153,11 +153,28 @@ impl MotherQuery {
     async fn mothers(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all mothers the token may see."
+        )]
         filter: Option<MotherFilter>,
+        #[graphql(
+            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+        )]
         order_by: Option<MotherOrder>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Mother>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
@@ -168,7 +185,11 @@ impl MotherQuery {
         ))
     }
 
-    async fn mother(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Mother>> {
+    async fn mother(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mother's id (`Mother.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Mother>> {
         Ok(lookup::<mother::Entity, _>(ctx, &id, Kind::Mother, Mother).await?)
     }
 }

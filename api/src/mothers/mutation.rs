@@ -74,6 +74,7 @@ impl MotherMutation {
     async fn register_mother(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new mother: her project, name, languages and dates.")]
         input: RegisterMotherInput,
     ) -> async_graphql::Result<Option<Mother>> {
         let (principal, actor) = caller(ctx)?;
@@ -96,6 +97,9 @@ impl MotherMutation {
     async fn update_mother(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The mother, the version last read and the fields to change; fields left out stay as they are."
+        )]
         input: UpdateMotherInput,
     ) -> async_graphql::Result<Option<Mother>> {
         let (principal, actor) = caller(ctx)?;
@@ -127,6 +131,7 @@ impl MotherMutation {
     async fn change_mother_status(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mother, the version last read and her new status.")]
         input: ChangeMotherStatusInput,
     ) -> async_graphql::Result<Option<Mother>> {
         let (principal, actor) = caller(ctx)?;

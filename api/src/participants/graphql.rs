@@ -94,6 +94,9 @@ impl ParticipantMutation {
     async fn register_participant(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The new participant: her project and the personal data the referral or contact needs."
+        )]
         input: RegisterParticipantInput,
     ) -> async_graphql::Result<Option<Participant>> {
         let by = writer(ctx)?;
@@ -124,6 +127,9 @@ impl ParticipantMutation {
     async fn update_participant(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Her id, the version last read and the fields to correct (or clear); fields left out stay as they are."
+        )]
         input: UpdateParticipantInput,
     ) -> async_graphql::Result<Option<Participant>> {
         let by = writer(ctx)?;
@@ -155,7 +161,10 @@ impl ParticipantMutation {
     async fn erase_participant(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "Her id (`Participant.id`).")] id: ID,
+        #[graphql(
+            desc = "Why she is erased (e.g. `request 2026-17`): kept in the audit event, so it must not repeat her data."
+        )]
         reason: String,
     ) -> async_graphql::Result<Option<Participant>> {
         let by = writer(ctx)?;
@@ -168,6 +177,9 @@ impl ParticipantMutation {
     async fn record_consent(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The participant, what she agreed to (purpose, receiver), when and who took it."
+        )]
         input: RecordConsentInput,
     ) -> async_graphql::Result<Option<Consent>> {
         let by = writer(ctx)?;
@@ -198,7 +210,7 @@ impl ParticipantMutation {
     async fn withdraw_consent(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The id of the consent she withdraws.")] id: ID,
     ) -> async_graphql::Result<Option<Consent>> {
         let by = writer(ctx)?;
         let id = ids::decode_as(&id, Kind::Consent, "id")?;

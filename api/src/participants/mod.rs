@@ -159,11 +159,28 @@ impl Participant {
     async fn referrals(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all referrals the token may see."
+        )]
         filter: Option<ReferralFilter>,
+        #[graphql(
+            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+        )]
         order_by: Option<ReferralOrder>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Referral>>> {
         let filter = ReferralFilter {
@@ -178,11 +195,28 @@ impl Participant {
     async fn visits(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all visits the token may see."
+        )]
         filter: Option<VisitFilter>,
+        #[graphql(
+            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+        )]
         order_by: Option<VisitOrder>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Visit>>> {
         let filter = VisitFilter {
@@ -316,11 +350,28 @@ impl ParticipantQuery {
     async fn participants(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all participants the token may see."
+        )]
         filter: Option<ParticipantFilter>,
+        #[graphql(
+            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+        )]
         order_by: Option<ParticipantOrder>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Participant>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
@@ -334,7 +385,7 @@ impl ParticipantQuery {
     async fn participant(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "Her id (`Participant.id`).")] id: ID,
     ) -> async_graphql::Result<Option<Participant>> {
         Ok(lookup::<participant::Entity, _>(ctx, &id, Kind::Participant, Participant).await?)
     }
@@ -347,7 +398,7 @@ impl ParticipantQuery {
     async fn participant_data_export(
         &self,
         ctx: &Context<'_>,
-        participant_id: ID,
+        #[graphql(desc = "Her id (`Participant.id`).")] participant_id: ID,
     ) -> async_graphql::Result<Option<Json<serde_json::Value>>> {
         let principal = ctx.principal()?;
         let id = ids::decode_as(&participant_id, Kind::Participant, "participantId")?;

@@ -71,6 +71,9 @@ impl Project {
     async fn mothers(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only mothers with one of these statuses; left out, all of the project's mothers the token may see."
+        )]
         status: Option<Vec<MotherStatus>>,
     ) -> async_graphql::Result<Option<Vec<Mother>>> {
         let rows = load_children::<MothersOfProject>(ctx, self.0.id).await?;
@@ -167,11 +170,28 @@ impl ProjectQuery {
     async fn projects(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all projects the token may see."
+        )]
         filter: Option<ProjectFilter>,
+        #[graphql(
+            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+        )]
         order_by: Option<ProjectOrder>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Project>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
@@ -182,7 +202,11 @@ impl ProjectQuery {
         ))
     }
 
-    async fn project(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Project>> {
+    async fn project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project's id (`Project.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Project>> {
         Ok(lookup::<project::Entity, _>(ctx, &id, Kind::Project, Project).await?)
     }
 }

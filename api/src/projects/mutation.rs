@@ -66,6 +66,7 @@ impl ProjectMutation {
     async fn create_project(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new project: name, municipality, operating organisation, dates.")]
         input: CreateProjectInput,
     ) -> async_graphql::Result<Option<Project>> {
         let (principal, actor) = caller(ctx)?;
@@ -92,6 +93,9 @@ impl ProjectMutation {
     async fn update_project(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The project and the fields to change; fields left out stay as they are."
+        )]
         input: UpdateProjectInput,
     ) -> async_graphql::Result<Option<Project>> {
         let (principal, actor) = caller(ctx)?;
@@ -116,6 +120,9 @@ impl ProjectMutation {
     async fn set_project_partner(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The project, the partner organisation and its role (added, or its role changed)."
+        )]
         input: SetProjectPartnerInput,
     ) -> async_graphql::Result<Option<ProjectPartner>> {
         let (principal, actor) = caller(ctx)?;
@@ -136,6 +143,7 @@ impl ProjectMutation {
     async fn remove_project_partner(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The project and the partner organisation to remove from it.")]
         input: RemoveProjectPartnerInput,
     ) -> async_graphql::Result<Option<Project>> {
         let (principal, actor) = caller(ctx)?;

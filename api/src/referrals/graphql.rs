@@ -142,6 +142,9 @@ impl ReferralMutation {
     async fn create_referral(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The new referral (in DRAFT): project, participant, receiver, service asked for, note."
+        )]
         input: CreateReferralInput,
     ) -> async_graphql::Result<Option<Referral>> {
         let by = writer(ctx)?;
@@ -174,6 +177,9 @@ impl ReferralMutation {
     async fn transition_referral(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The referral, the version last read, the action, and its reason, outcome or note."
+        )]
         input: TransitionReferralInput,
     ) -> async_graphql::Result<Option<Referral>> {
         let by = writer(ctx)?;
@@ -194,6 +200,9 @@ impl ReferralMutation {
     async fn claim_referral(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The pool referral, the version last read and the project that takes it on."
+        )]
         input: ClaimReferralInput,
     ) -> async_graphql::Result<Option<Referral>> {
         let by = writer(ctx)?;
@@ -211,6 +220,9 @@ impl ReferralMutation {
     async fn refer_to_programme(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The woman the municipality refers (minimal, pseudonymous, with its case reference) and the project or pool she goes to."
+        )]
         input: ReferToProgrammeInput,
     ) -> async_graphql::Result<Option<Referral>> {
         let by = writer(ctx)?;
@@ -237,6 +249,7 @@ impl ReferralMutation {
     async fn post_referral_message(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The referral and the message: free text about her, personal data.")]
         input: PostReferralMessageInput,
     ) -> async_graphql::Result<Option<messages::ReferralMessage>> {
         let by = writer(ctx)?;
@@ -251,6 +264,9 @@ impl ReferralMutation {
     async fn release_referral(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The claimed referral, the version last read and why it goes back to its pool."
+        )]
         input: ReleaseReferralInput,
     ) -> async_graphql::Result<Option<Referral>> {
         let by = writer(ctx)?;
@@ -268,6 +284,9 @@ impl ReferralMutation {
     async fn forward_referral(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The referral, the version last read and where it goes: another project or a pool."
+        )]
         input: ForwardReferralInput,
     ) -> async_graphql::Result<Option<Referral>> {
         let by = writer(ctx)?;

@@ -475,11 +475,28 @@ impl ReferralQuery {
     async fn referrals(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all referrals the token may see."
+        )]
         filter: Option<ReferralFilter>,
+        #[graphql(
+            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+        )]
         order_by: Option<ReferralOrder>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Referral>>> {
         let args = PageArgs::new(first, after, last, before);
@@ -488,7 +505,11 @@ impl ReferralQuery {
         ))
     }
 
-    async fn referral(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Referral>> {
+    async fn referral(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The referral's id (`Referral.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Referral>> {
         Ok(lookup::<referral::Entity, _>(ctx, &id, Kind::Referral, Referral).await?)
     }
 

@@ -221,6 +221,9 @@ impl ReferralSubscription {
     async fn referral_events<'c>(
         &self,
         ctx: &'c Context<'c>,
+        #[graphql(
+            desc = "Which events to receive; left out, every event of every referral the token may read."
+        )]
         filter: Option<ReferralEventFilter>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ReferralEventNotice>> + 'c>
     {

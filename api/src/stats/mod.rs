@@ -247,6 +247,9 @@ impl StatsQuery {
     async fn stats(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The rows every figure counts: period, projects, municipality; left out: everything the token may see (its area)."
+        )]
         filter: Option<StatsFilter>,
     ) -> async_graphql::Result<Option<Stats>> {
         let scope = ctx.principal()?.stats()?;
@@ -306,6 +309,9 @@ impl Stats {
     async fn mothers_trained(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice or one that does not apply to this figure is `BAD_USER_INPUT`; WEEK is for the secretariat only."
+        )]
         group_by: Option<Vec<Dimension>>,
     ) -> async_graphql::Result<Option<StatsTable>> {
         Ok(Some(
@@ -317,6 +323,9 @@ impl Stats {
     async fn visits(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice or one that does not apply to this figure is `BAD_USER_INPUT`; WEEK is for the secretariat only."
+        )]
         group_by: Option<Vec<Dimension>>,
     ) -> async_graphql::Result<Option<StatsTable>> {
         Ok(Some(self.table(ctx, Figure::Visits, group_by).await?))
@@ -326,6 +335,9 @@ impl Stats {
     async fn women_reached(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice or one that does not apply to this figure is `BAD_USER_INPUT`; WEEK is for the secretariat only."
+        )]
         group_by: Option<Vec<Dimension>>,
     ) -> async_graphql::Result<Option<StatsTable>> {
         Ok(Some(self.table(ctx, Figure::WomenReached, group_by).await?))
@@ -335,6 +347,9 @@ impl Stats {
     async fn referrals(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice or one that does not apply to this figure is `BAD_USER_INPUT`; WEEK is for the secretariat only."
+        )]
         group_by: Option<Vec<Dimension>>,
     ) -> async_graphql::Result<Option<StatsTable>> {
         Ok(Some(self.table(ctx, Figure::Referrals, group_by).await?))
@@ -344,6 +359,9 @@ impl Stats {
     async fn referral_response_times(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice or one that does not apply to this figure is `BAD_USER_INPUT`; WEEK is for the secretariat only."
+        )]
         group_by: Option<Vec<Dimension>>,
     ) -> async_graphql::Result<Option<ResponseTimeTable>> {
         Ok(Some(self.response_times(ctx, group_by).await?))
@@ -354,6 +372,9 @@ impl Stats {
     async fn volunteer_hours(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice or one that does not apply to this figure is `BAD_USER_INPUT`; WEEK is for the secretariat only."
+        )]
         group_by: Option<Vec<Dimension>>,
     ) -> async_graphql::Result<Option<StatsTable>> {
         Ok(Some(
@@ -941,9 +962,20 @@ impl StaleReferrals {
     async fn referrals(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Referral>>> {
         let cutoff = policy(ctx)?.cutoff(crate::db::now());

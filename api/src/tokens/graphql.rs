@@ -182,11 +182,28 @@ impl TokenQuery {
     async fn api_clients(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all API clients the token may see."
+        )]
         filter: Option<ApiClientFilter>,
+        #[graphql(
+            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+        )]
         order_by: Option<ApiClientOrder>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<ApiClient>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
@@ -200,7 +217,7 @@ impl TokenQuery {
     async fn api_client(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The client's id (`ApiClient.id`).")] id: ID,
     ) -> async_graphql::Result<Option<ApiClient>> {
         Ok(lookup::<api_client::Entity, _>(ctx, &id, Kind::ApiClient, ApiClient).await?)
     }
@@ -256,6 +273,7 @@ impl TokenMutation {
     async fn create_api_client(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new client: its name and the organisation it acts for.")]
         input: CreateApiClientInput,
     ) -> async_graphql::Result<Option<ApiClient>> {
         let by = manager(ctx)?;
@@ -276,6 +294,7 @@ impl TokenMutation {
     async fn issue_token(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The client, the scopes the token carries and how long it lives.")]
         input: IssueTokenInput,
     ) -> async_graphql::Result<Option<Issued>> {
         let by = manager(ctx)?;
@@ -301,7 +320,7 @@ impl TokenMutation {
     async fn revoke_token(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The token's id (its `jti`, as `ApiToken.id` shows it).")] id: ID,
     ) -> async_graphql::Result<Option<ApiToken>> {
         let by = manager(ctx)?;
         let jti = ids::decode_as(&id, Kind::ApiToken, "id")?;
@@ -314,7 +333,7 @@ impl TokenMutation {
     async fn revoke_api_client(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The id of the client whose tokens stop working, all of them.")] id: ID,
     ) -> async_graphql::Result<Option<ApiClient>> {
         let by = manager(ctx)?;
         let client_id = ids::decode_as(&id, Kind::ApiClient, "id")?;
@@ -329,6 +348,7 @@ impl TokenMutation {
     async fn delete_api_client(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The id of the client to delete; only a client without tokens in use.")]
         id: ID,
     ) -> async_graphql::Result<Option<ID>> {
         let by = manager(ctx)?;

@@ -204,11 +204,28 @@ impl VisitQuery {
     async fn visits(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all visits the token may see."
+        )]
         filter: Option<VisitFilter>,
+        #[graphql(
+            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+        )]
         order_by: Option<VisitOrder>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Visit>>> {
         let args = PageArgs::new(first, after, last, before);
@@ -217,7 +234,11 @@ impl VisitQuery {
         ))
     }
 
-    async fn visit(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Visit>> {
+    async fn visit(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The visit's id (`Visit.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Visit>> {
         Ok(lookup::<visit::Entity, _>(ctx, &id, Kind::Visit, Visit).await?)
     }
 }

@@ -135,6 +135,9 @@ impl VisitMutation {
     async fn record_visit(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The visit: mother, date, channel, duration, topics, how the contact came about, next step."
+        )]
         input: RecordVisitInput,
     ) -> async_graphql::Result<Option<Visit>> {
         let (principal, actor) = caller(ctx)?;
@@ -150,6 +153,9 @@ impl VisitMutation {
     async fn correct_visit(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The visit, the version last read and the fields to correct; fields left out stay as they are."
+        )]
         input: CorrectVisitInput,
     ) -> async_graphql::Result<Option<Visit>> {
         let (principal, actor) = caller(ctx)?;
@@ -201,7 +207,11 @@ impl VisitMutation {
 
     /// Deletes a visit within 7 days of its recording (later: `INVALID_TRANSITION`; once a
     /// referral came out of it: `CONFLICT`). Answers the deleted id.
-    async fn delete_visit(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ID>> {
+    async fn delete_visit(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the visit to delete.")] id: ID,
+    ) -> async_graphql::Result<Option<ID>> {
         let (principal, actor) = caller(ctx)?;
         let visit = ids::decode_as(&id, Kind::Visit, "id")?;
         in_transaction(ctx, async |txn| {
@@ -216,6 +226,9 @@ impl VisitMutation {
     async fn import_visits(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The visits to record in one transaction (all or none), with a key per row for idempotent retries."
+        )]
         input: ImportVisitsInput,
     ) -> async_graphql::Result<Option<ImportedVisits>> {
         let (principal, actor) = caller(ctx)?;

@@ -233,7 +233,9 @@ impl VocabularyQuery {
     async fn vocabularies(
         &self,
         ctx: &Context<'_>,
-        names: Option<Vec<VocabularyName>>,
+        #[graphql(desc = "The vocabularies to return; left out, all of them.")] names: Option<
+            Vec<VocabularyName>,
+        >,
     ) -> async_graphql::Result<Option<Vec<Vocabulary>>> {
         ctx.principal()?.may_read_reference_data()?;
         let names =
@@ -245,7 +247,7 @@ impl VocabularyQuery {
     async fn vocabulary(
         &self,
         ctx: &Context<'_>,
-        name: VocabularyName,
+        #[graphql(desc = "Which vocabulary.")] name: VocabularyName,
     ) -> async_graphql::Result<Option<Vocabulary>> {
         ctx.principal()?.may_read_reference_data()?;
         Ok(Some(Vocabulary::of(name)))

@@ -74,10 +74,24 @@ impl Webhook {
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list by status or time; left out: every delivery of this webhook."
+        )]
         filter: Option<WebhookDeliveryFilter>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<WebhookDelivery>>> {
         use webhook_delivery::Column as D;
@@ -194,9 +208,20 @@ impl WebhookQuery {
     async fn webhooks(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
+            i32,
+        >,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Webhook>>> {
         use webhook::Column as W;
@@ -208,7 +233,11 @@ impl WebhookQuery {
         ))
     }
 
-    async fn webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Webhook>> {
+    async fn webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The webhook's id (`Webhook.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Webhook>> {
         Ok(lookup::<webhook::Entity, _>(ctx, &id, Kind::Webhook, Webhook).await?)
     }
 }

@@ -59,6 +59,7 @@ impl WebhookMutation {
     async fn register_webhook(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The endpoint URL, the secret both sides keep and a description.")]
         input: RegisterWebhookInput,
     ) -> async_graphql::Result<Option<Webhook>> {
         let by = admin(ctx)?;
@@ -75,6 +76,9 @@ impl WebhookMutation {
     async fn update_webhook(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The webhook and the fields to change (URL, description, active); fields left out stay as they are."
+        )]
         input: UpdateWebhookInput,
     ) -> async_graphql::Result<Option<Webhook>> {
         let by = admin(ctx)?;
@@ -99,7 +103,7 @@ impl WebhookMutation {
     async fn rotate_webhook_secret(
         &self,
         ctx: &Context<'_>,
-        input: RotateWebhookSecretInput,
+        #[graphql(desc = "The webhook and its new secret.")] input: RotateWebhookSecretInput,
     ) -> async_graphql::Result<Option<Webhook>> {
         let by = admin(ctx)?;
         let id = webhook_id(&input.id, "input.id")?;
@@ -111,7 +115,11 @@ impl WebhookMutation {
     }
 
     /// Deletes a webhook with its queue and delivery history; answers the deleted id.
-    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ID>> {
+    async fn delete_webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the webhook to delete, with its delivery history.")] id: ID,
+    ) -> async_graphql::Result<Option<ID>> {
         let by = admin(ctx)?;
         let uuid = webhook_id(&id, "id")?;
         in_transaction(ctx, async |txn| write::delete(txn, &by, uuid).await).await?;
