@@ -45,12 +45,19 @@ child_of!(HoursOfLocation: opening_hours by LocationId ordered by Weekday);
 /// HSDS `byday` MO..SU).
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Weekday {
+    /// Monday (ISO 1, HSDS `MO`).
     Monday,
+    /// Tuesday (ISO 2, HSDS `TU`).
     Tuesday,
+    /// Wednesday (ISO 3, HSDS `WE`).
     Wednesday,
+    /// Thursday (ISO 4, HSDS `TH`).
     Thursday,
+    /// Friday (ISO 5, HSDS `FR`).
     Friday,
+    /// Saturday (ISO 6, HSDS `SA`).
     Saturday,
+    /// Sunday (ISO 7, HSDS `SU`).
     Sunday,
 }
 
@@ -251,8 +258,11 @@ pub struct ServiceFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum ServiceOrder {
+    /// By name, A to Z (the default).
     #[default]
     Name,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -322,7 +332,7 @@ impl DirectoryQuery {
         )]
         filter: Option<ServiceFilter>,
         #[graphql(
-            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
         )]
         order_by: Option<ServiceOrder>,
         #[graphql(

@@ -164,7 +164,7 @@ impl Participant {
         )]
         filter: Option<ReferralFilter>,
         #[graphql(
-            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
         )]
         order_by: Option<ReferralOrder>,
         #[graphql(
@@ -200,7 +200,7 @@ impl Participant {
         )]
         filter: Option<VisitFilter>,
         #[graphql(
-            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
         )]
         order_by: Option<VisitOrder>,
         #[graphql(
@@ -302,9 +302,11 @@ pub struct ParticipantFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum ParticipantOrder {
-    /// Most recently registered first.
+    /// Most recently registered first (the default).
     #[default]
     CreatedAt,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -355,7 +357,7 @@ impl ParticipantQuery {
         )]
         filter: Option<ParticipantFilter>,
         #[graphql(
-            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
         )]
         order_by: Option<ParticipantOrder>,
         #[graphql(

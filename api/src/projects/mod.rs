@@ -124,8 +124,11 @@ pub struct ProjectFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum ProjectOrder {
+    /// By name, A to Z (the default).
     #[default]
     Name,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -175,7 +178,7 @@ impl ProjectQuery {
         )]
         filter: Option<ProjectFilter>,
         #[graphql(
-            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
         )]
         order_by: Option<ProjectOrder>,
         #[graphql(

@@ -358,9 +358,11 @@ pub struct ReferralFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum ReferralOrder {
-    /// Newest referral first.
+    /// Newest referral first (the default).
     #[default]
     CreatedAt,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -480,7 +482,7 @@ impl ReferralQuery {
         )]
         filter: Option<ReferralFilter>,
         #[graphql(
-            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
         )]
         order_by: Option<ReferralOrder>,
         #[graphql(

@@ -92,16 +92,29 @@ impl StatsPolicy {
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[graphql(name = "StatsDimension")]
 pub enum Dimension {
+    /// The calendar year of the figure's date (the ISO week-year together with WEEK).
     Year,
+    /// The month of the figure's date, 1 to 12.
     Month,
+    /// The ISO week of the figure's date, 1 to 53; for the secretariat only (others get whole months).
     Week,
+    /// The project a row belongs to (every figure).
     Project,
+    /// The municipality of the project, or of a pool referral's pool until claimed (every
+    /// figure).
     Municipality,
+    /// A visit's topic (`visits`, `womenReached`); a visit counts under each of its topics.
     Topic,
+    /// A visit's channel (`visits`, `womenReached`).
     Channel,
+    /// The service a referral asks for (`referrals`, `referralResponseTimes`).
     ServiceCategory,
+    /// A referral's status now (`referrals`, `referralResponseTimes`).
     Status,
+    /// A completed referral's outcome (`referrals`, `referralResponseTimes`).
     Outcome,
+    /// A language, as an ISO 639 code: the participant's preferred one (`referrals`,
+    /// `referralResponseTimes`), each of the mother's (`mothersTrained`).
     Language,
     /// What volunteer time was given to (`volunteerHours` only); visits are ACTIVITY.
     Kind,

@@ -120,9 +120,11 @@ pub struct VisitFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum VisitOrder {
-    /// Most recent visit first.
+    /// Most recent visit first (the default).
     #[default]
     VisitedOn,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -209,7 +211,7 @@ impl VisitQuery {
         )]
         filter: Option<VisitFilter>,
         #[graphql(
-            desc = "The order of the list, also the order cursors follow; each field's default is its own (the field description says which)."
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
         )]
         order_by: Option<VisitOrder>,
         #[graphql(

@@ -42,27 +42,49 @@ pub enum Lang {
 /// A closed vocabulary of the API; all but LANGUAGE are the GraphQL enum of the same name.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum VocabularyName {
+    /// Kinds of organisation: secretariat, municipality, NGO.
     OrganisationKind,
+    /// The statuses of a local project.
     ProjectStatus,
+    /// The roles of an organisation in a project it does not operate.
     PartnerRole,
+    /// Where a neighbourhood mother stands (in training, certified, ...).
     MotherStatus,
+    /// Kinds of course: the basic 15-module course, supplementary ones.
     CourseKind,
+    /// Where a mother stands on a course.
     EnrolmentStatus,
+    /// What volunteer hours were given to.
     HoursKind,
+    /// How a participant prefers to be contacted.
     ContactMethod,
+    /// What a consent covers.
     ConsentPurpose,
+    /// The forms a visit takes.
     VisitChannel,
+    /// The topics of a visit.
     VisitTopic,
+    /// How the contact behind a visit came about.
     ContactOrigin,
+    /// The next steps agreed at a visit.
     NextStep,
+    /// OUTBOUND (to a service) or INBOUND (to the programme).
     ReferralDirection,
+    /// The services a referral asks for.
     ServiceCategory,
+    /// The statuses of a referral's lifecycle.
     ReferralStatus,
+    /// Why a referral was rejected, failed or cancelled.
     ReferralReason,
+    /// What came of a completed referral.
     ReferralOutcome,
+    /// How soon a referral should be acted on.
     ReferralPriority,
+    /// What a timeline event records.
     TimelineKind,
+    /// What a party does to a referral (`transitionReferral`), each with its reasons.
     ReferralAction,
+    /// How a referral changes hands (claim, release, forward).
     ReferralHandover,
     /// ISO 639 language codes (`languages`, `preferredLanguage`), not an enum: records take
     /// any valid code, these are the ones Bydel names.
