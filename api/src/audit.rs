@@ -323,14 +323,19 @@ impl ReadLog {
 /// One entry of the audit trail.
 pub struct AuditEvent(pub audit_event::Model);
 
+/// Who read or changed personal data or a record, when, through which client and request;
+/// written in the same transaction as the change (`audit:read`). Never holds the data itself.
 #[Object]
 impl AuditEvent {
+    /// The event's global id.
     pub async fn id(&self) -> ID {
         Kind::AuditEvent.id(self.0.id)
     }
+    /// When it was done.
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
+    /// What was done: a read of personal data or a kind of change.
     async fn action(&self) -> vocabulary::AuditAction {
         self.0.action.into()
     }
@@ -467,9 +472,10 @@ impl AuditQuery {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]

@@ -18,27 +18,28 @@ use sea_orm::DatabaseConnection;
 use crate::db::Db;
 
 use crate::{
-    audit::AuditQuery,
+    audit::{AuditEvent, AuditQuery},
     auth::{Principal, TokenKeys},
-    courses::{CourseMutation, CourseQuery},
-    directory::{DirectoryMutation, DirectoryQuery},
+    courses::{Course, CourseMutation, CourseQuery},
+    directory::{DirectoryMutation, DirectoryQuery, Service},
     error::{ApiError, ApiResult},
     events::EventBus,
     federation::FederationQuery,
     hours::HoursMutation,
     loaders::{BatchLoad, Batcher, Loaders},
-    mothers::{MotherMutation, MotherQuery},
+    mothers::{Mother, MotherMutation, MotherQuery},
     node::NodeQuery,
-    organisations::OrganisationQuery,
-    participants::{ParticipantMutation, ParticipantQuery},
-    projects::{ProjectMutation, ProjectQuery},
-    referrals::{ReferralMutation, ReferralPolicy, ReferralQuery, ReferralSubscription},
+    organisations::{Organisation, OrganisationQuery},
+    pagination::ListConnection as Page,
+    participants::{Participant, ParticipantMutation, ParticipantQuery},
+    projects::{Project, ProjectMutation, ProjectQuery},
+    referrals::{Referral, ReferralMutation, ReferralPolicy, ReferralQuery, ReferralSubscription},
     server::RequestIdValue,
     stats::{StatsPolicy, StatsQuery},
-    tokens::{TokenMutation, TokenQuery},
-    visits::{VisitMutation, VisitQuery},
+    tokens::{ApiClient, TokenMutation, TokenQuery},
+    visits::{Visit, VisitMutation, VisitQuery},
     vocabularies::VocabularyQuery,
-    webhooks::{WebhookMutation, WebhookPolicy, WebhookQuery},
+    webhooks::{Webhook, WebhookDelivery, WebhookMutation, WebhookPolicy, WebhookQuery},
 };
 
 /// The query root. Every list is a Relay connection (`first`/`after`, `last`/`before`, at most
@@ -173,6 +174,42 @@ fn with_types<Q: ObjectType + 'static>(
         .register_output_type::<crate::vocabulary::HoursKind>()
         .override_output_type_description::<DateTime<Utc>>(DATE_TIME)
         .override_output_type_description::<NaiveDate>(DATE)
+        .override_output_type_description::<Page<ApiClient>>(
+            "A page of API clients the token may see (`tokens:read`).",
+        )
+        .override_output_type_description::<Page<AuditEvent>>(
+            "A page of audit events: who read or changed personal data, when, through which request.",
+        )
+        .override_output_type_description::<Page<Course>>(
+            "A page of training courses the token may see.",
+        )
+        .override_output_type_description::<Page<Mother>>(
+            "A page of neighbourhood mothers the token may see.",
+        )
+        .override_output_type_description::<Page<Organisation>>(
+            "A page of organisations the token may see.",
+        )
+        .override_output_type_description::<Page<Participant>>(
+            "A page of participants the token may see; personal fields follow each one's own rules.",
+        )
+        .override_output_type_description::<Page<Project>>(
+            "A page of local projects the token may see.",
+        )
+        .override_output_type_description::<Page<Referral>>(
+            "A page of referrals the token may see.",
+        )
+        .override_output_type_description::<Page<Service>>(
+            "A page of the service directory.",
+        )
+        .override_output_type_description::<Page<Visit>>(
+            "A page of visits the token may see.",
+        )
+        .override_output_type_description::<Page<Webhook>>(
+            "A page of the organisation's webhooks (all of them for the secretariat).",
+        )
+        .override_output_type_description::<Page<WebhookDelivery>>(
+            "A page of a webhook's deliveries, newest first.",
+        )
 }
 
 /// The `DateTime` scalar (chrono's `DateTime<Utc>`); the wire format is chrono's.

@@ -94,11 +94,16 @@ impl Weekday {
 /// A service an organisation offers (HSDS `service`).
 pub struct Service(pub service::Model);
 
+/// A service an organisation offers in the directory (Open Referral HSDS `service`): what it
+/// is, where, when and how to reach it; a referral can name it. Reference data: readable with
+/// any valid token.
 #[Object]
 impl Service {
+    /// The service's global id.
     pub async fn id(&self) -> ID {
         Kind::Service.id(self.0.id)
     }
+    /// The service's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -106,9 +111,11 @@ impl Service {
     async fn category(&self) -> ServiceCategory {
         self.0.category.into()
     }
+    /// Whether it is offered now.
     async fn status(&self) -> ServiceStatus {
         self.0.status.into()
     }
+    /// What the service does and for whom.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -145,6 +152,7 @@ impl Service {
         let rows = load_children::<ContactsOfService>(ctx, self.0.id).await?;
         Ok(rows.into_iter().map(ServiceContact).collect())
     }
+    /// When it was added to the directory.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -158,8 +166,10 @@ impl Service {
 /// Where a service is given: a location with its address (HSDS `location` and `address`).
 pub struct ServiceLocation(pub service_location::Model);
 
+/// A place where a service is offered, with its opening hours.
 #[Object]
 impl ServiceLocation {
+    /// The location's global id.
     pub async fn id(&self) -> ID {
         Kind::ServiceLocation.id(self.0.id)
     }
@@ -167,6 +177,7 @@ impl ServiceLocation {
     async fn name(&self) -> Option<&str> {
         self.0.name.as_deref()
     }
+    /// Street and number.
     async fn street(&self) -> &str {
         &self.0.street
     }
@@ -174,9 +185,11 @@ impl ServiceLocation {
     async fn postcode(&self) -> &str {
         &self.0.postcode
     }
+    /// The town.
     async fn city(&self) -> &str {
         &self.0.city
     }
+    /// The municipality the location is in.
     async fn municipality(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Municipality>> {
         Ok(municipality_by_code(ctx, Some(self.0.municipality_code)).await?)
     }
@@ -201,8 +214,10 @@ impl ServiceLocation {
 /// One opening period on one weekday, in local (Danish) time.
 pub struct OpeningHours(pub opening_hours::Model);
 
+/// One opening period of a location on one weekday.
 #[Object]
 impl OpeningHours {
+    /// The day of the week.
     async fn weekday(&self) -> Option<Weekday> {
         Weekday::of(self.0.weekday)
     }
@@ -220,8 +235,11 @@ impl OpeningHours {
 /// and `phone`). Organisational, never a person's private data.
 pub struct ServiceContact(pub service_contact::Model);
 
+/// A contact point of a service: a role or department with a phone, e-mail or website, never a
+/// person.
 #[Object]
 impl ServiceContact {
+    /// The contact point's global id.
     pub async fn id(&self) -> ID {
         Kind::ServiceContact.id(self.0.id)
     }
@@ -229,9 +247,11 @@ impl ServiceContact {
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Its phone number.
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
     }
+    /// Its e-mail address.
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
@@ -343,9 +363,10 @@ impl DirectoryQuery {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]

@@ -51,6 +51,7 @@ pub struct UpdateServiceInput {
 /// One opening period in local time.
 #[derive(InputObject)]
 pub struct OpeningHoursInput {
+    /// The day of the week.
     pub weekday: Weekday,
     /// `HH:MM`, e.g. "08:30".
     pub opens: String,

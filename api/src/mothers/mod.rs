@@ -35,14 +35,20 @@ child_of!(EnrolmentsOfMother: enrolment by MotherId ordered by CreatedAt);
 
 pub struct Mother(pub mother::Model);
 
+/// A volunteer neighbourhood mother in a project: trained on the basic course, then visiting
+/// women (`mothers:read`). Her name is readable by every organisation that sees her project;
+/// her contact details only by those running it.
 #[Object]
 impl Mother {
+    /// The mother's global id.
     pub async fn id(&self) -> ID {
         Kind::Mother.id(self.0.id)
     }
+    /// Her first name, as the project knows her.
     async fn first_name(&self) -> &str {
         &self.0.first_name
     }
+    /// Her last name.
     async fn last_name(&self) -> &str {
         &self.0.last_name
     }
@@ -56,12 +62,15 @@ impl Mother {
         access::mother_contact(ctx, &self.0).await?;
         Ok(self.0.email.as_deref())
     }
+    /// Where she stands: in training, certified, active, inactive, left.
     async fn status(&self) -> MotherStatus {
         self.0.status.into()
     }
+    /// The day she joined the project.
     async fn joined_on(&self) -> NaiveDate {
         self.0.joined_on
     }
+    /// The day she left the project; `null` while she is in it.
     async fn left_on(&self) -> Option<NaiveDate> {
         self.0.left_on
     }
@@ -70,6 +79,7 @@ impl Mother {
         let rows = load_children::<LanguagesOfMother>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(|l| l.language).collect()))
     }
+    /// The project she volunteers in.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         Ok(load_by_id::<project::Entity>(ctx, self.0.project_id)
             .await?
@@ -80,9 +90,11 @@ impl Mother {
         let rows = load_children::<EnrolmentsOfMother>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(Enrolment).collect()))
     }
+    /// When she was registered.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When her record last changed (for incremental sync).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -171,9 +183,10 @@ impl MotherQuery {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]

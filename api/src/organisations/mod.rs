@@ -20,8 +20,12 @@ use crate::{
 
 pub struct Organisation(pub organisation::Model);
 
+/// A body taking part in the programme: the national secretariat, a municipality or a partner
+/// NGO. Its kind decides which rows its tokens see: the secretariat all, an NGO its projects
+/// and what is under them, a municipality its area and the referrals addressed to it.
 #[Object]
 impl Organisation {
+    /// The organisation's global id.
     pub async fn id(&self) -> ID {
         Kind::Organisation.id(self.0.id)
     }
@@ -29,9 +33,11 @@ impl Organisation {
     async fn short_name(&self) -> &str {
         &self.0.short_name
     }
+    /// Its full name (e.g. `Københavns Kommune`).
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Secretariat, municipality or NGO.
     async fn kind(&self) -> OrganisationKind {
         self.0.kind.into()
     }
@@ -39,9 +45,11 @@ impl Organisation {
     async fn municipality(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Municipality>> {
         Ok(municipality_by_code(ctx, self.0.municipality_code).await?)
     }
+    /// When it was registered.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it last changed (for incremental sync).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -50,14 +58,18 @@ impl Organisation {
 /// A Danish municipality, by its official code (e.g. 101 København, 730 Randers).
 pub struct Municipality(pub municipality::Model);
 
+/// A Danish municipality by its official code (reference data, any valid token).
 #[Object]
 impl Municipality {
+    /// The official municipality code, e.g. 101 København, 730 Randers.
     async fn code(&self) -> i32 {
         self.0.code
     }
+    /// Its Danish name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The region it belongs to (e.g. `Hovedstaden`).
     async fn region(&self) -> &str {
         &self.0.region
     }
@@ -195,9 +207,10 @@ impl OrganisationQuery {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]

@@ -175,9 +175,10 @@ impl Participant {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]
@@ -211,9 +212,10 @@ impl Participant {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]
@@ -246,11 +248,16 @@ impl Participant {
 /// One consent: a purpose, for sharing also the receiving organisation; live until withdrawn.
 pub struct Consent(pub consent::Model);
 
+/// What a participant agreed to (sharing with one named receiver, being contacted), when,
+/// recorded by whom, and when she withdrew it. Specific and revocable; a referral leaves DRAFT
+/// only with her live consent to share with its receiver.
 #[Object]
 impl Consent {
+    /// The consent's global id (`withdrawConsent(id:)`).
     pub async fn id(&self) -> ID {
         Kind::Consent.id(self.0.id)
     }
+    /// What she agreed to.
     async fn purpose(&self) -> ConsentPurpose {
         self.0.purpose.into()
     }
@@ -263,9 +270,13 @@ impl Consent {
             .await?
             .map(Organisation))
     }
+    /// When she gave it: the recording time, or the date on the paper form (at most 92 days
+    /// back).
     async fn given_at(&self) -> DateTime<Utc> {
         self.0.given_at
     }
+    /// When she withdrew it; `null` while she has not. Withdrawing sharing cancels her open
+    /// referrals to that receiver.
     async fn withdrawn_at(&self) -> Option<DateTime<Utc>> {
         self.0.withdrawn_at
     }
@@ -368,9 +379,10 @@ impl ParticipantQuery {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]

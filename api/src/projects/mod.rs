@@ -33,20 +33,27 @@ child_of!(CoursesOfProject: course by ProjectId ordered by StartsOn);
 
 pub struct Project(pub project::Model);
 
+/// A local neighbourhood-mothers project in a municipality, operated by one organisation with
+/// partner and funder organisations (`projects:read`).
 #[Object]
 impl Project {
+    /// The project's global id.
     pub async fn id(&self) -> ID {
         Kind::Project.id(self.0.id)
     }
+    /// The project's name (e.g. `Bydelsmødre Nørrebro`).
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Planned, active, paused or closed.
     async fn status(&self) -> ProjectStatus {
         self.0.status.into()
     }
+    /// The day the project started (or is to start, while PLANNED).
     async fn started_on(&self) -> NaiveDate {
         self.0.started_on
     }
+    /// The day it ended; `null` while it runs.
     async fn ended_on(&self) -> Option<NaiveDate> {
         self.0.ended_on
     }
@@ -89,9 +96,11 @@ impl Project {
         let rows = load_children::<CoursesOfProject>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(Course).collect()))
     }
+    /// When the project was registered.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it last changed (for incremental sync).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -100,12 +109,15 @@ impl Project {
 /// An organisation that partners in or funds a project.
 pub struct ProjectPartner(pub project_partner::Model);
 
+/// An organisation that takes part in a project it does not operate, and how.
 #[Object]
 impl ProjectPartner {
+    /// The partner or funder.
     async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
         let partner = load_by_id::<organisation::Entity>(ctx, self.0.organisation_id);
         Ok(partner.await?.map(Organisation))
     }
+    /// Partner or funder.
     async fn role(&self) -> PartnerRole {
         self.0.role.into()
     }
@@ -189,9 +201,10 @@ impl ProjectQuery {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]

@@ -493,9 +493,10 @@ impl ReferralQuery {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]

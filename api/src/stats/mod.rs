@@ -298,6 +298,8 @@ pub struct Stats {
     cell_keys: CellKeys,
 }
 
+/// The figures of the caller's area under the filter: one table per figure (`stats:read`).
+/// Exact for the secretariat; under disclosure control for every other caller.
 #[Object]
 impl Stats {
     /// The first day the figures count: the filter's `from`, moved back to the first of its
@@ -714,6 +716,7 @@ impl StatsValue {
     }
 }
 
+/// One value of a figure, with whether disclosure control suppressed it.
 #[Object]
 impl StatsValue {
     /// `null` when suppressed. Counts are whole numbers; hours have fractions.
@@ -733,6 +736,7 @@ pub struct StatsTable {
     suppressed_cells: i32,
 }
 
+/// A figure grouped by the requested dimensions; without `groupBy` one cell, the total.
 #[Object]
 impl StatsTable {
     /// Non-empty cells only, ordered by their dimensions.
@@ -769,6 +773,7 @@ macro_rules! cell_object {
             async fn year(&self) -> Option<i32> {
                 self.at.year
             }
+            /// Month, 1 to 12; `null` unless grouped by MONTH.
             async fn month(&self) -> Option<i32> {
                 self.at.month
             }
@@ -785,24 +790,33 @@ macro_rules! cell_object {
                 let Some(id) = self.at.project else { return Ok(None) };
                 Ok(load_by_id::<project::Entity>(ctx, id).await?.map(Project))
             }
+            /// The official Danish municipality code (101 København); `null` unless grouped by
+            /// MUNICIPALITY.
             async fn municipality_code(&self) -> Option<i32> {
                 self.at.municipality
             }
+            /// The municipality of `municipalityCode`, with its name and region.
             async fn municipality(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Municipality>> {
                 Ok(municipality_by_code(ctx, self.at.municipality).await?)
             }
+            /// The visits' topic; `null` unless grouped by TOPIC.
             async fn topic(&self) -> Option<VisitTopic> {
                 self.at.topic
             }
+            /// The visits' channel; `null` unless grouped by CHANNEL.
             async fn channel(&self) -> Option<VisitChannel> {
                 self.at.channel
             }
+            /// The service the referrals ask for; `null` unless grouped by SERVICE_CATEGORY.
             async fn service_category(&self) -> Option<ServiceCategory> {
                 self.at.service_category
             }
+            /// The referrals' status now; `null` unless grouped by STATUS.
             async fn status(&self) -> Option<ReferralStatus> {
                 self.at.status
             }
+            /// The completed referrals' outcome; `null` unless grouped by OUTCOME (and for
+            /// referrals without one).
             async fn outcome(&self) -> Option<ReferralOutcome> {
                 self.at.outcome
             }
@@ -820,11 +834,14 @@ macro_rules! cell_object {
 }
 
 cell_object! {
+    /// One cell of a figure's table: the dimensions it is grouped by (the others are `null`)
+    /// and its value.
     StatsCell {
-        /// `null` when suppressed.
+        /// The count (or hours) of this cell; `null` when suppressed.
         async fn value(&self) -> Option<f64> {
             (!self.value.suppressed).then_some(self.value.value)
         }
+        /// Hidden by disclosure control (too small, or would give a small cell away).
         async fn suppressed(&self) -> bool {
             self.value.suppressed
         }
@@ -832,10 +849,14 @@ cell_object! {
 }
 
 cell_object! {
+    /// One cell of the response-time table: the dimensions it is grouped by (the others are
+    /// `null`) and the two durations.
     ResponseTimeCell {
+        /// Hours from request to acceptance (or a pool referral's claim).
         async fn to_acceptance(&self) -> ResponseTime {
             self.times.to_acceptance
         }
+        /// Hours from request to completion, for completed referrals.
         async fn to_completion(&self) -> ResponseTime {
             self.times.to_completion
         }
@@ -879,17 +900,21 @@ impl Durations {
 #[derive(Debug, Clone, Copy)]
 pub struct ResponseTime {
     durations: Durations,
+    /// Hidden by disclosure control (too few, or would give a small cell away).
     suppressed: bool,
 }
 
 #[Object]
 impl ResponseTime {
+    /// How many referrals the durations are of; `null` when suppressed.
     async fn count(&self) -> Option<i32> {
         (!self.suppressed).then_some(self.durations.count as i32)
     }
+    /// The median, in hours; `null` when suppressed or none.
     async fn median_hours(&self) -> Option<f64> {
         self.hours(self.durations.median)
     }
+    /// The 90th percentile (nearest rank), in hours; `null` when suppressed or none.
     async fn percentile90_hours(&self) -> Option<f64> {
         self.hours(self.durations.p90)
     }
@@ -912,6 +937,7 @@ pub struct ResponseTimes {
     to_completion: ResponseTime,
 }
 
+/// Both response times of a set of referrals.
 #[Object]
 impl ResponseTimes {
     /// From request to acceptance (or a pool referral's claim).
@@ -927,8 +953,11 @@ impl ResponseTimes {
 /// Response times grouped by the requested dimensions. A cell counts as suppressed when
 /// either of its measures is.
 pub struct ResponseTimeTable {
+    /// Non-empty cells only, ordered by their dimensions.
     cells: Vec<ResponseTimeCell>,
+    /// Over everything the filter keeps.
     total: ResponseTimes,
+    /// How many cells are suppressed.
     suppressed_cells: i32,
 }
 
@@ -952,8 +981,12 @@ pub struct StaleReferrals {
     filter: Filter,
 }
 
+/// Requested referrals unanswered beyond the response time (`--referral-response-days`),
+/// addressed to the caller.
 #[Object]
 impl StaleReferrals {
+    /// How many; exact (the caller's own work queue); `null` with an error without
+    /// `referrals:read`.
     async fn count(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
         let cutoff = policy(ctx)?.cutoff(crate::db::now());
         let awaiting = self.scope.awaiting_answer();
@@ -983,9 +1016,10 @@ impl StaleReferrals {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]

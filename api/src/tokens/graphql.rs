@@ -40,8 +40,12 @@ fn scope_list(text: &str) -> Vec<&str> {
 /// A caller of the API: acts for one organisation, holds the most its tokens may carry.
 pub struct ApiClient(pub api_client::Model);
 
+/// A system allowed to call the API for one organisation (a caseworker system, a dashboard, a
+/// script), with the scopes its tokens may carry; created, given tokens and revoked by the
+/// secretariat (`tokens:read`, `tokens:write`).
 #[Object]
 impl ApiClient {
+    /// The client's global id; tokens name it in their `sub` claim.
     pub async fn id(&self) -> ID {
         Kind::ApiClient.id(self.0.id)
     }
@@ -62,9 +66,11 @@ impl ApiClient {
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
     }
+    /// When the secretariat created the client.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the client last changed (scopes, revocation).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -78,12 +84,15 @@ impl ApiClient {
 /// An issued token, by its `jti`. Never its text: that is shown once, by `issueToken`.
 pub struct ApiToken(pub api_token::Model);
 
+/// One token issued to an API client (a JWT, never shown again after `issueToken`): when it was
+/// issued, when it expires, whether it was revoked.
 #[Object]
 impl ApiToken {
     /// The token's `jti` claim, as a global id.
     pub async fn id(&self) -> ID {
         Kind::ApiToken.id(self.0.id)
     }
+    /// The client the token was issued to.
     async fn client(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiClient>> {
         let client = load_by_id::<api_client::Entity>(ctx, self.0.client_id);
         Ok(client.await?.map(ApiClient))
@@ -92,12 +101,16 @@ impl ApiToken {
     async fn scopes(&self) -> Vec<&str> {
         scope_list(&self.0.scopes)
     }
+    /// When the token was issued (its `iat`).
     async fn issued_at(&self) -> DateTime<Utc> {
         self.0.issued_at
     }
+    /// When the token stops working (its `exp`).
     async fn expires_at(&self) -> DateTime<Utc> {
         self.0.expires_at
     }
+    /// When the token was revoked; `null` while it is not. Every replica refuses it from then
+    /// on.
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
     }
@@ -201,9 +214,10 @@ impl TokenQuery {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]

@@ -36,17 +36,24 @@ child_of!(TopicsOfVisit: visit_topic by VisitId ordered by Topic);
 
 pub struct Visit(pub visit::Model);
 
+/// A mother's activity: a home visit, a phone call, a group event or an accompaniment, with
+/// date, duration and topics. Anonymous by default: linked to a participant only when there is
+/// a reason (a referral came out of it) (`visits:read`).
 #[Object]
 impl Visit {
+    /// The visit's global id.
     pub async fn id(&self) -> ID {
         Kind::Visit.id(self.0.id)
     }
+    /// The form the visit took.
     async fn channel(&self) -> VisitChannel {
         self.0.channel.into()
     }
+    /// The day of the visit.
     async fn visited_on(&self) -> NaiveDate {
         self.0.visited_on
     }
+    /// How long it took, in minutes; counts as the mother's volunteer hours (ACTIVITY).
     async fn duration_minutes(&self) -> i32 {
         self.0.duration_minutes
     }
@@ -72,11 +79,13 @@ impl Visit {
         access::visit_notes(ctx, &self.0).await?;
         Ok(self.0.notes.as_deref())
     }
+    /// The project the visit belongs to.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         Ok(load_by_id::<project::Entity>(ctx, self.0.project_id)
             .await?
             .map(Project))
     }
+    /// The mother who made the visit.
     async fn mother(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Mother>> {
         Ok(load_by_id::<mother::Entity>(ctx, self.0.mother_id)
             .await?
@@ -91,9 +100,11 @@ impl Visit {
             .await?
             .map(Participant))
     }
+    /// When the visit was recorded.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it last changed (for incremental sync).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -222,9 +233,10 @@ impl VisitQuery {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]

@@ -186,6 +186,7 @@ impl VocabularyName {
 
 /// A closed vocabulary and its values.
 pub struct Vocabulary {
+    /// Which vocabulary.
     name: VocabularyName,
     listing: Listing,
 }
@@ -199,6 +200,8 @@ impl Vocabulary {
     }
 }
 
+/// A closed vocabulary of the API with each value's code and its Danish and English labels, for
+/// front ends (reference data, any valid token).
 #[Object]
 impl Vocabulary {
     async fn name(&self) -> VocabularyName {

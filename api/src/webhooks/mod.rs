@@ -44,8 +44,11 @@ pub struct WebhookDeliveryFilter {
     pub status: Option<Vec<WebhookDeliveryStatus>>,
 }
 
+/// An endpoint of an organisation's system that is told about referral changes (ids and
+/// statuses only, signed with its secret) (`referrals:admin`).
 #[Object]
 impl Webhook {
+    /// The webhook's global id.
     pub async fn id(&self) -> ID {
         Kind::Webhook.id(self.0.id)
     }
@@ -54,9 +57,11 @@ impl Webhook {
         let organisation = load_by_id::<organisation::Entity>(ctx, self.0.organisation_id);
         Ok(organisation.await?.map(Organisation))
     }
+    /// The `https` URL Bydel POSTs to (public addresses only).
     async fn url(&self) -> &str {
         &self.0.url
     }
+    /// What the endpoint is, for people (e.g. `case system, production`).
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -64,9 +69,11 @@ impl Webhook {
     async fn active(&self) -> bool {
         self.0.active
     }
+    /// When it was registered.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -75,7 +82,7 @@ impl Webhook {
         &self,
         ctx: &Context<'_>,
         #[graphql(
-            desc = "Narrows the list by status or time; left out: every delivery of this webhook."
+            desc = "Only deliveries in these statuses; left out: every delivery of this webhook."
         )]
         filter: Option<WebhookDeliveryFilter>,
         #[graphql(
@@ -86,9 +93,10 @@ impl Webhook {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]
@@ -115,16 +123,20 @@ impl Webhook {
 /// One referral event queued for one webhook, and how sending it went.
 pub struct WebhookDelivery(pub webhook_delivery::Model);
 
+/// One referral event queued for one webhook, and how sending it went: at least once, retried
+/// with backoff until delivered or FAILED.
 #[Object]
 impl WebhookDelivery {
     /// Also sent as the `Bydel-Delivery` header and the payload's `deliveryId`.
     pub async fn id(&self) -> ID {
         Kind::WebhookDelivery.id(self.0.id)
     }
+    /// The webhook it is for.
     async fn webhook(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Webhook>> {
         let webhook = load_by_id::<webhook::Entity>(ctx, self.0.webhook_id);
         Ok(webhook.await?.map(Webhook))
     }
+    /// What happened to the referral.
     async fn event_type(&self) -> WebhookEventType {
         self.0.event_type.into()
     }
@@ -138,6 +150,7 @@ impl WebhookDelivery {
     async fn payload(&self) -> &str {
         &self.0.payload
     }
+    /// Pending, delivered or failed.
     async fn status(&self) -> WebhookDeliveryStatus {
         self.0.status.into()
     }
@@ -158,9 +171,11 @@ impl WebhookDelivery {
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }
+    /// When an attempt got a 2xx answer; `null` until then.
     async fn delivered_at(&self) -> Option<DateTime<Utc>> {
         self.0.delivered_at
     }
+    /// When it was queued (the event's time).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -177,15 +192,18 @@ impl WebhookDelivery {
 /// One try at sending a delivery.
 pub struct WebhookAttempt(pub webhook_attempt::Model);
 
+/// One POST of a delivery and its result.
 #[Object]
 impl WebhookAttempt {
     /// From 1.
     async fn number(&self) -> i32 {
         self.0.number
     }
+    /// When the attempt started.
     async fn started_at(&self) -> DateTime<Utc> {
         self.0.started_at
     }
+    /// How long it took, in milliseconds.
     async fn duration_ms(&self) -> i32 {
         self.0.duration_ms
     }
@@ -193,6 +211,8 @@ impl WebhookAttempt {
     async fn status_code(&self) -> Option<i32> {
         self.0.status_code
     }
+    /// Why it failed without an HTTP answer (timeout, refused connection, address not public);
+    /// `null` otherwise.
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
@@ -216,9 +236,10 @@ impl WebhookQuery {
             desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
         )]
         after: Option<String>,
-        #[graphql(desc = "The last this many items (before `before`): 0 to 100.")] last: Option<
-            i32,
-        >,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
+        last: Option<i32>,
         #[graphql(
             desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
         )]
