@@ -402,6 +402,7 @@ impl AuditEvent {
     }
 }
 
+/// Conditions on the audit events listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct AuditEventFilter {
     /// Events about this participant (a data-subject access request).

@@ -130,9 +130,12 @@ impl Enrolment {
     }
 }
 
+/// Conditions on the courses listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct CourseFilter {
+    /// Only courses of this project.
     pub project_id: Option<ID>,
+    /// Only basic or only supplementary courses.
     pub kind: Option<CourseKind>,
     /// Courses starting on or after this date.
     pub starts_from: Option<NaiveDate>,
@@ -228,6 +231,7 @@ impl CourseQuery {
         ))
     }
 
+    /// One course by id (`courses:read`); `null` when there is none the token may see.
     async fn course(
         &self,
         ctx: &Context<'_>,

@@ -19,20 +19,25 @@ use crate::{
     writes::{caller, in_transaction, past_date, required_name},
 };
 
+/// A new training course of a project.
 #[derive(InputObject)]
 pub struct CreateCourseInput {
+    /// The project that runs it.
     pub project_id: ID,
     /// 1 to 200 characters.
     pub name: String,
+    /// Basic (15 modules, diploma) or supplementary.
     pub kind: CourseKind,
     /// 1 to 50; a BASIC course has 15.
     pub module_count: i32,
+    /// The day of its first module.
     pub starts_on: NaiveDate,
 }
 
 /// Only the fields given change. Courses have no `version`: the last change wins.
 #[derive(InputObject)]
 pub struct UpdateCourseInput {
+    /// The course.
     pub id: ID,
     /// 1 to 200 characters.
     pub name: Option<String>,
@@ -41,14 +46,17 @@ pub struct UpdateCourseInput {
     pub ends_on: MaybeUndefined<NaiveDate>,
 }
 
+/// A mother leaves a course before finishing it.
 #[derive(InputObject)]
 pub struct WithdrawEnrolmentInput {
     /// An ENROLLED enrolment.
     pub enrolment_id: ID,
 }
 
+/// A mother's place on a course.
 #[derive(InputObject)]
 pub struct EnrolMotherInput {
+    /// The course, of her project.
     pub course_id: ID,
     /// A mother of the course's project.
     pub mother_id: ID,
@@ -56,8 +64,10 @@ pub struct EnrolMotherInput {
     pub contract_signed_on: Option<NaiveDate>,
 }
 
+/// Whether a mother attended one module of her course.
 #[derive(InputObject)]
 pub struct RecordAttendanceInput {
+    /// Her enrolment on the course.
     pub enrolment_id: ID,
     /// 1 to the course's module count.
     pub module_number: i32,
@@ -65,8 +75,10 @@ pub struct RecordAttendanceInput {
     pub attended_on: NaiveDate,
 }
 
+/// A mother receives her diploma for a basic course.
 #[derive(InputObject)]
 pub struct CertifyInput {
+    /// Her ENROLLED enrolment on a basic course; it becomes COMPLETED.
     pub enrolment_id: ID,
     /// Not in the future, not before the course starts.
     pub certified_on: NaiveDate,

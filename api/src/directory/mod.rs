@@ -261,15 +261,18 @@ impl ServiceContact {
     }
 }
 
+/// Conditions on the directory services listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct ServiceFilter {
     /// Only the services of this organisation.
     pub organisation_id: Option<ID>,
     /// Only services whose area includes this municipality (official code, e.g. 101).
     pub municipality_code: Option<i32>,
+    /// Only services of one of these categories.
     pub category: Option<Vec<ServiceCategory>>,
     /// Only services offered in this language (ISO 639 code, e.g. "ar").
     pub language: Option<String>,
+    /// Only services with one of these statuses.
     pub status: Option<Vec<ServiceStatus>>,
     /// Only services changed (they or anything under them) at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
@@ -380,6 +383,7 @@ impl DirectoryQuery {
         ))
     }
 
+    /// One directory service by id; `null` when there is none.
     async fn service(
         &self,
         ctx: &Context<'_>,

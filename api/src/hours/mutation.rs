@@ -35,8 +35,10 @@ pub struct VolunteerHoursRow {
     pub minutes: i32,
 }
 
+/// Volunteer time given to a project that is not a recorded visit.
 #[derive(InputObject)]
 pub struct RecordVolunteerHoursInput {
+    /// The project the time was given to.
     pub project_id: ID,
     #[graphql(flatten)]
     pub hours: VolunteerHoursRow,
@@ -45,15 +47,22 @@ pub struct RecordVolunteerHoursInput {
 /// A correction: only the fields given change; `motherId: null` makes them the group's.
 #[derive(InputObject)]
 pub struct CorrectVolunteerHoursInput {
+    /// The hours entry to correct.
     pub id: ID,
+    /// Another mother of the project; `null` makes the hours the group's.
     pub mother_id: MaybeUndefined<ID>,
+    /// What the time was given to (not visits: they count by their own duration).
     pub kind: Option<HoursKind>,
+    /// The day the time was given: not in the future.
     pub worked_on: Option<NaiveDate>,
+    /// How long, in minutes.
     pub minutes: Option<i32>,
 }
 
+/// Many hours entries of one project at once.
 #[derive(InputObject)]
 pub struct ImportVolunteerHoursInput {
+    /// The project the hours were given to.
     pub project_id: ID,
     /// 1 to 1000 rows, written all together or not at all.
     pub hours: Vec<VolunteerHoursRow>,

@@ -52,12 +52,16 @@ impl Mother {
     async fn last_name(&self) -> &str {
         &self.0.last_name
     }
-    /// Contact details: shared only with the organisations running her project.
+    /// Her phone number. Contact details: shared only with the secretariat and the
+    /// organisations running her project, otherwise `null` with `FORBIDDEN`; every read is
+    /// audited.
     async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         access::mother_contact(ctx, &self.0).await?;
         Ok(self.0.phone.as_deref())
     }
-    /// Contact details: shared only with the organisations running her project.
+    /// Her e-mail address. Contact details: shared only with the secretariat and the
+    /// organisations running her project, otherwise `null` with `FORBIDDEN`; every read is
+    /// audited.
     async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         access::mother_contact(ctx, &self.0).await?;
         Ok(self.0.email.as_deref())
@@ -100,9 +104,12 @@ impl Mother {
     }
 }
 
+/// Conditions on the mothers listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct MotherFilter {
+    /// Only mothers of this project.
     pub project_id: Option<ID>,
+    /// Only mothers with one of these statuses.
     pub status: Option<Vec<MotherStatus>>,
     /// ISO 639 code of a language she speaks, e.g. `ar`.
     pub language: Option<String>,
@@ -200,6 +207,7 @@ impl MotherQuery {
         ))
     }
 
+    /// One mother by id (`mothers:read`); `null` when there is none the token may see.
     async fn mother(
         &self,
         ctx: &Context<'_>,

@@ -111,9 +111,12 @@ impl MunicipalityCache {
     }
 }
 
+/// Conditions on the organisations listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct OrganisationFilter {
+    /// Only organisations of one of these kinds.
     pub kind: Option<Vec<OrganisationKind>>,
+    /// Only the municipality with this code (e.g. 101).
     pub municipality_code: Option<i32>,
     /// Only organisations changed at or after this time (for incremental sync).
     pub updated_since: Option<DateTime<Utc>>,
@@ -224,6 +227,7 @@ impl OrganisationQuery {
         ))
     }
 
+    /// One organisation by id; `null` when there is none the token may see.
     async fn organisation(
         &self,
         ctx: &Context<'_>,

@@ -18,6 +18,8 @@ use crate::{
     writes::in_transaction,
 };
 
+/// A woman registered by a project because a referral or her wish to be contacted needs it:
+/// pseudonymous, with only the personal data that purpose needs.
 #[derive(InputObject)]
 pub struct RegisterParticipantInput {
     /// The project that works with her; the caller must operate it. A municipality leaves it
@@ -29,6 +31,7 @@ pub struct RegisterParticipantInput {
     pub birth_year: Option<i32>,
     /// ISO 639 codes (2–3 lower-case letters), e.g. `["ar", "da"]`; at most 20.
     pub languages: Option<Vec<String>>,
+    /// How she prefers to be contacted. Personal data.
     pub preferred_contact: Option<ContactMethod>,
     /// One ISO 639 code.
     pub preferred_language: Option<String>,
@@ -49,17 +52,28 @@ pub struct RegisterParticipantInput {
 /// `languages` replaces all. Limits as for `registerParticipant`.
 #[derive(InputObject)]
 pub struct UpdateParticipantInput {
+    /// Her id.
     pub id: ID,
     /// The `version` last read; a newer one means someone else changed her: `CONFLICT`.
     pub version: i32,
+    /// Her first name; `null` empties it. Personal data.
     pub first_name: MaybeUndefined<String>,
+    /// The year she was born; `null` empties it. Personal data.
     pub birth_year: MaybeUndefined<i32>,
+    /// ISO 639 codes of the languages she speaks; replaces all. Personal data.
     pub languages: Option<Vec<String>>,
+    /// How she prefers to be contacted; `null` empties it. Personal data.
     pub preferred_contact: MaybeUndefined<ContactMethod>,
+    /// ISO 639 code of the language she prefers to be contacted in; `null` empties it. Personal
+    /// data.
     pub preferred_language: MaybeUndefined<String>,
+    /// Her phone number; `null` empties it. Personal data.
     pub phone: MaybeUndefined<String>,
+    /// Her e-mail address; `null` empties it. Personal data.
     pub email: MaybeUndefined<String>,
+    /// The district she lives in; `null` empties it. Personal data.
     pub district: MaybeUndefined<String>,
+    /// Free text about her, at most 4000 characters; `null` empties it. Personal data.
     pub notes: MaybeUndefined<String>,
     /// The receiving municipality's own case reference (never a CPR number), at most 64
     /// characters: set only by a municipality that registered her or receives a referral
@@ -67,8 +81,10 @@ pub struct UpdateParticipantInput {
     pub municipality_case_ref: MaybeUndefined<String>,
 }
 
+/// What a participant agreed to, as she said it or signed it.
 #[derive(InputObject)]
 pub struct RecordConsentInput {
+    /// The participant.
     pub participant_id: ID,
     /// SHARE_WITH_RECEIVER or CONTACT. STATISTICS is refused: figures need no consent.
     pub purpose: ConsentPurpose,

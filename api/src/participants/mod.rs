@@ -59,8 +59,15 @@ impl Participant {
     }
 }
 
+/// A woman the mothers support, registered only when a referral (or her wish to be contacted
+/// again) needs it. Pseudonymous by design, never a CPR number. Her pseudonym, project,
+/// registering organisation and consents are readable with `participants:read`; every other
+/// field is personal data (special-category under GDPR): readable only by the organisations
+/// running her project and, with her live consent, the receiver of a referral about her.
+/// Otherwise such a field is `null` with a `FORBIDDEN` error; every read is audited.
 #[Object]
 impl Participant {
+    /// Her global id.
     pub async fn id(&self) -> ID {
         Kind::Participant.id(self.0.id)
     }
@@ -68,14 +75,20 @@ impl Participant {
     async fn pseudonym(&self) -> &str {
         &self.0.pseudonym
     }
+    /// Her first name, if she gave it. Personal data: `null` with `FORBIDDEN` for a caller
+    /// outside the personal-data rule; every read is audited.
     async fn first_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.personal(ctx, Category::Identity).await?;
         Ok(self.0.first_name.as_deref())
     }
+    /// The year she was born. Personal data: `null` with `FORBIDDEN` for a caller outside the
+    /// personal-data rule; every read is audited.
     async fn birth_year(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
         self.personal(ctx, Category::Identity).await?;
         Ok(self.0.birth_year)
     }
+    /// How she prefers to be contacted. Personal data: `null` with `FORBIDDEN` for a caller
+    /// outside the personal-data rule; every read is audited.
     async fn preferred_contact(
         &self,
         ctx: &Context<'_>,
@@ -84,6 +97,8 @@ impl Participant {
         Ok(self.0.preferred_contact.map(Into::into))
     }
     /// ISO 639 code of the language she prefers to be contacted in; `null` once she is erased.
+    /// Personal data: `null` with `FORBIDDEN` for a caller outside the personal-data rule;
+    /// every read is audited.
     async fn preferred_language(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.personal(ctx, Category::Contact).await?;
         // Kept after her erasure for the figures' LANGUAGE dimension only, never shown.
@@ -94,31 +109,42 @@ impl Participant {
             .filter(|_| self.0.erased_at.is_none()))
     }
     /// The decade she was born in (1980 for 1984): her pool profile, with her languages and
-    /// district, which is all a pool sees of her before her consent covers it.
+    /// district, which is all a pool sees of her before her consent covers it. Personal data:
+    /// `null` with `FORBIDDEN` for a caller outside the personal-data rule (or the pool
+    /// clause); every read is audited.
     async fn birth_decade(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
         self.profile(ctx, Category::Identity).await?;
         Ok(self.0.birth_year.map(|year| year - year.rem_euclid(10)))
     }
-    /// Pool profile (see `birthDecade`).
+    /// ISO 639 codes of the languages she speaks. Pool profile (see `birthDecade`): `null`
+    /// with `FORBIDDEN` outside the personal-data rule and the pool clause; reads are audited.
     async fn languages(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<String>>> {
         self.profile(ctx, Category::Languages).await?;
         let rows = load_children::<LanguagesOfParticipant>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(|l| l.language).collect()))
     }
+    /// Her phone number. Personal data: `null` with `FORBIDDEN` for a caller outside the
+    /// personal-data rule; every read is audited.
     async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.personal(ctx, Category::Contact).await?;
         Ok(self.0.phone.as_deref())
     }
+    /// Her e-mail address. Personal data: `null` with `FORBIDDEN` for a caller outside the
+    /// personal-data rule; every read is audited.
     async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.personal(ctx, Category::Contact).await?;
         Ok(self.0.email.as_deref())
     }
-    /// Pool profile (see `birthDecade`).
+    /// The district she lives in (e.g. `Nørrebro`). Pool profile (see `birthDecade`):
+    /// `null` with `FORBIDDEN` outside the personal-data rule and the pool clause; reads are
+    /// audited.
     async fn district(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.profile(ctx, Category::District).await?;
         Ok(self.0.district.as_deref())
     }
-    /// The receiving municipality's own case reference (never a CPR number).
+    /// The receiving municipality's own case reference (never a CPR number). Personal data:
+    /// `null` with `FORBIDDEN` for a caller outside the personal-data rule; every read is
+    /// audited.
     async fn municipality_case_ref(
         &self,
         ctx: &Context<'_>,
@@ -126,6 +152,8 @@ impl Participant {
         self.personal(ctx, Category::CaseRef).await?;
         Ok(self.0.municipality_case_ref.as_deref())
     }
+    /// Free text about her, at most 4000 characters. Personal data: `null` with `FORBIDDEN` for
+    /// a caller outside the personal-data rule; every read is audited.
     async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.personal(ctx, Category::Notes).await?;
         Ok(self.0.notes.as_deref())
@@ -141,6 +169,8 @@ impl Participant {
             .await?
             .map(Project))
     }
+    /// The organisation that registered her (a project's operator, or a referring
+    /// municipality).
     async fn registered_by(
         &self,
         ctx: &Context<'_>,
@@ -237,9 +267,11 @@ impl Participant {
     async fn erased_at(&self) -> Option<DateTime<Utc>> {
         self.0.erased_at
     }
+    /// When she was registered.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When her record last changed (for incremental sync).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -301,8 +333,10 @@ impl Consent {
     }
 }
 
+/// Conditions on the participants listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct ParticipantFilter {
+    /// Only participants registered by this project.
     pub project_id: Option<ID>,
     /// Exact pseudonym code.
     pub pseudonym: Option<String>,
@@ -396,6 +430,8 @@ impl ParticipantQuery {
         ))
     }
 
+    /// One participant by id (`participants:read`); `null` when there is none the token may
+    /// see. Her personal fields follow her own rules.
     async fn participant(
         &self,
         ctx: &Context<'_>,

@@ -123,11 +123,14 @@ impl ProjectPartner {
     }
 }
 
+/// Conditions on the projects listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct ProjectFilter {
     /// Official municipality code, e.g. 101 for København.
     pub municipality_code: Option<i32>,
+    /// Only projects with one of these statuses.
     pub status: Option<Vec<ProjectStatus>>,
+    /// Only projects operated by this organisation.
     pub operator_id: Option<ID>,
     /// Only projects changed at or after this time (for incremental sync).
     pub updated_since: Option<DateTime<Utc>>,
@@ -218,6 +221,7 @@ impl ProjectQuery {
         ))
     }
 
+    /// One project by id (`projects:read`); `null` when there is none the token may see.
     async fn project(
         &self,
         ctx: &Context<'_>,

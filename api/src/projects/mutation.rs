@@ -18,6 +18,7 @@ use crate::{
     writes::{caller, in_transaction},
 };
 
+/// A new local project in a municipality, run by an operator organisation.
 #[derive(InputObject)]
 pub struct CreateProjectInput {
     /// 1 to 200 characters.
@@ -28,6 +29,7 @@ pub struct CreateProjectInput {
     pub operator_organisation_id: ID,
     /// PLANNED when left out.
     pub status: Option<ProjectStatus>,
+    /// The day it starts (or started).
     pub started_on: NaiveDate,
     /// Not before `startedOn`.
     pub ended_on: Option<NaiveDate>,
@@ -36,24 +38,35 @@ pub struct CreateProjectInput {
 /// Only the fields given change.
 #[derive(InputObject)]
 pub struct UpdateProjectInput {
+    /// The project.
     pub id: ID,
+    /// Its new name.
     pub name: Option<String>,
+    /// Its new status.
     pub status: Option<ProjectStatus>,
     /// Not before the project's `startedOn`.
     pub ended_on: Option<NaiveDate>,
+    /// A new operator organisation.
     pub operator_organisation_id: Option<ID>,
 }
 
+/// An organisation becomes a partner or funder of a project, or changes its role.
 #[derive(InputObject)]
 pub struct SetProjectPartnerInput {
+    /// The project.
     pub project_id: ID,
+    /// The partner or funder; not the project's operator.
     pub organisation_id: ID,
+    /// Partner or funder.
     pub role: PartnerRole,
 }
 
+/// An organisation stops being a partner or funder of a project.
 #[derive(InputObject)]
 pub struct RemoveProjectPartnerInput {
+    /// The project.
     pub project_id: ID,
+    /// The partner or funder to remove.
     pub organisation_id: ID,
 }
 

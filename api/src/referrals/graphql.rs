@@ -43,6 +43,7 @@ fn optional_id(id: Option<&ID>, kind: Kind, field: &str) -> ApiResult<Option<uui
     id.map(|id| ids::decode_as(id, kind, field)).transpose()
 }
 
+/// A new outbound referral, written as a DRAFT; `transitionReferral` with REQUEST sends it.
 #[derive(InputObject)]
 pub struct CreateReferralInput {
     /// The referring project; its operator becomes the requester.
@@ -51,6 +52,7 @@ pub struct CreateReferralInput {
     pub participant_id: ID,
     /// The organisation asked to act (a municipality's service or an NGO).
     pub receiver_organisation_id: ID,
+    /// The kind of service asked for.
     pub service_category: ServiceCategory,
     /// The mother who made the referral (of the same project).
     pub mother_id: Option<ID>,
@@ -62,11 +64,14 @@ pub struct CreateReferralInput {
     pub service_id: Option<ID>,
 }
 
+/// One step of a referral's lifecycle, by the side the action belongs to.
 #[derive(InputObject)]
 pub struct TransitionReferralInput {
+    /// The referral.
     pub id: ID,
     /// The `version` the client last read; a stale one gets `CONFLICT` and changes nothing.
     pub version: i32,
+    /// What to do; `Referral.availableActions` lists what the caller may do now.
     pub action: Action,
     /// Required for REJECT, FAIL and CANCEL; optional for MARK_ENTERED_IN_ERROR.
     pub reason: Option<ReferralReason>,
@@ -76,9 +81,12 @@ pub struct TransitionReferralInput {
     pub note: Option<String>,
 }
 
+/// A project takes on an inbound referral waiting in its municipality's pool.
 #[derive(InputObject)]
 pub struct ClaimReferralInput {
+    /// The pool referral.
     pub id: ID,
+    /// The `version` last read; a newer one means someone else moved it: `CONFLICT`.
     pub version: i32,
     /// The project taking the referral on; its operator becomes the receiver.
     pub project_id: ID,
@@ -100,9 +108,12 @@ pub struct ReferToProgrammeInput {
     pub note: Option<String>,
 }
 
+/// The holder gives a claimed pool referral back to its pool.
 #[derive(InputObject)]
 pub struct ReleaseReferralInput {
+    /// The referral.
     pub id: ID,
+    /// The `version` last read; a newer one means someone else moved it: `CONFLICT`.
     pub version: i32,
     /// Why: NO_CAPACITY, NOT_ELIGIBLE, REFERRED_ELSEWHERE, COULD_NOT_CONTACT or OTHER.
     pub reason: ReferralReason,
@@ -110,8 +121,10 @@ pub struct ReleaseReferralInput {
     pub note: Option<String>,
 }
 
+/// A message on a referral's thread, between requester and performer.
 #[derive(InputObject)]
 pub struct PostReferralMessageInput {
+    /// The referral.
     pub referral_id: ID,
     /// 1 to 4000 characters: personal data about her, under the same rule as notes.
     pub body: String,
@@ -120,7 +133,9 @@ pub struct PostReferralMessageInput {
 /// Exactly one of `projectId` and `toRequester`.
 #[derive(InputObject)]
 pub struct ForwardReferralInput {
+    /// The referral.
     pub id: ID,
+    /// The `version` last read; a newer one means someone else moved it: `CONFLICT`.
     pub version: i32,
     /// Another project of the organisation holding the referral.
     pub project_id: Option<ID>,

@@ -39,8 +39,11 @@ pub enum ReferralSideFilter {
     Requester,
 }
 
+/// Which referral events a subscription receives; every condition given must hold.
 #[derive(InputObject, Default)]
 pub struct ReferralEventFilter {
+    /// Only referrals addressed to, or only those made by, the subscriber's organisation; left
+    /// out, both.
     pub side: Option<ReferralSideFilter>,
     /// Only referrals of this project (e.g. one the subscriber operates).
     pub project_id: Option<ID>,
@@ -79,8 +82,11 @@ pub struct ReferralEventNotice {
     referral: referral::Model,
 }
 
+/// What a `referralEvents` subscriber receives: one event on a referral it may read, with the
+/// event and the referral as it stands.
 #[Object]
 impl ReferralEventNotice {
+    /// What happened: created, transitioned, cancelled or a message.
     async fn kind(&self) -> ReferralEventKind {
         self.kind
     }

@@ -199,7 +199,9 @@ pub struct StatsFilter {
     pub from: Option<NaiveDate>,
     /// Last day counted.
     pub to: Option<NaiveDate>,
+    /// Only these projects (within the caller's area).
     pub project_ids: Option<Vec<ID>>,
+    /// Only projects in these municipalities (official codes, e.g. 101).
     pub municipality_codes: Option<Vec<i32>>,
     /// Projects operated by these organisations (referrals also: sent or received by them).
     /// Narrows within the caller's area; meant for the secretariat.
@@ -900,10 +902,12 @@ impl Durations {
 #[derive(Debug, Clone, Copy)]
 pub struct ResponseTime {
     durations: Durations,
-    /// Hidden by disclosure control (too few, or would give a small cell away).
     suppressed: bool,
 }
 
+/// How fast referrals were answered: how many, and the median and 90th percentile in hours
+/// (nearest rank). All `null` when suppressed: fewer than the threshold, or hidden to protect
+/// another cell.
 #[Object]
 impl ResponseTime {
     /// How many referrals the durations are of; `null` when suppressed.
@@ -918,6 +922,7 @@ impl ResponseTime {
     async fn percentile90_hours(&self) -> Option<f64> {
         self.hours(self.durations.p90)
     }
+    /// Hidden by disclosure control (too few, or would give a small cell away).
     async fn suppressed(&self) -> bool {
         self.suppressed
     }
@@ -953,22 +958,24 @@ impl ResponseTimes {
 /// Response times grouped by the requested dimensions. A cell counts as suppressed when
 /// either of its measures is.
 pub struct ResponseTimeTable {
-    /// Non-empty cells only, ordered by their dimensions.
     cells: Vec<ResponseTimeCell>,
-    /// Over everything the filter keeps.
     total: ResponseTimes,
-    /// How many cells are suppressed.
     suppressed_cells: i32,
 }
 
+/// Response times grouped by the requested dimensions. A cell counts as suppressed when either
+/// of its measures is.
 #[Object]
 impl ResponseTimeTable {
+    /// Non-empty cells only, ordered by their dimensions.
     async fn cells(&self) -> &[ResponseTimeCell] {
         &self.cells
     }
+    /// Over everything the filter keeps.
     async fn total(&self) -> ResponseTimes {
         self.total
     }
+    /// How many cells are suppressed.
     async fn suppressed_cells(&self) -> i32 {
         self.suppressed_cells
     }

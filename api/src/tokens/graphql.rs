@@ -131,9 +131,11 @@ impl ApiToken {
 pub struct Issued {
     /// The bearer token (a JWT) to send as `Authorization: Bearer <token>`.
     token: String,
+    /// The token's record, for listing and revoking it later (`revokeToken(id:)`).
     api_token: ApiToken,
 }
 
+/// Conditions on the API clients listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct ApiClientFilter {
     /// Only the clients of this organisation.
@@ -231,6 +233,7 @@ impl TokenQuery {
         ))
     }
 
+    /// One API client by id (`tokens:read`); `null` when there is none the token may see.
     async fn api_client(
         &self,
         ctx: &Context<'_>,
@@ -240,6 +243,7 @@ impl TokenQuery {
     }
 }
 
+/// A new API client of an organisation.
 #[derive(InputObject)]
 pub struct CreateApiClientInput {
     /// The organisation the client acts for.
@@ -250,8 +254,10 @@ pub struct CreateApiClientInput {
     pub scopes: Vec<String>,
 }
 
+/// A new token for an API client.
 #[derive(InputObject)]
 pub struct IssueTokenInput {
+    /// The client the token is for; not a revoked one.
     pub client_id: ID,
     /// Default: the client's scopes. Never more than the client's.
     pub scopes: Option<Vec<String>>,

@@ -74,7 +74,9 @@ impl Visit {
     async fn attendee_count(&self) -> Option<i32> {
         self.0.attendee_count
     }
-    /// Free text: shared only with the operator of the visit's project.
+    /// Free text, possibly about the woman visited: shared only with the secretariat and the
+    /// operator of the visit's project, otherwise `null` with `FORBIDDEN`; every read is
+    /// audited.
     async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         access::visit_notes(ctx, &self.0).await?;
         Ok(self.0.notes.as_deref())
@@ -110,9 +112,12 @@ impl Visit {
     }
 }
 
+/// Conditions on the visits listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct VisitFilter {
+    /// Only visits of this project.
     pub project_id: Option<ID>,
+    /// Only visits made by this mother.
     pub mother_id: Option<ID>,
     /// Only visits linked to this participant.
     pub participant_id: Option<ID>,
@@ -248,6 +253,7 @@ impl VisitQuery {
         ))
     }
 
+    /// One visit by id (`visits:read`); `null` when there is none the token may see.
     async fn visit(
         &self,
         ctx: &Context<'_>,

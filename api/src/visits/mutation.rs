@@ -25,6 +25,7 @@ use crate::{
 pub struct VisitRow {
     /// A mother of the visit's project.
     pub mother_id: ID,
+    /// The form the visit took.
     pub channel: VisitChannel,
     /// Not in the future, not before 2007.
     pub visited_on: NaiveDate,
@@ -32,7 +33,9 @@ pub struct VisitRow {
     pub duration_minutes: i32,
     /// 1 to 10 distinct topics.
     pub topics: Vec<VisitTopic>,
+    /// How the contact came about.
     pub contact_origin: ContactOrigin,
+    /// The next step agreed.
     pub next_step: NextStep,
     /// Required for GROUP_EVENT (1 to 10000), left out otherwise.
     pub attendee_count: Option<i32>,
@@ -42,8 +45,10 @@ pub struct VisitRow {
     pub notes: Option<String>,
 }
 
+/// One visit of a project.
 #[derive(InputObject)]
 pub struct RecordVisitInput {
+    /// The project the visit belongs to.
     pub project_id: ID,
     #[graphql(flatten)]
     pub visit: VisitRow,
@@ -53,21 +58,35 @@ pub struct RecordVisitInput {
 /// `attendeeCount`, `participantId` or `notes`.
 #[derive(InputObject)]
 pub struct CorrectVisitInput {
+    /// The visit to correct.
     pub id: ID,
+    /// Another mother of the visit's project.
     pub mother_id: Option<ID>,
+    /// The form the visit took.
     pub channel: Option<VisitChannel>,
+    /// The day of the visit: not in the future, not before 2007.
     pub visited_on: Option<NaiveDate>,
+    /// How long it took: 1 to 1440 minutes.
     pub duration_minutes: Option<i32>,
+    /// 1 to 10 distinct topics; replaces every topic.
     pub topics: Option<Vec<VisitTopic>>,
+    /// How the contact came about.
     pub contact_origin: Option<ContactOrigin>,
+    /// The next step agreed.
     pub next_step: Option<NextStep>,
+    /// For a GROUP_EVENT, 1 to 10000; `null` clears it.
     pub attendee_count: MaybeUndefined<i32>,
+    /// A participant of the project to link the visit to; `null` makes it anonymous again.
     pub participant_id: MaybeUndefined<ID>,
+    /// Free text, at most 4000 characters, shown only to the project's operator; `null` clears
+    /// it.
     pub notes: MaybeUndefined<String>,
 }
 
+/// Many visits of one project at once (e.g. from a paper form or a spreadsheet).
 #[derive(InputObject)]
 pub struct ImportVisitsInput {
+    /// The project the visits belong to.
     pub project_id: ID,
     /// 1 to 1000 rows, written all together or not at all.
     pub visits: Vec<VisitRow>,
@@ -153,9 +172,7 @@ impl VisitMutation {
     async fn correct_visit(
         &self,
         ctx: &Context<'_>,
-        #[graphql(
-            desc = "The visit, the version last read and the fields to correct; fields left out stay as they are."
-        )]
+        #[graphql(desc = "The visit and the fields to correct; fields left out stay as they are.")]
         input: CorrectVisitInput,
     ) -> async_graphql::Result<Option<Visit>> {
         let (principal, actor) = caller(ctx)?;

@@ -186,7 +186,6 @@ impl VocabularyName {
 
 /// A closed vocabulary and its values.
 pub struct Vocabulary {
-    /// Which vocabulary.
     name: VocabularyName,
     listing: Listing,
 }
@@ -204,6 +203,7 @@ impl Vocabulary {
 /// front ends (reference data, any valid token).
 #[Object]
 impl Vocabulary {
+    /// Which vocabulary.
     async fn name(&self) -> VocabularyName {
         self.name
     }
@@ -224,6 +224,7 @@ impl Vocabulary {
 /// One value of a vocabulary: its stable code and its labels.
 pub struct VocabularyValue<'a>(&'a Entry);
 
+/// One value of a vocabulary: its code as the API spells it, its labels and its description.
 #[Object]
 impl VocabularyValue<'_> {
     /// The value as the API takes and returns it: the GraphQL enum value (`HOME_VISIT`), or
@@ -232,7 +233,10 @@ impl VocabularyValue<'_> {
         self.0.code
     }
     /// What a front end shows for it, in Danish or English.
-    async fn label(&self, lang: Lang) -> &str {
+    async fn label(
+        &self,
+        #[graphql(desc = "The language of the label: Danish or English.")] lang: Lang,
+    ) -> &str {
         match lang {
             Lang::Da => self.0.label.da,
             Lang::En => self.0.label.en,

@@ -39,8 +39,10 @@ child_of!(AttemptsOfDelivery: webhook_attempt by DeliveryId ordered by Number);
 /// An endpoint an organisation registered for referral events.
 pub struct Webhook(pub webhook::Model);
 
+/// Conditions on a webhook's deliveries.
 #[derive(InputObject, Default)]
 pub struct WebhookDeliveryFilter {
+    /// Only deliveries in one of these statuses.
     pub status: Option<Vec<WebhookDeliveryStatus>>,
 }
 
@@ -254,6 +256,7 @@ impl WebhookQuery {
         ))
     }
 
+    /// One webhook by id (`referrals:admin`); `null` when it is not the organisation's.
     async fn webhook(
         &self,
         ctx: &Context<'_>,

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::{error::ApiResult, schema::RequestContext, writes::in_transaction};
 
+/// A new webhook of the caller's organisation.
 #[derive(InputObject)]
 pub struct RegisterWebhookInput {
     /// Absolute https URL, at most 2048 characters (http only for a loopback host, unless
@@ -24,17 +25,23 @@ pub struct RegisterWebhookInput {
     pub description: Option<String>,
 }
 
+/// A change to a webhook; only the fields given change.
 #[derive(InputObject)]
 pub struct UpdateWebhookInput {
+    /// The webhook.
     pub id: ID,
+    /// A new endpoint URL, under the same rules as at registration.
     pub url: Option<String>,
     /// An empty text clears it.
     pub description: Option<String>,
+    /// false stops new deliveries (pending ones wait); true resumes them.
     pub active: Option<bool>,
 }
 
+/// A new secret for a webhook.
 #[derive(InputObject)]
 pub struct RotateWebhookSecretInput {
+    /// The webhook.
     pub id: ID,
     /// The new secret (32 to 256 visible ASCII characters); the next attempt signs with it.
     pub secret: String,
