@@ -122,7 +122,7 @@ impl Enrolment {
             .await?
             .map(Mother))
     }
-    /// The course.
+    /// The course she is enrolled on.
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Course>> {
         Ok(load_by_id::<course::Entity>(ctx, self.0.course_id)
             .await?

@@ -37,7 +37,7 @@ pub struct CreateCourseInput {
 /// Only the fields given change. Courses have no `version`: the last change wins.
 #[derive(InputObject)]
 pub struct UpdateCourseInput {
-    /// The course.
+    /// The course to change (`Course.id`).
     pub id: ID,
     /// 1 to 200 characters.
     pub name: Option<String>,

@@ -40,9 +40,9 @@ pub struct CreateServiceInput {
 /// Only the fields given change; a list given replaces the old one.
 #[derive(InputObject)]
 pub struct UpdateServiceInput {
-    /// The service.
+    /// The service to change (`Service.id`).
     pub id: ID,
-    /// Its new name.
+    /// Its new name, 1 to 200 characters.
     pub name: Option<String>,
     /// Its new category.
     pub category: Option<ServiceCategory>,
@@ -92,7 +92,7 @@ pub struct AddServiceLocationInput {
 /// `openingHoursNotes` clears it.
 #[derive(InputObject)]
 pub struct UpdateServiceLocationInput {
-    /// The location.
+    /// The location to change (`ServiceLocation.id`).
     pub id: ID,
     /// The place's name; an empty text clears it.
     pub name: Option<String>,

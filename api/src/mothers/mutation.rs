@@ -41,7 +41,7 @@ pub struct RegisterMotherInput {
 /// Only the fields given change; `null` clears `phone` or `email`; `languages` replaces all.
 #[derive(InputObject)]
 pub struct UpdateMotherInput {
-    /// The mother.
+    /// The mother to change (`Mother.id`).
     pub id: ID,
     /// Her first name.
     pub first_name: Option<String>,
@@ -58,7 +58,7 @@ pub struct UpdateMotherInput {
 /// A change of a mother's status (e.g. ACTIVE to INACTIVE, or LEFT).
 #[derive(InputObject)]
 pub struct ChangeMotherStatusInput {
-    /// The mother.
+    /// The mother to change (`Mother.id`).
     pub id: ID,
     /// Her new status.
     pub status: MotherStatus,

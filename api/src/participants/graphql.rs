@@ -52,7 +52,7 @@ pub struct RegisterParticipantInput {
 /// `languages` replaces all. Limits as for `registerParticipant`.
 #[derive(InputObject)]
 pub struct UpdateParticipantInput {
-    /// Her id.
+    /// Her id (`Participant.id`).
     pub id: ID,
     /// The `version` last read; a newer one means someone else changed her: `CONFLICT`.
     pub version: i32,
@@ -84,7 +84,7 @@ pub struct UpdateParticipantInput {
 /// What a participant agreed to, as she said it or signed it.
 #[derive(InputObject)]
 pub struct RecordConsentInput {
-    /// The participant.
+    /// The participant (`Participant.id`) who gave the consent.
     pub participant_id: ID,
     /// SHARE_WITH_RECEIVER or CONTACT. STATISTICS is refused: figures need no consent.
     pub purpose: ConsentPurpose,

@@ -38,9 +38,9 @@ pub struct CreateProjectInput {
 /// Only the fields given change.
 #[derive(InputObject)]
 pub struct UpdateProjectInput {
-    /// The project.
+    /// The project (`Project.id`).
     pub id: ID,
-    /// Its new name.
+    /// Its new name, 1 to 200 characters.
     pub name: Option<String>,
     /// Its new status.
     pub status: Option<ProjectStatus>,
@@ -53,7 +53,7 @@ pub struct UpdateProjectInput {
 /// An organisation becomes a partner or funder of a project, or changes its role.
 #[derive(InputObject)]
 pub struct SetProjectPartnerInput {
-    /// The project.
+    /// The project (`Project.id`).
     pub project_id: ID,
     /// The partner or funder; not the project's operator.
     pub organisation_id: ID,
@@ -64,7 +64,7 @@ pub struct SetProjectPartnerInput {
 /// An organisation stops being a partner or funder of a project.
 #[derive(InputObject)]
 pub struct RemoveProjectPartnerInput {
-    /// The project.
+    /// The project (`Project.id`).
     pub project_id: ID,
     /// The partner or funder to remove.
     pub organisation_id: ID,

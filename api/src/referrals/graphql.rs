@@ -67,7 +67,7 @@ pub struct CreateReferralInput {
 /// One step of a referral's lifecycle, by the side the action belongs to.
 #[derive(InputObject)]
 pub struct TransitionReferralInput {
-    /// The referral.
+    /// The referral to act on (`Referral.id`).
     pub id: ID,
     /// The `version` the client last read; a stale one gets `CONFLICT` and changes nothing.
     pub version: i32,
@@ -84,7 +84,7 @@ pub struct TransitionReferralInput {
 /// A project takes on an inbound referral waiting in its municipality's pool.
 #[derive(InputObject)]
 pub struct ClaimReferralInput {
-    /// The pool referral.
+    /// The referral waiting in a pool of the project's municipality (`Referral.id`).
     pub id: ID,
     /// The `version` last read; a newer one means someone else moved it: `CONFLICT`.
     pub version: i32,
@@ -111,7 +111,7 @@ pub struct ReferToProgrammeInput {
 /// The holder gives a claimed pool referral back to its pool.
 #[derive(InputObject)]
 pub struct ReleaseReferralInput {
-    /// The referral.
+    /// The referral to act on (`Referral.id`).
     pub id: ID,
     /// The `version` last read; a newer one means someone else moved it: `CONFLICT`.
     pub version: i32,
@@ -124,7 +124,7 @@ pub struct ReleaseReferralInput {
 /// A message on a referral's thread, between requester and performer.
 #[derive(InputObject)]
 pub struct PostReferralMessageInput {
-    /// The referral.
+    /// The referral to act on (`Referral.id`).
     pub referral_id: ID,
     /// 1 to 4000 characters: personal data about her, under the same rule as notes.
     pub body: String,
@@ -133,7 +133,7 @@ pub struct PostReferralMessageInput {
 /// Exactly one of `projectId` and `toRequester`.
 #[derive(InputObject)]
 pub struct ForwardReferralInput {
-    /// The referral.
+    /// The referral to act on (`Referral.id`).
     pub id: ID,
     /// The `version` last read; a newer one means someone else moved it: `CONFLICT`.
     pub version: i32,

@@ -28,7 +28,7 @@ pub struct RegisterWebhookInput {
 /// A change to a webhook; only the fields given change.
 #[derive(InputObject)]
 pub struct UpdateWebhookInput {
-    /// The webhook.
+    /// The webhook to change (`Webhook.id`).
     pub id: ID,
     /// A new endpoint URL, under the same rules as at registration.
     pub url: Option<String>,
@@ -41,7 +41,7 @@ pub struct UpdateWebhookInput {
 /// A new secret for a webhook.
 #[derive(InputObject)]
 pub struct RotateWebhookSecretInput {
-    /// The webhook.
+    /// The webhook to change (`Webhook.id`).
     pub id: ID,
     /// The new secret (32 to 256 visible ASCII characters); the next attempt signs with it.
     pub secret: String,
