@@ -42,8 +42,8 @@ pub enum ReferralSideFilter {
 /// Which referral events a subscription receives; every condition given must hold.
 #[derive(InputObject, Default)]
 pub struct ReferralEventFilter {
-    /// Only referrals addressed to, or only those made by, the subscriber's organisation; left
-    /// out, both.
+    /// Only referrals addressed to (RECEIVER), or only those made by (REQUESTER), the
+    /// subscriber's organisation; left out, every referral the token may read.
     pub side: Option<ReferralSideFilter>,
     /// Only referrals of this project (e.g. one the subscriber operates).
     pub project_id: Option<ID>,

@@ -256,7 +256,8 @@ impl WebhookQuery {
         ))
     }
 
-    /// One webhook by id (`referrals:admin`); `null` when it is not the organisation's.
+    /// One webhook by id (`referrals:admin`); `null` when it is not the organisation's (the
+    /// secretariat sees every organisation's).
     async fn webhook(
         &self,
         ctx: &Context<'_>,
