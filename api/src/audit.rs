@@ -323,14 +323,19 @@ impl ReadLog {
 /// One entry of the audit trail.
 pub struct AuditEvent(pub audit_event::Model);
 
+/// Who read or changed personal data or a record, when, through which client and request;
+/// written in the same transaction as the change (`audit:read`). Never holds the data itself.
 #[Object]
 impl AuditEvent {
+    /// The event's global id.
     pub async fn id(&self) -> ID {
         Kind::AuditEvent.id(self.0.id)
     }
+    /// When it was done.
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
+    /// What was done: a read of personal data or a kind of change.
     async fn action(&self) -> vocabulary::AuditAction {
         self.0.action.into()
     }
@@ -397,6 +402,7 @@ impl AuditEvent {
     }
 }
 
+/// Conditions on the audit events listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct AuditEventFilter {
     /// Events about this participant (a data-subject access request).
@@ -455,10 +461,25 @@ impl AuditQuery {
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: every audit event the token may see."
+        )]
         filter: Option<AuditEventFilter>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<AuditEvent>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;

@@ -84,10 +84,15 @@ enum Command {
     /// Issue and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Print the GraphQL schema (SDL), or write it to a file.
+    /// Print the GraphQL schema (SDL), or write it to a file: the federation subgraph SDL
+    /// (`schema.graphql`), or with `--client` the plain client SDL (`schema.client.graphql`).
     Schema {
         #[arg(long)]
         output: Option<PathBuf>,
+        /// The client schema for code generators and linters: no federation directives or
+        /// `_entities`/`_service`, with `Subscription`.
+        #[arg(long)]
+        client: bool,
     },
     /// Manage token signing keys.
     #[command(subcommand)]
@@ -324,7 +329,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     init_logging(cli.log_format, level);
     let url = cli.database.url();
     match cli.command {
-        Command::Schema { output } => write_schema(output),
+        Command::Schema { output, client } => write_schema(output, client),
         Command::Key(command) => key(&url, command).await,
         Command::Migrate { action } => migrate(&url, action).await,
         Command::Demo => {
@@ -549,8 +554,12 @@ async fn key(url: &str, command: KeyCommand) -> Result<(), CliError> {
     }
 }
 
-fn write_schema(output: Option<PathBuf>) -> Result<(), CliError> {
-    let sdl = schema::sdl();
+fn write_schema(output: Option<PathBuf>, client: bool) -> Result<(), CliError> {
+    let sdl = if client {
+        schema::client_sdl()
+    } else {
+        schema::sdl()
+    };
     match output {
         Some(path) => {
             std::fs::write(&path, sdl).map_err(fail)?;

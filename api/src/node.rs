@@ -154,7 +154,12 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Any object by its global id; `null` when it does not exist or this token may not see it.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id from any `id` field of this API; the type is part of it.")]
+        id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
         Ok(resolve(ctx, &id).await?)
     }
 }

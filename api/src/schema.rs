@@ -1,42 +1,56 @@
 //! The GraphQL schema: the query, mutation and subscription roots merged from the domain
 //! areas, and the per-request context every resolver reads (principal, database, loaders,
 //! keys). Its cost limits live in `limits` and are checked before execution. It is an Apollo
-//! Federation v2 subgraph (`_service`, `_entities`; see `federation`), and the SDL it exports
-//! is the federation SDL.
+//! Federation v2 subgraph (`_service`, `_entities`; see `federation`). It exports two SDLs:
+//! the federation SDL (`schema.graphql`, for composition) and the client SDL
+//! (`schema.client.graphql`, for codegen and linters): the same types without the federation
+//! parts, with `Subscription`.
 
 use std::sync::Arc;
 
-use async_graphql::{Context, MergedObject, MergedSubscription, SDLExportOptions, Schema};
+use async_graphql::{
+    Context, EmptyMutation, MergedObject, MergedSubscription, ObjectType, SDLExportOptions, Schema,
+    SchemaBuilder,
+};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::db::Db;
 
 use crate::{
-    audit::AuditQuery,
+    audit::{AuditEvent, AuditQuery},
     auth::{Principal, TokenKeys},
-    courses::{CourseMutation, CourseQuery},
-    directory::{DirectoryMutation, DirectoryQuery},
+    courses::{Course, CourseMutation, CourseQuery},
+    directory::{DirectoryMutation, DirectoryQuery, Service},
     error::{ApiError, ApiResult},
     events::EventBus,
     federation::FederationQuery,
     hours::HoursMutation,
     loaders::{BatchLoad, Batcher, Loaders},
-    mothers::{MotherMutation, MotherQuery},
+    mothers::{Mother, MotherMutation, MotherQuery},
     node::NodeQuery,
-    organisations::OrganisationQuery,
-    participants::{ParticipantMutation, ParticipantQuery},
-    projects::{ProjectMutation, ProjectQuery},
-    referrals::{ReferralMutation, ReferralPolicy, ReferralQuery, ReferralSubscription},
+    organisations::{Organisation, OrganisationQuery},
+    pagination::ListConnection as Page,
+    participants::{Participant, ParticipantMutation, ParticipantQuery},
+    projects::{Project, ProjectMutation, ProjectQuery},
+    referrals::{Referral, ReferralMutation, ReferralPolicy, ReferralQuery, ReferralSubscription},
     server::RequestIdValue,
     stats::{StatsPolicy, StatsQuery},
-    tokens::{TokenMutation, TokenQuery},
-    visits::{VisitMutation, VisitQuery},
+    tokens::{ApiClient, TokenMutation, TokenQuery},
+    visits::{Visit, VisitMutation, VisitQuery},
     vocabularies::VocabularyQuery,
-    webhooks::{WebhookMutation, WebhookPolicy, WebhookQuery},
+    webhooks::{Webhook, WebhookDelivery, WebhookMutation, WebhookPolicy, WebhookQuery},
 };
 
+/// The query root. Every list is a Relay connection (`first`/`after`, `last`/`before`, at most
+/// 100 a page) holding only the rows the token's organisation may see; a single object the
+/// token may not see is `null`, as if it did not exist. Each field needs the read scope of its
+/// area (`referrals:read`, ...), otherwise it answers `FORBIDDEN`.
+// `Federation` is the federation entity resolvers (`_entities`) in the served schema and
+// nothing in the client schema (`ClientQuery`).
 #[derive(MergedObject, Default)]
-pub struct Query(
+#[graphql(name = "Query")]
+pub struct Query<Federation: ObjectType = FederationQuery>(
     NodeQuery,
     OrganisationQuery,
     ProjectQuery,
@@ -51,8 +65,11 @@ pub struct Query(
     WebhookQuery,
     VocabularyQuery,
     DirectoryQuery,
-    FederationQuery,
+    Federation,
 );
+
+/// The query root of the client schema: the served fields without `_entities` and `_service`.
+pub type ClientQuery = Query<EmptyMutation>;
 
 /// The mutation root: one object per domain area that changes data.
 #[derive(MergedObject, Default)]
@@ -90,11 +107,11 @@ pub fn build(
     webhooks: WebhookPolicy,
     events: EventBus,
 ) -> BydelSchema {
-    Schema::build(
-        Query::default(),
+    with_types(Schema::build(
+        <Query>::default(),
         Mutation::default(),
         Subscription::default(),
-    )
+    ))
     .data(crate::db::Db::Pool(db.clone()))
     .data(db)
     .data(keys)
@@ -103,8 +120,6 @@ pub fn build(
     .data(webhooks)
     .data(events.tokens().clone())
     .data(events)
-    // Listed by `vocabularies` before any field returns it (volunteer hours).
-    .register_output_type::<crate::vocabulary::HoursKind>()
     .extension(crate::limits::ResponseBudget)
     .extension(crate::propagation::NullPropagation)
     .enable_federation()
@@ -114,12 +129,11 @@ pub fn build(
 /// The federation v2 subgraph SDL that `bydel schema` writes to `schema.graphql`: what a
 /// supergraph composes (`_service { sdl }` answers the same schema, unsorted).
 pub fn sdl() -> String {
-    Schema::build(
-        Query::default(),
+    with_types(Schema::build(
+        <Query>::default(),
         Mutation::default(),
         Subscription::default(),
-    )
-    .register_output_type::<crate::vocabulary::HoursKind>()
+    ))
     .enable_federation()
     .finish()
     .sdl_with_options(
@@ -129,6 +143,85 @@ pub fn sdl() -> String {
             .sorted_enum_items(),
     )
 }
+
+/// The client SDL that `bydel schema --client` writes to `schema.client.graphql`: plain GraphQL
+/// for code generators, linters and editors. The served schema without what only a federation
+/// gateway uses (`_entities`, `_service`, `_Any`, `_Entity`, `_Service`, `@key`, `@shareable`,
+/// `@link`), with the `Subscription` root the federation SDL leaves out and `@specifiedBy` on
+/// the scalars that have a specification.
+pub fn client_sdl() -> String {
+    with_types(Schema::build(
+        ClientQuery::default(),
+        Mutation::default(),
+        Subscription::default(),
+    ))
+    .finish()
+    .sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_enum_items()
+            .include_specified_by(),
+    )
+}
+
+/// What every export of the schema shares with the served one: types registered beside the
+/// roots and the descriptions of scalars that come from libraries.
+fn with_types<Q: ObjectType + 'static>(
+    builder: SchemaBuilder<Q, Mutation, Subscription>,
+) -> SchemaBuilder<Q, Mutation, Subscription> {
+    builder
+        // Listed by `vocabularies` before any field returns it (volunteer hours).
+        .register_output_type::<crate::vocabulary::HoursKind>()
+        .override_output_type_description::<DateTime<Utc>>(DATE_TIME)
+        .override_output_type_description::<NaiveDate>(DATE)
+        .override_output_type_description::<Page<ApiClient>>(
+            "A page of API clients the token may see (`tokens:read`).",
+        )
+        .override_output_type_description::<Page<AuditEvent>>(
+            "A page of audit events: who read or changed personal data, when, through which request.",
+        )
+        .override_output_type_description::<Page<Course>>(
+            "A page of training courses the token may see.",
+        )
+        .override_output_type_description::<Page<Mother>>(
+            "A page of neighbourhood mothers the token may see.",
+        )
+        .override_output_type_description::<Page<Organisation>>(
+            "A page of organisations the token may see.",
+        )
+        .override_output_type_description::<Page<Participant>>(
+            "A page of participants the token may see; personal fields follow each one's own rules.",
+        )
+        .override_output_type_description::<Page<Project>>(
+            "A page of local projects the token may see.",
+        )
+        .override_output_type_description::<Page<Referral>>(
+            "A page of referrals the token may see.",
+        )
+        .override_output_type_description::<Page<Service>>(
+            "A page of the service directory.",
+        )
+        .override_output_type_description::<Page<Visit>>(
+            "A page of visits the token may see.",
+        )
+        .override_output_type_description::<Page<Webhook>>(
+            "A page of the organisation's webhooks (all of them for the secretariat).",
+        )
+        .override_output_type_description::<Page<WebhookDelivery>>(
+            "A page of a webhook's deliveries, newest first.",
+        )
+}
+
+/// The `DateTime` scalar (chrono's `DateTime<Utc>`); the wire format is chrono's.
+const DATE_TIME: &str = "An instant, as an RFC 3339 date-time string in UTC: when something \
+happened or was recorded. Answers carry the offset `+00:00` and as many fractional digits as \
+needed, up to microseconds (`2024-11-25T08:00:00.123456+00:00`); arguments may use any offset \
+(`2024-11-25T09:00:00+01:00`, `2024-11-25T08:00:00Z`) and are taken as that instant.";
+
+/// The `NaiveDate` scalar (chrono's `NaiveDate`).
+const DATE: &str = "A calendar date without time or time zone, ISO 8601 `YYYY-MM-DD`, e.g. \
+`2024-11-25`: the day of a visit, a course's start, a project's end. Danish local dates as \
+the parties record them.";
 
 /// What a resolver needs from the request, with errors in the API's own terms.
 pub trait RequestContext {
@@ -167,5 +260,57 @@ impl RequestContext for Context<'_> {
 
     fn request_id(&self) -> Option<String> {
         self.data_opt::<RequestIdValue>().map(|id| id.0.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The client schema is the served one without what only a gateway uses: the same types,
+    /// fields, arguments and enum values, so code generated from it fits the server.
+    #[test]
+    fn the_client_schema_is_the_served_schema_without_federation() {
+        let names = |names: Vec<String>| names.into_iter().collect::<BTreeSet<_>>();
+        let served = names(
+            with_types(Schema::build(
+                <Query>::default(),
+                Mutation::default(),
+                Subscription::default(),
+            ))
+            .enable_federation()
+            .finish()
+            .names(),
+        );
+        let client = names(
+            with_types(Schema::build(
+                ClientQuery::default(),
+                Mutation::default(),
+                Subscription::default(),
+            ))
+            .finish()
+            .names(),
+        );
+        let only_served: BTreeSet<&str> = served.difference(&client).map(String::as_str).collect();
+        assert!(
+            client.is_subset(&served),
+            "{:?}",
+            client.difference(&served)
+        );
+        assert_eq!(
+            only_served,
+            BTreeSet::from([
+                "_Any",
+                "_Entity",
+                "_Service",
+                "_entities",
+                "_service",
+                "representations",
+                "sdl"
+            ]),
+            "what the served schema has beyond the client schema"
+        );
     }
 }

@@ -36,14 +36,19 @@ child_of!(AttendanceOfEnrolment: module_attendance by EnrolmentId ordered by Mod
 
 pub struct Course(pub course::Model);
 
+/// A training cohort of a project: the basic 15-module course that certifies neighbourhood
+/// mothers, or a supplementary one (`courses:read`).
 #[Object]
 impl Course {
+    /// The course's global id.
     pub async fn id(&self) -> ID {
         Kind::Course.id(self.0.id)
     }
+    /// The course's name, as the project calls it (e.g. `Hold 2024 forår`).
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Basic (15 modules, diploma) or supplementary.
     async fn kind(&self) -> CourseKind {
         self.0.kind.into()
     }
@@ -51,24 +56,30 @@ impl Course {
     async fn module_count(&self) -> i32 {
         self.0.module_count
     }
+    /// The day of its first module.
     async fn starts_on(&self) -> NaiveDate {
         self.0.starts_on
     }
+    /// The day of its last module; `null` while not fixed.
     async fn ends_on(&self) -> Option<NaiveDate> {
         self.0.ends_on
     }
+    /// The project that runs the course.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         Ok(load_by_id::<project::Entity>(ctx, self.0.project_id)
             .await?
             .map(Project))
     }
+    /// The mothers on the course and where each stands, in enrolment order.
     async fn enrolments(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Enrolment>>> {
         let rows = load_children::<EnrolmentsOfCourse>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(Enrolment).collect()))
     }
+    /// When the course was recorded.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the course last changed (for incremental sync).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -77,11 +88,15 @@ impl Course {
 /// A mother's place on a course.
 pub struct Enrolment(pub enrolment::Model);
 
+/// A mother's place on a course: her contract (signed at module 1), attendance per module, and
+/// her diploma when she completes a basic course.
 #[Object]
 impl Enrolment {
+    /// The enrolment's global id.
     pub async fn id(&self) -> ID {
         Kind::Enrolment.id(self.0.id)
     }
+    /// Where she stands on the course.
     async fn status(&self) -> EnrolmentStatus {
         self.0.status.into()
     }
@@ -102,11 +117,13 @@ impl Enrolment {
         let rows = load_children::<AttendanceOfEnrolment>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(|a| a.module_number).collect()))
     }
+    /// The mother enrolled.
     async fn mother(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Mother>> {
         Ok(load_by_id::<mother::Entity>(ctx, self.0.mother_id)
             .await?
             .map(Mother))
     }
+    /// The course she is enrolled on.
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Course>> {
         Ok(load_by_id::<course::Entity>(ctx, self.0.course_id)
             .await?
@@ -114,9 +131,12 @@ impl Enrolment {
     }
 }
 
+/// Conditions on the courses listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct CourseFilter {
+    /// Only courses of this project.
     pub project_id: Option<ID>,
+    /// Only basic or only supplementary courses.
     pub kind: Option<CourseKind>,
     /// Courses starting on or after this date.
     pub starts_from: Option<NaiveDate>,
@@ -132,9 +152,11 @@ pub struct CourseFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum CourseOrder {
-    /// Newest course first.
+    /// Newest course first (the default).
     #[default]
     StartsOn,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -187,13 +209,33 @@ impl CourseQuery {
     async fn courses(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all courses the token may see."
+        )]
         filter: Option<CourseFilter>,
+        #[graphql(
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
+        )]
         order_by: Option<CourseOrder>,
-        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        #[graphql(
+            desc = "The direction of `orderBy`: ASC (A to Z, oldest first) or DESC. Left out: the order's own direction, as its values describe; a cursor works only in the direction it came from."
+        )]
         direction: Option<SortDirection>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Course>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
@@ -204,7 +246,12 @@ impl CourseQuery {
         ))
     }
 
-    async fn course(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Course>> {
+    /// One course by id (`courses:read`); `null` when there is none the token may see.
+    async fn course(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The course's id (`Course.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Course>> {
         Ok(lookup::<course::Entity, _>(ctx, &id, Kind::Course, Course).await?)
     }
 }

@@ -19,20 +19,25 @@ use crate::{
     writes::{caller, in_transaction, past_date, required_name},
 };
 
+/// A new training course of a project.
 #[derive(InputObject)]
 pub struct CreateCourseInput {
+    /// The project that runs it.
     pub project_id: ID,
     /// 1 to 200 characters.
     pub name: String,
+    /// Basic (15 modules, diploma) or supplementary.
     pub kind: CourseKind,
     /// 1 to 50; a BASIC course has 15.
     pub module_count: i32,
+    /// The day of its first module.
     pub starts_on: NaiveDate,
 }
 
 /// Only the fields given change. Courses have no `version`: the last change wins.
 #[derive(InputObject)]
 pub struct UpdateCourseInput {
+    /// The course to change (`Course.id`).
     pub id: ID,
     /// 1 to 200 characters.
     pub name: Option<String>,
@@ -41,14 +46,17 @@ pub struct UpdateCourseInput {
     pub ends_on: MaybeUndefined<NaiveDate>,
 }
 
+/// A mother leaves a course before finishing it.
 #[derive(InputObject)]
 pub struct WithdrawEnrolmentInput {
     /// An ENROLLED enrolment.
     pub enrolment_id: ID,
 }
 
+/// A mother's place on a course.
 #[derive(InputObject)]
 pub struct EnrolMotherInput {
+    /// The course, of her project.
     pub course_id: ID,
     /// A mother of the course's project.
     pub mother_id: ID,
@@ -56,8 +64,10 @@ pub struct EnrolMotherInput {
     pub contract_signed_on: Option<NaiveDate>,
 }
 
+/// Whether a mother attended one module of her course.
 #[derive(InputObject)]
 pub struct RecordAttendanceInput {
+    /// Her enrolment on the course.
     pub enrolment_id: ID,
     /// 1 to the course's module count.
     pub module_number: i32,
@@ -65,8 +75,10 @@ pub struct RecordAttendanceInput {
     pub attended_on: NaiveDate,
 }
 
+/// A mother receives her diploma for a basic course.
 #[derive(InputObject)]
 pub struct CertifyInput {
+    /// Her ENROLLED enrolment on a basic course; it becomes COMPLETED.
     pub enrolment_id: ID,
     /// Not in the future, not before the course starts.
     pub certified_on: NaiveDate,
@@ -81,6 +93,7 @@ impl CourseMutation {
     async fn create_course(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new course: its project, kind, name and dates.")]
         input: CreateCourseInput,
     ) -> async_graphql::Result<Option<Course>> {
         let (principal, actor) = caller(ctx)?;
@@ -102,6 +115,7 @@ impl CourseMutation {
     async fn update_course(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The course and the fields to change; fields left out stay as they are.")]
         input: UpdateCourseInput,
     ) -> async_graphql::Result<Option<Course>> {
         let (principal, actor) = caller(ctx)?;
@@ -127,7 +141,7 @@ impl CourseMutation {
     async fn enrol_mother(
         &self,
         ctx: &Context<'_>,
-        input: EnrolMotherInput,
+        #[graphql(desc = "The course and the mother to enrol on it.")] input: EnrolMotherInput,
     ) -> async_graphql::Result<Option<Enrolment>> {
         let (principal, actor) = caller(ctx)?;
         let course = ids::decode_as(&input.course_id, Kind::Course, "input.courseId")?;
@@ -147,6 +161,7 @@ impl CourseMutation {
     async fn record_attendance(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The enrolment, the module and whether she attended.")]
         input: RecordAttendanceInput,
     ) -> async_graphql::Result<Option<Enrolment>> {
         let (principal, actor) = caller(ctx)?;
@@ -165,6 +180,9 @@ impl CourseMutation {
     async fn certify(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The enrolment on a basic course whose mother receives her diploma, and the date."
+        )]
         input: CertifyInput,
     ) -> async_graphql::Result<Option<Enrolment>> {
         let (principal, actor) = caller(ctx)?;
@@ -183,6 +201,7 @@ impl CourseMutation {
     async fn withdraw_enrolment(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The enrolment to end before the course is finished.")]
         input: WithdrawEnrolmentInput,
     ) -> async_graphql::Result<Option<Enrolment>> {
         let (principal, actor) = caller(ctx)?;

@@ -46,12 +46,19 @@ child_of!(HoursOfLocation: opening_hours by LocationId ordered by Weekday);
 /// HSDS `byday` MO..SU).
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Weekday {
+    /// Monday (ISO 1, HSDS `MO`).
     Monday,
+    /// Tuesday (ISO 2, HSDS `TU`).
     Tuesday,
+    /// Wednesday (ISO 3, HSDS `WE`).
     Wednesday,
+    /// Thursday (ISO 4, HSDS `TH`).
     Thursday,
+    /// Friday (ISO 5, HSDS `FR`).
     Friday,
+    /// Saturday (ISO 6, HSDS `SA`).
     Saturday,
+    /// Sunday (ISO 7, HSDS `SU`).
     Sunday,
 }
 
@@ -88,11 +95,16 @@ impl Weekday {
 /// A service an organisation offers (HSDS `service`).
 pub struct Service(pub service::Model);
 
+/// A service an organisation offers in the directory (Open Referral HSDS `service`): what it
+/// is, where, when and how to reach it; a referral can name it. Reference data: readable with
+/// any valid token.
 #[Object]
 impl Service {
+    /// The service's global id.
     pub async fn id(&self) -> ID {
         Kind::Service.id(self.0.id)
     }
+    /// The service's name.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -100,9 +112,11 @@ impl Service {
     async fn category(&self) -> ServiceCategory {
         self.0.category.into()
     }
+    /// Whether it is offered now.
     async fn status(&self) -> ServiceStatus {
         self.0.status.into()
     }
+    /// What the service does and for whom.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -139,6 +153,7 @@ impl Service {
         let rows = load_children::<ContactsOfService>(ctx, self.0.id).await?;
         Ok(rows.into_iter().map(ServiceContact).collect())
     }
+    /// When it was added to the directory.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -152,8 +167,10 @@ impl Service {
 /// Where a service is given: a location with its address (HSDS `location` and `address`).
 pub struct ServiceLocation(pub service_location::Model);
 
+/// A place where a service is offered, with its opening hours.
 #[Object]
 impl ServiceLocation {
+    /// The location's global id.
     pub async fn id(&self) -> ID {
         Kind::ServiceLocation.id(self.0.id)
     }
@@ -161,6 +178,7 @@ impl ServiceLocation {
     async fn name(&self) -> Option<&str> {
         self.0.name.as_deref()
     }
+    /// Street and number.
     async fn street(&self) -> &str {
         &self.0.street
     }
@@ -168,9 +186,11 @@ impl ServiceLocation {
     async fn postcode(&self) -> &str {
         &self.0.postcode
     }
+    /// The town.
     async fn city(&self) -> &str {
         &self.0.city
     }
+    /// The municipality the location is in.
     async fn municipality(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Municipality>> {
         Ok(municipality_by_code(ctx, Some(self.0.municipality_code)).await?)
     }
@@ -195,8 +215,10 @@ impl ServiceLocation {
 /// One opening period on one weekday, in local (Danish) time.
 pub struct OpeningHours(pub opening_hours::Model);
 
+/// One opening period of a location on one weekday.
 #[Object]
 impl OpeningHours {
+    /// The day of the week.
     async fn weekday(&self) -> Option<Weekday> {
         Weekday::of(self.0.weekday)
     }
@@ -214,8 +236,11 @@ impl OpeningHours {
 /// and `phone`). Organisational, never a person's private data.
 pub struct ServiceContact(pub service_contact::Model);
 
+/// A contact point of a service: a role or department with a phone, e-mail or website, never a
+/// person.
 #[Object]
 impl ServiceContact {
+    /// The contact point's global id.
     pub async fn id(&self) -> ID {
         Kind::ServiceContact.id(self.0.id)
     }
@@ -223,9 +248,11 @@ impl ServiceContact {
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Its phone number.
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
     }
+    /// Its e-mail address.
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
@@ -235,15 +262,18 @@ impl ServiceContact {
     }
 }
 
+/// Conditions on the directory services listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct ServiceFilter {
     /// Only the services of this organisation.
     pub organisation_id: Option<ID>,
     /// Only services whose area includes this municipality (official code, e.g. 101).
     pub municipality_code: Option<i32>,
+    /// Only services of one of these categories.
     pub category: Option<Vec<ServiceCategory>>,
     /// Only services offered in this language (ISO 639 code, e.g. "ar").
     pub language: Option<String>,
+    /// Only services with one of these statuses.
     pub status: Option<Vec<ServiceStatus>>,
     /// Only services changed (they or anything under them) at or after this time.
     pub updated_since: Option<DateTime<Utc>>,
@@ -255,8 +285,11 @@ pub struct ServiceFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum ServiceOrder {
+    /// By name, A to Z (the default).
     #[default]
     Name,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -328,13 +361,33 @@ impl DirectoryQuery {
     async fn services(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all directory services the token may see."
+        )]
         filter: Option<ServiceFilter>,
+        #[graphql(
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
+        )]
         order_by: Option<ServiceOrder>,
-        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        #[graphql(
+            desc = "The direction of `orderBy`: ASC (A to Z, oldest first) or DESC. Left out: the order's own direction, as its values describe; a cursor works only in the direction it came from."
+        )]
         direction: Option<SortDirection>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Service>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
@@ -345,7 +398,12 @@ impl DirectoryQuery {
         ))
     }
 
-    async fn service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Service>> {
+    /// One directory service by id; `null` when there is none.
+    async fn service(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The service's id (`Service.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Service>> {
         Ok(lookup::<service::Entity, _>(ctx, &id, Kind::Service, Service).await?)
     }
 }

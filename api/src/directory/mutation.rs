@@ -17,6 +17,7 @@ use crate::{
     writes::{caller, in_transaction},
 };
 
+/// A new service in the directory.
 #[derive(InputObject)]
 pub struct CreateServiceInput {
     /// The providing organisation: the caller's own when left out; only the secretariat
@@ -24,6 +25,7 @@ pub struct CreateServiceInput {
     pub organisation_id: Option<ID>,
     /// 1 to 200 characters.
     pub name: String,
+    /// The kind of service, as referrals name it.
     pub category: ServiceCategory,
     /// ACTIVE when left out.
     pub status: Option<ServiceStatus>,
@@ -38,19 +40,26 @@ pub struct CreateServiceInput {
 /// Only the fields given change; a list given replaces the old one.
 #[derive(InputObject)]
 pub struct UpdateServiceInput {
+    /// The service to change (`Service.id`).
     pub id: ID,
+    /// Its new name, 1 to 200 characters.
     pub name: Option<String>,
+    /// Its new category.
     pub category: Option<ServiceCategory>,
+    /// Its new status.
     pub status: Option<ServiceStatus>,
     /// An empty text clears it.
     pub description: Option<String>,
+    /// ISO 639 codes of the languages it is offered in; replaces all.
     pub languages: Option<Vec<String>>,
+    /// The municipalities it serves (official codes); replaces all.
     pub municipality_codes: Option<Vec<i32>>,
 }
 
 /// One opening period in local time.
 #[derive(InputObject)]
 pub struct OpeningHoursInput {
+    /// The day of the week.
     pub weekday: Weekday,
     /// `HH:MM`, e.g. "08:30".
     pub opens: String,
@@ -58,15 +67,20 @@ pub struct OpeningHoursInput {
     pub closes: String,
 }
 
+/// A place where a service is offered, with its address and opening hours.
 #[derive(InputObject)]
 pub struct AddServiceLocationInput {
+    /// The service offered there.
     pub service_id: ID,
+    /// The place's name (e.g. `Sundhedshuset`), if it has one.
     pub name: Option<String>,
     /// Street and number, at most 200 characters.
     pub street: String,
     /// Four digits.
     pub postcode: String,
+    /// The town.
     pub city: String,
+    /// The official code of the municipality it is in (e.g. 101).
     pub municipality_code: i32,
     /// Periods of one day must not overlap.
     pub opening_hours: Option<Vec<OpeningHoursInput>>,
@@ -78,13 +92,22 @@ pub struct AddServiceLocationInput {
 /// `openingHoursNotes` clears it.
 #[derive(InputObject)]
 pub struct UpdateServiceLocationInput {
+    /// The location to change (`ServiceLocation.id`).
     pub id: ID,
+    /// The place's name; an empty text clears it.
     pub name: Option<String>,
+    /// Street and number, at most 200 characters.
     pub street: Option<String>,
+    /// Four digits.
     pub postcode: Option<String>,
+    /// The town.
     pub city: Option<String>,
+    /// The official code of the municipality it is in.
     pub municipality_code: Option<i32>,
+    /// Its opening periods; replaces all (periods of one day must not overlap).
     pub opening_hours: Option<Vec<OpeningHoursInput>>,
+    /// Notes on the hours (holidays, by appointment), at most 1000 characters; an empty text
+    /// clears it.
     pub opening_hours_notes: Option<String>,
 }
 
@@ -103,9 +126,13 @@ fn periods(hours: Vec<OpeningHoursInput>) -> Vec<Period> {
 /// A role or department with at least one of phone, e-mail or website; never a person.
 #[derive(InputObject)]
 pub struct AddServiceContactInput {
+    /// The service the contact point belongs to.
     pub service_id: ID,
+    /// The role or department (e.g. `Borgerservice, tidsbestilling`), never a person's name.
     pub name: String,
+    /// Its phone number.
     pub phone: Option<String>,
+    /// Its e-mail address.
     pub email: Option<String>,
     /// `https://...`
     pub website: Option<String>,
@@ -120,6 +147,9 @@ impl DirectoryMutation {
     async fn create_service(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The new directory service: its organisation, name, category and description."
+        )]
         input: CreateServiceInput,
     ) -> async_graphql::Result<Option<Service>> {
         let (principal, actor) = caller(ctx)?;
@@ -146,6 +176,9 @@ impl DirectoryMutation {
     async fn update_service(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The service and the fields to change; fields left out stay as they are."
+        )]
         input: UpdateServiceInput,
     ) -> async_graphql::Result<Option<Service>> {
         let (principal, actor) = caller(ctx)?;
@@ -168,6 +201,9 @@ impl DirectoryMutation {
     async fn add_service_location(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The service and the location to add to it: address, municipality, opening hours."
+        )]
         input: AddServiceLocationInput,
     ) -> async_graphql::Result<Option<ServiceLocation>> {
         let (principal, actor) = caller(ctx)?;
@@ -191,6 +227,9 @@ impl DirectoryMutation {
     async fn update_service_location(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The location and the fields to change; fields left out stay as they are."
+        )]
         input: UpdateServiceLocationInput,
     ) -> async_graphql::Result<Option<ServiceLocation>> {
         let (principal, actor) = caller(ctx)?;
@@ -214,7 +253,7 @@ impl DirectoryMutation {
     async fn remove_service_location(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The id of the location to remove.")] id: ID,
     ) -> async_graphql::Result<Option<Service>> {
         let (principal, actor) = caller(ctx)?;
         let id = ids::decode_as(&id, Kind::ServiceLocation, "id")?;
@@ -228,6 +267,7 @@ impl DirectoryMutation {
     async fn add_service_contact(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The service and the contact point to add to it.")]
         input: AddServiceContactInput,
     ) -> async_graphql::Result<Option<ServiceContact>> {
         let (principal, actor) = caller(ctx)?;
@@ -248,7 +288,7 @@ impl DirectoryMutation {
     async fn remove_service_contact(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The id of the contact point to remove.")] id: ID,
     ) -> async_graphql::Result<Option<Service>> {
         let (principal, actor) = caller(ctx)?;
         let id = ids::decode_as(&id, Kind::ServiceContact, "id")?;

@@ -24,20 +24,27 @@ use crate::{
 
 pub struct VolunteerHours(pub volunteer_hours::Model);
 
+/// Volunteer time a mother gave that is not a recorded visit (training, meetings, other
+/// activity), as funders count it (`mothers:read`).
 #[Object]
 impl VolunteerHours {
+    /// The entry's global id.
     pub async fn id(&self) -> ID {
         Kind::VolunteerHours.id(self.0.id)
     }
+    /// What the time was given to.
     async fn kind(&self) -> HoursKind {
         self.0.kind.into()
     }
+    /// The day the time was given.
     async fn worked_on(&self) -> NaiveDate {
         self.0.worked_on
     }
+    /// How long, in minutes.
     async fn minutes(&self) -> i32 {
         self.0.minutes
     }
+    /// The project the time was given to.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         Ok(load_by_id::<project::Entity>(ctx, self.0.project_id)
             .await?
@@ -50,9 +57,11 @@ impl VolunteerHours {
         };
         Ok(load_by_id::<mother::Entity>(ctx, id).await?.map(Mother))
     }
+    /// When the entry was recorded.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }

@@ -35,8 +35,10 @@ pub struct VolunteerHoursRow {
     pub minutes: i32,
 }
 
+/// Volunteer time given to a project that is not a recorded visit.
 #[derive(InputObject)]
 pub struct RecordVolunteerHoursInput {
+    /// The project the time was given to.
     pub project_id: ID,
     #[graphql(flatten)]
     pub hours: VolunteerHoursRow,
@@ -45,15 +47,22 @@ pub struct RecordVolunteerHoursInput {
 /// A correction: only the fields given change; `motherId: null` makes them the group's.
 #[derive(InputObject)]
 pub struct CorrectVolunteerHoursInput {
+    /// The hours entry to correct.
     pub id: ID,
+    /// Another mother of the project; `null` makes the hours the group's.
     pub mother_id: MaybeUndefined<ID>,
+    /// What the time was given to (not visits: they count by their own duration).
     pub kind: Option<HoursKind>,
+    /// The day the time was given: not in the future.
     pub worked_on: Option<NaiveDate>,
+    /// How long, in minutes.
     pub minutes: Option<i32>,
 }
 
+/// Many hours entries of one project at once.
 #[derive(InputObject)]
 pub struct ImportVolunteerHoursInput {
+    /// The project the hours were given to.
     pub project_id: ID,
     /// 1 to 1000 rows, written all together or not at all.
     pub hours: Vec<VolunteerHoursRow>,
@@ -104,6 +113,7 @@ impl HoursMutation {
     async fn record_volunteer_hours(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mother, the day, what the time was given to and how long.")]
         input: RecordVolunteerHoursInput,
     ) -> async_graphql::Result<Option<VolunteerHours>> {
         let (principal, actor) = caller(ctx)?;
@@ -119,6 +129,9 @@ impl HoursMutation {
     async fn correct_volunteer_hours(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The hours entry and the fields to correct; fields left out stay as they are."
+        )]
         input: CorrectVolunteerHoursInput,
     ) -> async_graphql::Result<Option<VolunteerHours>> {
         let (principal, actor) = caller(ctx)?;
@@ -152,7 +165,7 @@ impl HoursMutation {
     async fn delete_volunteer_hours(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The id of the hours entry to delete.")] id: ID,
     ) -> async_graphql::Result<Option<ID>> {
         let (principal, actor) = caller(ctx)?;
         let entry = ids::decode_as(&id, Kind::VolunteerHours, "id")?;
@@ -168,6 +181,7 @@ impl HoursMutation {
     async fn import_volunteer_hours(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The hours entries to record in one transaction (all or none).")]
         input: ImportVolunteerHoursInput,
     ) -> async_graphql::Result<Option<ImportedVolunteerHours>> {
         let (principal, actor) = caller(ctx)?;

@@ -36,33 +36,46 @@ child_of!(EnrolmentsOfMother: enrolment by MotherId ordered by CreatedAt);
 
 pub struct Mother(pub mother::Model);
 
+/// A volunteer neighbourhood mother in a project: trained on the basic course, then visiting
+/// women (`mothers:read`). Her name is readable by every organisation that sees her project;
+/// her contact details only by those running it.
 #[Object]
 impl Mother {
+    /// The mother's global id.
     pub async fn id(&self) -> ID {
         Kind::Mother.id(self.0.id)
     }
+    /// Her first name, as the project knows her.
     async fn first_name(&self) -> &str {
         &self.0.first_name
     }
+    /// Her last name.
     async fn last_name(&self) -> &str {
         &self.0.last_name
     }
-    /// Contact details: shared only with the organisations running her project.
+    /// Her phone number. Contact details: shared only with the secretariat and the
+    /// organisations running her project, otherwise `null` with `FORBIDDEN`; every read is
+    /// audited.
     async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         access::mother_contact(ctx, &self.0).await?;
         Ok(self.0.phone.as_deref())
     }
-    /// Contact details: shared only with the organisations running her project.
+    /// Her e-mail address. Contact details: shared only with the secretariat and the
+    /// organisations running her project, otherwise `null` with `FORBIDDEN`; every read is
+    /// audited.
     async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         access::mother_contact(ctx, &self.0).await?;
         Ok(self.0.email.as_deref())
     }
+    /// Where she stands: in training, certified, active, inactive, left.
     async fn status(&self) -> MotherStatus {
         self.0.status.into()
     }
+    /// The day she joined the project.
     async fn joined_on(&self) -> NaiveDate {
         self.0.joined_on
     }
+    /// The day she left the project; `null` while she is in it.
     async fn left_on(&self) -> Option<NaiveDate> {
         self.0.left_on
     }
@@ -71,6 +84,7 @@ impl Mother {
         let rows = load_children::<LanguagesOfMother>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(|l| l.language).collect()))
     }
+    /// The project she volunteers in.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         Ok(load_by_id::<project::Entity>(ctx, self.0.project_id)
             .await?
@@ -81,17 +95,22 @@ impl Mother {
         let rows = load_children::<EnrolmentsOfMother>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(Enrolment).collect()))
     }
+    /// When she was registered.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When her record last changed (for incremental sync).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
 }
 
+/// Conditions on the mothers listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct MotherFilter {
+    /// Only mothers of this project.
     pub project_id: Option<ID>,
+    /// Only mothers with one of these statuses.
     pub status: Option<Vec<MotherStatus>>,
     /// ISO 639 code of a language she speaks, e.g. `ar`.
     pub language: Option<String>,
@@ -109,9 +128,11 @@ pub struct MotherFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum MotherOrder {
-    /// Longest-serving first.
+    /// Longest-serving first (the default).
     #[default]
     JoinedOn,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -176,13 +197,33 @@ impl MotherQuery {
     async fn mothers(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all mothers the token may see."
+        )]
         filter: Option<MotherFilter>,
+        #[graphql(
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
+        )]
         order_by: Option<MotherOrder>,
-        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        #[graphql(
+            desc = "The direction of `orderBy`: ASC (A to Z, oldest first) or DESC. Left out: the order's own direction, as its values describe; a cursor works only in the direction it came from."
+        )]
         direction: Option<SortDirection>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Mother>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
@@ -193,7 +234,12 @@ impl MotherQuery {
         ))
     }
 
-    async fn mother(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Mother>> {
+    /// One mother by id (`mothers:read`); `null` when there is none the token may see.
+    async fn mother(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mother's id (`Mother.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Mother>> {
         Ok(lookup::<mother::Entity, _>(ctx, &id, Kind::Mother, Mother).await?)
     }
 }

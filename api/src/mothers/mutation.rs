@@ -19,14 +19,18 @@ use crate::{
     writes::{caller, in_transaction, optional_text, past_date, required_name},
 };
 
+/// A new neighbourhood mother in a project.
 #[derive(InputObject)]
 pub struct RegisterMotherInput {
+    /// Her project.
     pub project_id: ID,
     /// 1 to 100 characters.
     pub first_name: String,
     /// 1 to 100 characters.
     pub last_name: String,
+    /// Her phone number, shared only with the organisations running her project.
     pub phone: Option<String>,
+    /// Her e-mail address, shared only with the organisations running her project.
     pub email: Option<String>,
     /// ISO 639 codes, e.g. `["ar", "da"]`.
     pub languages: Vec<String>,
@@ -37,17 +41,26 @@ pub struct RegisterMotherInput {
 /// Only the fields given change; `null` clears `phone` or `email`; `languages` replaces all.
 #[derive(InputObject)]
 pub struct UpdateMotherInput {
+    /// The mother to change (`Mother.id`).
     pub id: ID,
+    /// Her first name.
     pub first_name: Option<String>,
+    /// Her last name.
     pub last_name: Option<String>,
+    /// Her phone number; `null` clears it.
     pub phone: MaybeUndefined<String>,
+    /// Her e-mail address; `null` clears it.
     pub email: MaybeUndefined<String>,
+    /// ISO 639 codes of the languages she speaks; replaces all.
     pub languages: Option<Vec<String>>,
 }
 
+/// A change of a mother's status (e.g. ACTIVE to INACTIVE, or LEFT).
 #[derive(InputObject)]
 pub struct ChangeMotherStatusInput {
+    /// The mother to change (`Mother.id`).
     pub id: ID,
+    /// Her new status.
     pub status: MotherStatus,
     /// When the change took effect (LEFT: her last day); not in the future.
     pub on: NaiveDate,
@@ -74,6 +87,7 @@ impl MotherMutation {
     async fn register_mother(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new mother: her project, name, languages and dates.")]
         input: RegisterMotherInput,
     ) -> async_graphql::Result<Option<Mother>> {
         let (principal, actor) = caller(ctx)?;
@@ -96,6 +110,7 @@ impl MotherMutation {
     async fn update_mother(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mother and the fields to change; fields left out stay as they are.")]
         input: UpdateMotherInput,
     ) -> async_graphql::Result<Option<Mother>> {
         let (principal, actor) = caller(ctx)?;
@@ -127,6 +142,7 @@ impl MotherMutation {
     async fn change_mother_status(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mother, her new status and the day it took effect.")]
         input: ChangeMotherStatusInput,
     ) -> async_graphql::Result<Option<Mother>> {
         let (principal, actor) = caller(ctx)?;

@@ -21,8 +21,12 @@ use crate::{
 
 pub struct Organisation(pub organisation::Model);
 
+/// A body taking part in the programme: the national secretariat, a municipality or a partner
+/// NGO. Its kind decides which rows its tokens see: the secretariat all, an NGO its projects
+/// and what is under them, a municipality its area and the referrals addressed to it.
 #[Object]
 impl Organisation {
+    /// The organisation's global id.
     pub async fn id(&self) -> ID {
         Kind::Organisation.id(self.0.id)
     }
@@ -30,9 +34,11 @@ impl Organisation {
     async fn short_name(&self) -> &str {
         &self.0.short_name
     }
+    /// Its full name (e.g. `Københavns Kommune`).
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Secretariat, municipality or NGO.
     async fn kind(&self) -> OrganisationKind {
         self.0.kind.into()
     }
@@ -40,9 +46,11 @@ impl Organisation {
     async fn municipality(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Municipality>> {
         Ok(municipality_by_code(ctx, self.0.municipality_code).await?)
     }
+    /// When it was registered.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it last changed (for incremental sync).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -51,14 +59,18 @@ impl Organisation {
 /// A Danish municipality, by its official code (e.g. 101 København, 730 Randers).
 pub struct Municipality(pub municipality::Model);
 
+/// A Danish municipality by its official code (reference data, any valid token).
 #[Object]
 impl Municipality {
+    /// The official municipality code, e.g. 101 København, 730 Randers.
     async fn code(&self) -> i32 {
         self.0.code
     }
+    /// Its Danish name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The region it belongs to (e.g. `Hovedstaden`).
     async fn region(&self) -> &str {
         &self.0.region
     }
@@ -100,9 +112,12 @@ impl MunicipalityCache {
     }
 }
 
+/// Conditions on the organisations listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct OrganisationFilter {
+    /// Only organisations of one of these kinds.
     pub kind: Option<Vec<OrganisationKind>>,
+    /// Only the municipality with this code (e.g. 101).
     pub municipality_code: Option<i32>,
     /// Only organisations changed at or after this time (for incremental sync).
     pub updated_since: Option<DateTime<Utc>>,
@@ -116,8 +131,11 @@ pub struct OrganisationFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum OrganisationOrder {
+    /// By short name (`secretariat`, `kommune-101`, ...), A to Z (the default).
     #[default]
     ShortName,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -193,13 +211,33 @@ impl OrganisationQuery {
     async fn organisations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all organisations the token may see."
+        )]
         filter: Option<OrganisationFilter>,
+        #[graphql(
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
+        )]
         order_by: Option<OrganisationOrder>,
-        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        #[graphql(
+            desc = "The direction of `orderBy`: ASC (A to Z, oldest first) or DESC. Left out: the order's own direction, as its values describe; a cursor works only in the direction it came from."
+        )]
         direction: Option<SortDirection>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Organisation>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
@@ -210,10 +248,11 @@ impl OrganisationQuery {
         ))
     }
 
+    /// One organisation by id; `null` when there is none the token may see.
     async fn organisation(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The organisation's id (`Organisation.id`).")] id: ID,
     ) -> async_graphql::Result<Option<Organisation>> {
         Ok(lookup::<organisation::Entity, _>(ctx, &id, Kind::Organisation, Organisation).await?)
     }

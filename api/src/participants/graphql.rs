@@ -18,6 +18,8 @@ use crate::{
     writes::in_transaction,
 };
 
+/// A woman registered by a project because a referral or her wish to be contacted needs it:
+/// pseudonymous, with only the personal data that purpose needs.
 #[derive(InputObject)]
 pub struct RegisterParticipantInput {
     /// The project that works with her; the caller must operate it. A municipality leaves it
@@ -29,6 +31,7 @@ pub struct RegisterParticipantInput {
     pub birth_year: Option<i32>,
     /// ISO 639 codes (2–3 lower-case letters), e.g. `["ar", "da"]`; at most 20.
     pub languages: Option<Vec<String>>,
+    /// How she prefers to be contacted. Personal data.
     pub preferred_contact: Option<ContactMethod>,
     /// One ISO 639 code.
     pub preferred_language: Option<String>,
@@ -49,17 +52,28 @@ pub struct RegisterParticipantInput {
 /// `languages` replaces all. Limits as for `registerParticipant`.
 #[derive(InputObject)]
 pub struct UpdateParticipantInput {
+    /// Her id (`Participant.id`).
     pub id: ID,
     /// The `version` last read; a newer one means someone else changed her: `CONFLICT`.
     pub version: i32,
+    /// Her first name; `null` empties it. Personal data.
     pub first_name: MaybeUndefined<String>,
+    /// The year she was born; `null` empties it. Personal data.
     pub birth_year: MaybeUndefined<i32>,
+    /// ISO 639 codes of the languages she speaks; replaces all. Personal data.
     pub languages: Option<Vec<String>>,
+    /// How she prefers to be contacted; `null` empties it. Personal data.
     pub preferred_contact: MaybeUndefined<ContactMethod>,
+    /// ISO 639 code of the language she prefers to be contacted in; `null` empties it. Personal
+    /// data.
     pub preferred_language: MaybeUndefined<String>,
+    /// Her phone number; `null` empties it. Personal data.
     pub phone: MaybeUndefined<String>,
+    /// Her e-mail address; `null` empties it. Personal data.
     pub email: MaybeUndefined<String>,
+    /// The district she lives in; `null` empties it. Personal data.
     pub district: MaybeUndefined<String>,
+    /// Free text about her, at most 4000 characters; `null` empties it. Personal data.
     pub notes: MaybeUndefined<String>,
     /// The receiving municipality's own case reference (never a CPR number), at most 64
     /// characters: set only by a municipality that registered her or receives a referral
@@ -67,8 +81,10 @@ pub struct UpdateParticipantInput {
     pub municipality_case_ref: MaybeUndefined<String>,
 }
 
+/// What a participant agreed to, as she said it or signed it.
 #[derive(InputObject)]
 pub struct RecordConsentInput {
+    /// The participant (`Participant.id`) who gave the consent.
     pub participant_id: ID,
     /// SHARE_WITH_RECEIVER or CONTACT. STATISTICS is refused: figures need no consent.
     pub purpose: ConsentPurpose,
@@ -94,6 +110,9 @@ impl ParticipantMutation {
     async fn register_participant(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The new participant: her project and the personal data the referral or contact needs."
+        )]
         input: RegisterParticipantInput,
     ) -> async_graphql::Result<Option<Participant>> {
         let by = writer(ctx)?;
@@ -124,6 +143,9 @@ impl ParticipantMutation {
     async fn update_participant(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Her id, the version last read and the fields to correct (or clear); fields left out stay as they are."
+        )]
         input: UpdateParticipantInput,
     ) -> async_graphql::Result<Option<Participant>> {
         let by = writer(ctx)?;
@@ -155,7 +177,10 @@ impl ParticipantMutation {
     async fn erase_participant(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "Her id (`Participant.id`).")] id: ID,
+        #[graphql(
+            desc = "Why she is erased (e.g. `request 2026-17`): kept in the audit event, so it must not repeat her data."
+        )]
         reason: String,
     ) -> async_graphql::Result<Option<Participant>> {
         let by = writer(ctx)?;
@@ -168,6 +193,9 @@ impl ParticipantMutation {
     async fn record_consent(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The participant, what she agreed to (purpose, receiver), when and who took it."
+        )]
         input: RecordConsentInput,
     ) -> async_graphql::Result<Option<Consent>> {
         let by = writer(ctx)?;
@@ -198,7 +226,7 @@ impl ParticipantMutation {
     async fn withdraw_consent(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The id of the consent she withdraws.")] id: ID,
     ) -> async_graphql::Result<Option<Consent>> {
         let by = writer(ctx)?;
         let id = ids::decode_as(&id, Kind::Consent, "id")?;

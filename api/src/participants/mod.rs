@@ -60,8 +60,15 @@ impl Participant {
     }
 }
 
+/// A woman the mothers support, registered only when a referral (or her wish to be contacted
+/// again) needs it. Pseudonymous by design, never a CPR number. Her pseudonym, project,
+/// registering organisation and consents are readable with `participants:read`; every other
+/// field is personal data (special-category under GDPR): readable only by the organisations
+/// running her project and, with her live consent, the receiver of a referral about her.
+/// Otherwise such a field is `null` with a `FORBIDDEN` error; every read is audited.
 #[Object]
 impl Participant {
+    /// Her global id.
     pub async fn id(&self) -> ID {
         Kind::Participant.id(self.0.id)
     }
@@ -69,14 +76,20 @@ impl Participant {
     async fn pseudonym(&self) -> &str {
         &self.0.pseudonym
     }
+    /// Her first name, if she gave it. Personal data: `null` with `FORBIDDEN` for a caller
+    /// outside the personal-data rule; every read is audited.
     async fn first_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.personal(ctx, Category::Identity).await?;
         Ok(self.0.first_name.as_deref())
     }
+    /// The year she was born. Personal data: `null` with `FORBIDDEN` for a caller outside the
+    /// personal-data rule; every read is audited.
     async fn birth_year(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
         self.personal(ctx, Category::Identity).await?;
         Ok(self.0.birth_year)
     }
+    /// How she prefers to be contacted. Personal data: `null` with `FORBIDDEN` for a caller
+    /// outside the personal-data rule; every read is audited.
     async fn preferred_contact(
         &self,
         ctx: &Context<'_>,
@@ -85,6 +98,8 @@ impl Participant {
         Ok(self.0.preferred_contact.map(Into::into))
     }
     /// ISO 639 code of the language she prefers to be contacted in; `null` once she is erased.
+    /// Personal data: `null` with `FORBIDDEN` for a caller outside the personal-data rule;
+    /// every read is audited.
     async fn preferred_language(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.personal(ctx, Category::Contact).await?;
         // Kept after her erasure for the figures' LANGUAGE dimension only, never shown.
@@ -95,31 +110,42 @@ impl Participant {
             .filter(|_| self.0.erased_at.is_none()))
     }
     /// The decade she was born in (1980 for 1984): her pool profile, with her languages and
-    /// district, which is all a pool sees of her before her consent covers it.
+    /// district, which is all a pool sees of her before her consent covers it. Personal data:
+    /// `null` with `FORBIDDEN` for a caller outside the personal-data rule (or the pool
+    /// clause); every read is audited.
     async fn birth_decade(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
         self.profile(ctx, Category::Identity).await?;
         Ok(self.0.birth_year.map(|year| year - year.rem_euclid(10)))
     }
-    /// Pool profile (see `birthDecade`).
+    /// ISO 639 codes of the languages she speaks. Pool profile (see `birthDecade`): `null`
+    /// with `FORBIDDEN` outside the personal-data rule and the pool clause; reads are audited.
     async fn languages(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<String>>> {
         self.profile(ctx, Category::Languages).await?;
         let rows = load_children::<LanguagesOfParticipant>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(|l| l.language).collect()))
     }
+    /// Her phone number. Personal data: `null` with `FORBIDDEN` for a caller outside the
+    /// personal-data rule; every read is audited.
     async fn phone(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.personal(ctx, Category::Contact).await?;
         Ok(self.0.phone.as_deref())
     }
+    /// Her e-mail address. Personal data: `null` with `FORBIDDEN` for a caller outside the
+    /// personal-data rule; every read is audited.
     async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.personal(ctx, Category::Contact).await?;
         Ok(self.0.email.as_deref())
     }
-    /// Pool profile (see `birthDecade`).
+    /// The district she lives in (e.g. `Nørrebro`). Pool profile (see `birthDecade`):
+    /// `null` with `FORBIDDEN` outside the personal-data rule and the pool clause; reads are
+    /// audited.
     async fn district(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.profile(ctx, Category::District).await?;
         Ok(self.0.district.as_deref())
     }
-    /// The receiving municipality's own case reference (never a CPR number).
+    /// The receiving municipality's own case reference (never a CPR number). Personal data:
+    /// `null` with `FORBIDDEN` for a caller outside the personal-data rule; every read is
+    /// audited.
     async fn municipality_case_ref(
         &self,
         ctx: &Context<'_>,
@@ -127,6 +153,8 @@ impl Participant {
         self.personal(ctx, Category::CaseRef).await?;
         Ok(self.0.municipality_case_ref.as_deref())
     }
+    /// Free text about her, at most 4000 characters. Personal data: `null` with `FORBIDDEN` for
+    /// a caller outside the personal-data rule; every read is audited.
     async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         self.personal(ctx, Category::Notes).await?;
         Ok(self.0.notes.as_deref())
@@ -142,6 +170,8 @@ impl Participant {
             .await?
             .map(Project))
     }
+    /// The organisation that registered her (a project's operator, or a referring
+    /// municipality).
     async fn registered_by(
         &self,
         ctx: &Context<'_>,
@@ -160,13 +190,33 @@ impl Participant {
     async fn referrals(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all referrals the token may see."
+        )]
         filter: Option<ReferralFilter>,
+        #[graphql(
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
+        )]
         order_by: Option<ReferralOrder>,
-        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        #[graphql(
+            desc = "The direction of `orderBy`: ASC (A to Z, oldest first) or DESC. Left out: the order's own direction, as its values describe; a cursor works only in the direction it came from."
+        )]
         direction: Option<SortDirection>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Referral>>> {
         let filter = ReferralFilter {
@@ -181,13 +231,33 @@ impl Participant {
     async fn visits(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all visits the token may see."
+        )]
         filter: Option<VisitFilter>,
+        #[graphql(
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
+        )]
         order_by: Option<VisitOrder>,
-        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        #[graphql(
+            desc = "The direction of `orderBy`: ASC (A to Z, oldest first) or DESC. Left out: the order's own direction, as its values describe; a cursor works only in the direction it came from."
+        )]
         direction: Option<SortDirection>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Visit>>> {
         let filter = VisitFilter {
@@ -206,9 +276,11 @@ impl Participant {
     async fn erased_at(&self) -> Option<DateTime<Utc>> {
         self.0.erased_at
     }
+    /// When she was registered.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When her record last changed (for incremental sync).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -217,11 +289,16 @@ impl Participant {
 /// One consent: a purpose, for sharing also the receiving organisation; live until withdrawn.
 pub struct Consent(pub consent::Model);
 
+/// What a participant agreed to (sharing with one named receiver, being contacted), when,
+/// recorded by whom, and when she withdrew it. Specific and revocable; a referral leaves DRAFT
+/// only with her live consent to share with its receiver.
 #[Object]
 impl Consent {
+    /// The consent's global id (`withdrawConsent(id:)`).
     pub async fn id(&self) -> ID {
         Kind::Consent.id(self.0.id)
     }
+    /// What she agreed to.
     async fn purpose(&self) -> ConsentPurpose {
         self.0.purpose.into()
     }
@@ -234,9 +311,13 @@ impl Consent {
             .await?
             .map(Organisation))
     }
+    /// When she gave it: the recording time, or the date on the paper form (at most 92 days
+    /// back).
     async fn given_at(&self) -> DateTime<Utc> {
         self.0.given_at
     }
+    /// When she withdrew it; `null` while she has not. Withdrawing sharing cancels her open
+    /// referrals to that receiver.
     async fn withdrawn_at(&self) -> Option<DateTime<Utc>> {
         self.0.withdrawn_at
     }
@@ -261,8 +342,10 @@ impl Consent {
     }
 }
 
+/// Conditions on the participants listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct ParticipantFilter {
+    /// Only participants registered by this project.
     pub project_id: Option<ID>,
     /// Exact pseudonym code.
     pub pseudonym: Option<String>,
@@ -278,9 +361,11 @@ pub struct ParticipantFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum ParticipantOrder {
-    /// Most recently registered first.
+    /// Most recently registered first (the default).
     #[default]
     CreatedAt,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -333,13 +418,33 @@ impl ParticipantQuery {
     async fn participants(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all participants the token may see."
+        )]
         filter: Option<ParticipantFilter>,
+        #[graphql(
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
+        )]
         order_by: Option<ParticipantOrder>,
-        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        #[graphql(
+            desc = "The direction of `orderBy`: ASC (A to Z, oldest first) or DESC. Left out: the order's own direction, as its values describe; a cursor works only in the direction it came from."
+        )]
         direction: Option<SortDirection>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Participant>>> {
         let filter = filter.unwrap_or_default();
@@ -354,10 +459,12 @@ impl ParticipantQuery {
         Ok(Some(page))
     }
 
+    /// One participant by id (`participants:read`); `null` when there is none the token may
+    /// see. Her personal fields follow her own rules.
     async fn participant(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "Her id (`Participant.id`).")] id: ID,
     ) -> async_graphql::Result<Option<Participant>> {
         Ok(lookup::<participant::Entity, _>(ctx, &id, Kind::Participant, Participant).await?)
     }
@@ -370,7 +477,7 @@ impl ParticipantQuery {
     async fn participant_data_export(
         &self,
         ctx: &Context<'_>,
-        participant_id: ID,
+        #[graphql(desc = "Her id (`Participant.id`).")] participant_id: ID,
     ) -> async_graphql::Result<Option<Json<serde_json::Value>>> {
         let principal = ctx.principal()?;
         let id = ids::decode_as(&participant_id, Kind::Participant, "participantId")?;

@@ -34,20 +34,27 @@ child_of!(CoursesOfProject: course by ProjectId ordered by StartsOn);
 
 pub struct Project(pub project::Model);
 
+/// A local neighbourhood-mothers project in a municipality, operated by one organisation with
+/// partner and funder organisations (`projects:read`).
 #[Object]
 impl Project {
+    /// The project's global id.
     pub async fn id(&self) -> ID {
         Kind::Project.id(self.0.id)
     }
+    /// The project's name (e.g. `Bydelsmødre Nørrebro`).
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Planned, active, paused or closed.
     async fn status(&self) -> ProjectStatus {
         self.0.status.into()
     }
+    /// The day the project started (or is to start, while PLANNED).
     async fn started_on(&self) -> NaiveDate {
         self.0.started_on
     }
+    /// The day it ended; `null` while it runs.
     async fn ended_on(&self) -> Option<NaiveDate> {
         self.0.ended_on
     }
@@ -72,6 +79,9 @@ impl Project {
     async fn mothers(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only mothers with one of these statuses; left out, all of the project's mothers the token may see."
+        )]
         status: Option<Vec<MotherStatus>>,
     ) -> async_graphql::Result<Option<Vec<Mother>>> {
         let rows = load_children::<MothersOfProject>(ctx, self.0.id).await?;
@@ -87,9 +97,11 @@ impl Project {
         let rows = load_children::<CoursesOfProject>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(Course).collect()))
     }
+    /// When the project was registered.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it last changed (for incremental sync).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -98,22 +110,28 @@ impl Project {
 /// An organisation that partners in or funds a project.
 pub struct ProjectPartner(pub project_partner::Model);
 
+/// An organisation that takes part in a project it does not operate, and how.
 #[Object]
 impl ProjectPartner {
+    /// The partner or funder.
     async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organisation>> {
         let partner = load_by_id::<organisation::Entity>(ctx, self.0.organisation_id);
         Ok(partner.await?.map(Organisation))
     }
+    /// Partner or funder.
     async fn role(&self) -> PartnerRole {
         self.0.role.into()
     }
 }
 
+/// Conditions on the projects listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct ProjectFilter {
     /// Official municipality code, e.g. 101 for København.
     pub municipality_code: Option<i32>,
+    /// Only projects with one of these statuses.
     pub status: Option<Vec<ProjectStatus>>,
+    /// Only projects operated by this organisation.
     pub operator_id: Option<ID>,
     /// Only projects changed at or after this time (for incremental sync).
     pub updated_since: Option<DateTime<Utc>>,
@@ -131,8 +149,11 @@ pub struct ProjectFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum ProjectOrder {
+    /// By name, A to Z (the default).
     #[default]
     Name,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -196,13 +217,33 @@ impl ProjectQuery {
     async fn projects(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all projects the token may see."
+        )]
         filter: Option<ProjectFilter>,
+        #[graphql(
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
+        )]
         order_by: Option<ProjectOrder>,
-        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        #[graphql(
+            desc = "The direction of `orderBy`: ASC (A to Z, oldest first) or DESC. Left out: the order's own direction, as its values describe; a cursor works only in the direction it came from."
+        )]
         direction: Option<SortDirection>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Project>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
@@ -213,7 +254,12 @@ impl ProjectQuery {
         ))
     }
 
-    async fn project(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Project>> {
+    /// One project by id (`projects:read`); `null` when there is none the token may see.
+    async fn project(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The project's id (`Project.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Project>> {
         Ok(lookup::<project::Entity, _>(ctx, &id, Kind::Project, Project).await?)
     }
 }

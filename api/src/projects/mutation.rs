@@ -18,6 +18,7 @@ use crate::{
     writes::{caller, in_transaction},
 };
 
+/// A new local project in a municipality, run by an operator organisation.
 #[derive(InputObject)]
 pub struct CreateProjectInput {
     /// 1 to 200 characters.
@@ -28,6 +29,7 @@ pub struct CreateProjectInput {
     pub operator_organisation_id: ID,
     /// PLANNED when left out.
     pub status: Option<ProjectStatus>,
+    /// The day it starts (or started).
     pub started_on: NaiveDate,
     /// Not before `startedOn`.
     pub ended_on: Option<NaiveDate>,
@@ -36,24 +38,35 @@ pub struct CreateProjectInput {
 /// Only the fields given change.
 #[derive(InputObject)]
 pub struct UpdateProjectInput {
+    /// The project (`Project.id`).
     pub id: ID,
+    /// Its new name, 1 to 200 characters.
     pub name: Option<String>,
+    /// Its new status.
     pub status: Option<ProjectStatus>,
     /// Not before the project's `startedOn`.
     pub ended_on: Option<NaiveDate>,
+    /// A new operator organisation.
     pub operator_organisation_id: Option<ID>,
 }
 
+/// An organisation becomes a partner or funder of a project, or changes its role.
 #[derive(InputObject)]
 pub struct SetProjectPartnerInput {
+    /// The project (`Project.id`).
     pub project_id: ID,
+    /// The partner or funder; not the project's operator.
     pub organisation_id: ID,
+    /// Partner or funder.
     pub role: PartnerRole,
 }
 
+/// An organisation stops being a partner or funder of a project.
 #[derive(InputObject)]
 pub struct RemoveProjectPartnerInput {
+    /// The project (`Project.id`).
     pub project_id: ID,
+    /// The partner or funder to remove.
     pub organisation_id: ID,
 }
 
@@ -66,6 +79,7 @@ impl ProjectMutation {
     async fn create_project(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new project: name, municipality, operating organisation, dates.")]
         input: CreateProjectInput,
     ) -> async_graphql::Result<Option<Project>> {
         let (principal, actor) = caller(ctx)?;
@@ -92,6 +106,9 @@ impl ProjectMutation {
     async fn update_project(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The project and the fields to change; fields left out stay as they are."
+        )]
         input: UpdateProjectInput,
     ) -> async_graphql::Result<Option<Project>> {
         let (principal, actor) = caller(ctx)?;
@@ -116,6 +133,9 @@ impl ProjectMutation {
     async fn set_project_partner(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The project, the partner organisation and its role (added, or its role changed)."
+        )]
         input: SetProjectPartnerInput,
     ) -> async_graphql::Result<Option<ProjectPartner>> {
         let (principal, actor) = caller(ctx)?;
@@ -136,6 +156,7 @@ impl ProjectMutation {
     async fn remove_project_partner(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The project and the partner organisation to remove from it.")]
         input: RemoveProjectPartnerInput,
     ) -> async_graphql::Result<Option<Project>> {
         let (principal, actor) = caller(ctx)?;

@@ -43,6 +43,7 @@ fn optional_id(id: Option<&ID>, kind: Kind, field: &str) -> ApiResult<Option<uui
     id.map(|id| ids::decode_as(id, kind, field)).transpose()
 }
 
+/// A new outbound referral, written as a DRAFT; `transitionReferral` with REQUEST sends it.
 #[derive(InputObject)]
 pub struct CreateReferralInput {
     /// The referring project; its operator becomes the requester.
@@ -51,6 +52,7 @@ pub struct CreateReferralInput {
     pub participant_id: ID,
     /// The organisation asked to act (a municipality's service or an NGO).
     pub receiver_organisation_id: ID,
+    /// The kind of service asked for.
     pub service_category: ServiceCategory,
     /// The mother who made the referral (of the same project).
     pub mother_id: Option<ID>,
@@ -62,11 +64,14 @@ pub struct CreateReferralInput {
     pub service_id: Option<ID>,
 }
 
+/// One step of a referral's lifecycle, by the side the action belongs to.
 #[derive(InputObject)]
 pub struct TransitionReferralInput {
+    /// The referral to act on (`Referral.id`).
     pub id: ID,
     /// The `version` the client last read; a stale one gets `CONFLICT` and changes nothing.
     pub version: i32,
+    /// What to do; `Referral.availableActions` lists what the caller may do now.
     pub action: Action,
     /// Required for REJECT, FAIL and CANCEL; optional for MARK_ENTERED_IN_ERROR.
     pub reason: Option<ReferralReason>,
@@ -76,9 +81,12 @@ pub struct TransitionReferralInput {
     pub note: Option<String>,
 }
 
+/// A project takes on an inbound referral waiting in its municipality's pool.
 #[derive(InputObject)]
 pub struct ClaimReferralInput {
+    /// The referral waiting in a pool of the project's municipality (`Referral.id`).
     pub id: ID,
+    /// The `version` last read; a newer one means someone else moved it: `CONFLICT`.
     pub version: i32,
     /// The project taking the referral on; its operator becomes the receiver.
     pub project_id: ID,
@@ -100,9 +108,12 @@ pub struct ReferToProgrammeInput {
     pub note: Option<String>,
 }
 
+/// The holder gives a claimed pool referral back to its pool.
 #[derive(InputObject)]
 pub struct ReleaseReferralInput {
+    /// The referral to act on (`Referral.id`).
     pub id: ID,
+    /// The `version` last read; a newer one means someone else moved it: `CONFLICT`.
     pub version: i32,
     /// Why: NO_CAPACITY, NOT_ELIGIBLE, REFERRED_ELSEWHERE, COULD_NOT_CONTACT or OTHER.
     pub reason: ReferralReason,
@@ -110,8 +121,10 @@ pub struct ReleaseReferralInput {
     pub note: Option<String>,
 }
 
+/// A message on a referral's thread, between requester and performer.
 #[derive(InputObject)]
 pub struct PostReferralMessageInput {
+    /// The referral to act on (`Referral.id`).
     pub referral_id: ID,
     /// 1 to 4000 characters: personal data about her, under the same rule as notes.
     pub body: String,
@@ -120,7 +133,9 @@ pub struct PostReferralMessageInput {
 /// Exactly one of `projectId` and `toRequester`.
 #[derive(InputObject)]
 pub struct ForwardReferralInput {
+    /// The referral to act on (`Referral.id`).
     pub id: ID,
+    /// The `version` last read; a newer one means someone else moved it: `CONFLICT`.
     pub version: i32,
     /// Another project of the organisation holding the referral.
     pub project_id: Option<ID>,
@@ -142,6 +157,9 @@ impl ReferralMutation {
     async fn create_referral(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The new referral (in DRAFT): project, participant, receiver, service asked for, note."
+        )]
         input: CreateReferralInput,
     ) -> async_graphql::Result<Option<Referral>> {
         let by = writer(ctx)?;
@@ -174,6 +192,9 @@ impl ReferralMutation {
     async fn transition_referral(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The referral, the version last read, the action, and its reason, outcome or note."
+        )]
         input: TransitionReferralInput,
     ) -> async_graphql::Result<Option<Referral>> {
         let by = writer(ctx)?;
@@ -194,6 +215,9 @@ impl ReferralMutation {
     async fn claim_referral(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The pool referral, the version last read and the project that takes it on."
+        )]
         input: ClaimReferralInput,
     ) -> async_graphql::Result<Option<Referral>> {
         let by = writer(ctx)?;
@@ -211,6 +235,9 @@ impl ReferralMutation {
     async fn refer_to_programme(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The woman the municipality refers (minimal, pseudonymous, with its case reference) and the project or pool she goes to."
+        )]
         input: ReferToProgrammeInput,
     ) -> async_graphql::Result<Option<Referral>> {
         let by = writer(ctx)?;
@@ -237,6 +264,7 @@ impl ReferralMutation {
     async fn post_referral_message(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The referral and the message: free text about her, personal data.")]
         input: PostReferralMessageInput,
     ) -> async_graphql::Result<Option<messages::ReferralMessage>> {
         let by = writer(ctx)?;
@@ -251,6 +279,9 @@ impl ReferralMutation {
     async fn release_referral(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The claimed referral, the version last read and why it goes back to its pool."
+        )]
         input: ReleaseReferralInput,
     ) -> async_graphql::Result<Option<Referral>> {
         let by = writer(ctx)?;
@@ -268,6 +299,9 @@ impl ReferralMutation {
     async fn forward_referral(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The referral, the version last read and where it goes: another project or a pool."
+        )]
         input: ForwardReferralInput,
     ) -> async_graphql::Result<Option<Referral>> {
         let by = writer(ctx)?;

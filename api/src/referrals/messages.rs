@@ -77,8 +77,10 @@ pub async fn post(
 /// One message of a referral's thread.
 pub struct ReferralMessage(pub referral_event::Model);
 
+/// One message in the thread between a referral's requester and its performer.
 #[Object]
 impl ReferralMessage {
+    /// The message's global id.
     pub async fn id(&self) -> ID {
         Kind::ReferralEvent.id(self.0.id)
     }
@@ -88,10 +90,11 @@ impl ReferralMessage {
         Ok(author.await?.map(Organisation))
     }
     /// The text: personal data about her, under the participant's personal-data rule (its
-    /// author always reads it); every read is audited.
+    /// author always reads it), otherwise `null` with `FORBIDDEN`; every read is audited.
     async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         super::note_on_timeline(ctx, &self.0).await
     }
+    /// When it was posted.
     async fn sent_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }

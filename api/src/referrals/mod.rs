@@ -126,14 +126,23 @@ async fn organisation(
         .map(Organisation))
 }
 
+/// Bridge building: a referral of a participant to a receiving organisation's service
+/// (OUTBOUND), or of a woman by a municipality to the programme (INBOUND, to a project or a
+/// municipality-wide pool). It follows the HL7 SDOH referral lifecycle; every transition is an
+/// event on its timeline. Seen by the secretariat, its requester, its receiver and those
+/// running its project (`referrals:read`); her personal data only under her consent.
 #[Object]
 impl Referral {
+    /// The referral's global id.
     pub async fn id(&self) -> ID {
         Kind::Referral.id(self.0.id)
     }
+    /// OUTBOUND (a project refers her to a service) or INBOUND (a municipality refers her to
+    /// the programme).
     async fn direction(&self) -> ReferralDirection {
         self.0.direction.into()
     }
+    /// Where it stands in its lifecycle.
     async fn status(&self) -> ReferralStatus {
         self.0.status.into()
     }
@@ -174,6 +183,7 @@ impl Referral {
     async fn outcome(&self) -> Option<ReferralOutcome> {
         self.0.outcome.map(Into::into)
     }
+    /// The kind of service asked for.
     async fn service_category(&self) -> ServiceCategory {
         self.0.service_category.into()
     }
@@ -187,7 +197,8 @@ impl Referral {
             .map(Service))
     }
     /// Free text about her: personal data, under the participant's personal-data rule; the
-    /// requester, which wrote it, always reads it.
+    /// requester, which wrote it, always reads it. Otherwise `null` with `FORBIDDEN`; every
+    /// read is audited.
     async fn note(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         let author = self.0.requester_organisation_id;
         access::referral_note(ctx, self.0.participant_id, author).await?;
@@ -197,6 +208,7 @@ impl Referral {
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// When it was sent to the receiver (left DRAFT); `null` while a draft.
     async fn requested_at(&self) -> Option<DateTime<Utc>> {
         self.0.requested_at
     }
@@ -208,9 +220,13 @@ impl Referral {
     async fn respond_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<DateTime<Utc>>> {
         Ok(policy(ctx)?.respond_by(&self.0))
     }
+    /// When the receiver accepted it; `null` until then, and again after a release or a
+    /// forward (the next holder decides afresh).
     async fn accepted_at(&self) -> Option<DateTime<Utc>> {
         self.0.accepted_at
     }
+    /// When it reached a final status (completed, rejected, failed, cancelled, entered in
+    /// error); `null` while open.
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
         self.0.closed_at
     }
@@ -229,6 +245,8 @@ impl Referral {
     ) -> async_graphql::Result<Option<Municipality>> {
         Ok(municipality_by_code(ctx, self.0.pool_municipality_code).await?)
     }
+    /// The project that made it (OUTBOUND) or that handles it (INBOUND, once claimed); `null`
+    /// for an inbound referral still in a pool.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         let Some(project) = self.0.project_id else {
             return Ok(None);
@@ -237,6 +255,8 @@ impl Referral {
             .await?
             .map(Project))
     }
+    /// The woman it is about. Her pseudonym is always shown; her personal fields follow her
+    /// personal-data rule (for the receiver, her live consent to share with it).
     async fn participant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Participant>> {
         let participant = load_by_id::<participant::Entity>(ctx, self.0.participant_id);
         Ok(participant.await?.map(Participant))
@@ -274,9 +294,11 @@ impl Referral {
             .filter(|e| e.kind == entity::enums::TimelineKind::Message);
         Ok(Some(thread.map(messages::ReferralMessage).collect()))
     }
+    /// When it was created (as a draft, or inbound).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it last changed (for incremental sync).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -300,8 +322,11 @@ pub(crate) async fn note_on_timeline<'a>(
 /// One step on a referral's timeline.
 pub struct ReferralEvent(pub referral_event::Model);
 
+/// One step on a referral's timeline: a status change or a handover, who made it, when, with
+/// its reason and note.
 #[Object]
 impl ReferralEvent {
+    /// The event's global id.
     pub async fn id(&self) -> ID {
         Kind::ReferralEvent.id(self.0.id)
     }
@@ -313,6 +338,7 @@ impl ReferralEvent {
     async fn from_status(&self) -> Option<ReferralStatus> {
         self.0.from_status.map(Into::into)
     }
+    /// The referral's status after the event.
     async fn to_status(&self) -> ReferralStatus {
         self.0.to_status.into()
     }
@@ -320,16 +346,19 @@ impl ReferralEvent {
     async fn kind(&self) -> TimelineKind {
         self.0.kind.into()
     }
+    /// Why (for a rejection, failure or cancellation, or a release); `null` otherwise.
     async fn reason(&self) -> Option<ReferralReason> {
         self.0.reason.map(Into::into)
     }
     /// Free text about her: personal data, under the participant's personal-data rule; the
-    /// organisation that made the move (`actor`), which wrote it, always reads it.
+    /// organisation that made the move (`actor`), which wrote it, always reads it. Otherwise
+    /// `null` with `FORBIDDEN`; every read is audited.
     async fn note(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         // The rule runs whether or not there is a note, so a refused reader cannot tell
         // which events carry one.
         note_on_timeline(ctx, &self.0).await
     }
+    /// When it happened.
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
@@ -339,15 +368,22 @@ impl ReferralEvent {
     }
 }
 
+/// Conditions on the referrals listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct ReferralFilter {
+    /// Only referrals in one of these statuses.
     pub status: Option<Vec<ReferralStatus>>,
+    /// Only OUTBOUND or only INBOUND referrals.
     pub direction: Option<ReferralDirection>,
+    /// Only referrals addressed to this organisation.
     pub receiver_organisation_id: Option<ID>,
+    /// Only referrals made by this organisation.
     pub requester_organisation_id: Option<ID>,
+    /// Only referrals of this project.
     pub project_id: Option<ID>,
     /// Only referrals about this participant.
     pub participant_id: Option<ID>,
+    /// Only referrals asking for one of these services.
     pub service_category: Option<Vec<ServiceCategory>>,
     /// Only referrals changed at or after this time (for incremental sync).
     pub updated_since: Option<DateTime<Utc>>,
@@ -365,9 +401,11 @@ pub struct ReferralFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum ReferralOrder {
-    /// Newest referral first.
+    /// Newest referral first (the default).
     #[default]
     CreatedAt,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -469,8 +507,10 @@ pub async fn list(
 /// forms from the server's own table ([`lifecycle`]).
 pub struct ReferralActionRule(lifecycle::Action);
 
+/// One action of the referral lifecycle and the reasons it takes (`referralActions`).
 #[Object]
 impl ReferralActionRule {
+    /// The action, as `transitionReferral` takes it.
     async fn action(&self) -> lifecycle::Action {
         self.0
     }
@@ -495,13 +535,33 @@ impl ReferralQuery {
     async fn referrals(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all referrals the token may see."
+        )]
         filter: Option<ReferralFilter>,
+        #[graphql(
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
+        )]
         order_by: Option<ReferralOrder>,
-        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        #[graphql(
+            desc = "The direction of `orderBy`: ASC (A to Z, oldest first) or DESC. Left out: the order's own direction, as its values describe; a cursor works only in the direction it came from."
+        )]
         direction: Option<SortDirection>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Referral>>> {
         let args = PageArgs::new(first, after, last, before).sorted(direction);
@@ -510,7 +570,12 @@ impl ReferralQuery {
         ))
     }
 
-    async fn referral(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Referral>> {
+    /// One referral by id (`referrals:read`); `null` when there is none the token may see.
+    async fn referral(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The referral's id (`Referral.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Referral>> {
         Ok(lookup::<referral::Entity, _>(ctx, &id, Kind::Referral, Referral).await?)
     }
 

@@ -39,8 +39,11 @@ pub enum ReferralSideFilter {
     Requester,
 }
 
+/// Which referral events a subscription receives; every condition given must hold.
 #[derive(InputObject, Default)]
 pub struct ReferralEventFilter {
+    /// Only referrals addressed to (RECEIVER), or only those made by (REQUESTER), the
+    /// subscriber's organisation; left out, every referral the token may read.
     pub side: Option<ReferralSideFilter>,
     /// Only referrals of this project (e.g. one the subscriber operates).
     pub project_id: Option<ID>,
@@ -79,8 +82,11 @@ pub struct ReferralEventNotice {
     referral: referral::Model,
 }
 
+/// What a `referralEvents` subscriber receives: one event on a referral it may read, with the
+/// event and the referral as it stands.
 #[Object]
 impl ReferralEventNotice {
+    /// What happened: created, transitioned, cancelled or a message.
     async fn kind(&self) -> ReferralEventKind {
         self.kind
     }
@@ -221,6 +227,9 @@ impl ReferralSubscription {
     async fn referral_events<'c>(
         &self,
         ctx: &'c Context<'c>,
+        #[graphql(
+            desc = "Which events to receive; left out, every event of every referral the token may read."
+        )]
         filter: Option<ReferralEventFilter>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ReferralEventNotice>> + 'c>
     {

@@ -92,16 +92,29 @@ impl StatsPolicy {
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
 #[graphql(name = "StatsDimension")]
 pub enum Dimension {
+    /// The calendar year of the figure's date (the ISO week-year together with WEEK).
     Year,
+    /// The month of the figure's date, 1 to 12.
     Month,
+    /// The ISO week of the figure's date, 1 to 53; for the secretariat only (others get whole months).
     Week,
+    /// The project a row belongs to (every figure).
     Project,
+    /// The municipality of the project, or of a pool referral's pool until claimed (every
+    /// figure).
     Municipality,
+    /// A visit's topic (`visits`, `womenReached`); a visit counts under each of its topics.
     Topic,
+    /// A visit's channel (`visits`, `womenReached`).
     Channel,
+    /// The service a referral asks for (`referrals`, `referralResponseTimes`).
     ServiceCategory,
+    /// A referral's status now (`referrals`, `referralResponseTimes`).
     Status,
+    /// A completed referral's outcome (`referrals`, `referralResponseTimes`).
     Outcome,
+    /// A language, as an ISO 639 code: the participant's preferred one (`referrals`,
+    /// `referralResponseTimes`), each of the mother's (`mothersTrained`).
     Language,
     /// What volunteer time was given to (`volunteerHours` only); visits are ACTIVITY.
     Kind,
@@ -186,7 +199,9 @@ pub struct StatsFilter {
     pub from: Option<NaiveDate>,
     /// Last day counted.
     pub to: Option<NaiveDate>,
+    /// Only these projects (within the caller's area).
     pub project_ids: Option<Vec<ID>>,
+    /// Only projects in these municipalities (official codes, e.g. 101).
     pub municipality_codes: Option<Vec<i32>>,
     /// Projects operated by these organisations (referrals also: sent or received by them).
     /// Narrows within the caller's area; meant for the secretariat.
@@ -247,6 +262,9 @@ impl StatsQuery {
     async fn stats(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The rows every figure counts: period, projects, municipality; left out: everything the token may see (its area)."
+        )]
         filter: Option<StatsFilter>,
     ) -> async_graphql::Result<Option<Stats>> {
         let scope = ctx.principal()?.stats()?;
@@ -282,6 +300,8 @@ pub struct Stats {
     cell_keys: CellKeys,
 }
 
+/// The figures of the caller's area under the filter: one table per figure (`stats:read`).
+/// Exact for the secretariat; under disclosure control for every other caller.
 #[Object]
 impl Stats {
     /// The first day the figures count: the filter's `from`, moved back to the first of its
@@ -306,6 +326,9 @@ impl Stats {
     async fn mothers_trained(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice or one that does not apply to this figure is `BAD_USER_INPUT`; WEEK is for the secretariat only."
+        )]
         group_by: Option<Vec<Dimension>>,
     ) -> async_graphql::Result<Option<StatsTable>> {
         Ok(Some(
@@ -317,6 +340,9 @@ impl Stats {
     async fn visits(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice or one that does not apply to this figure is `BAD_USER_INPUT`; WEEK is for the secretariat only."
+        )]
         group_by: Option<Vec<Dimension>>,
     ) -> async_graphql::Result<Option<StatsTable>> {
         Ok(Some(self.table(ctx, Figure::Visits, group_by).await?))
@@ -326,6 +352,9 @@ impl Stats {
     async fn women_reached(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice or one that does not apply to this figure is `BAD_USER_INPUT`; WEEK is for the secretariat only."
+        )]
         group_by: Option<Vec<Dimension>>,
     ) -> async_graphql::Result<Option<StatsTable>> {
         Ok(Some(self.table(ctx, Figure::WomenReached, group_by).await?))
@@ -335,6 +364,9 @@ impl Stats {
     async fn referrals(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice or one that does not apply to this figure is `BAD_USER_INPUT`; WEEK is for the secretariat only."
+        )]
         group_by: Option<Vec<Dimension>>,
     ) -> async_graphql::Result<Option<StatsTable>> {
         Ok(Some(self.table(ctx, Figure::Referrals, group_by).await?))
@@ -344,6 +376,9 @@ impl Stats {
     async fn referral_response_times(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice or one that does not apply to this figure is `BAD_USER_INPUT`; WEEK is for the secretariat only."
+        )]
         group_by: Option<Vec<Dimension>>,
     ) -> async_graphql::Result<Option<ResponseTimeTable>> {
         Ok(Some(self.response_times(ctx, group_by).await?))
@@ -354,6 +389,9 @@ impl Stats {
     async fn volunteer_hours(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice or one that does not apply to this figure is `BAD_USER_INPUT`; WEEK is for the secretariat only."
+        )]
         group_by: Option<Vec<Dimension>>,
     ) -> async_graphql::Result<Option<StatsTable>> {
         Ok(Some(
@@ -680,6 +718,7 @@ impl StatsValue {
     }
 }
 
+/// One value of a figure, with whether disclosure control suppressed it.
 #[Object]
 impl StatsValue {
     /// `null` when suppressed. Counts are whole numbers; hours have fractions.
@@ -699,6 +738,7 @@ pub struct StatsTable {
     suppressed_cells: i32,
 }
 
+/// A figure grouped by the requested dimensions; without `groupBy` one cell, the total.
 #[Object]
 impl StatsTable {
     /// Non-empty cells only, ordered by their dimensions.
@@ -735,6 +775,7 @@ macro_rules! cell_object {
             async fn year(&self) -> Option<i32> {
                 self.at.year
             }
+            /// Month, 1 to 12; `null` unless grouped by MONTH.
             async fn month(&self) -> Option<i32> {
                 self.at.month
             }
@@ -751,24 +792,33 @@ macro_rules! cell_object {
                 let Some(id) = self.at.project else { return Ok(None) };
                 Ok(load_by_id::<project::Entity>(ctx, id).await?.map(Project))
             }
+            /// The official Danish municipality code (101 København); `null` unless grouped by
+            /// MUNICIPALITY.
             async fn municipality_code(&self) -> Option<i32> {
                 self.at.municipality
             }
+            /// The municipality of `municipalityCode`, with its name and region.
             async fn municipality(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Municipality>> {
                 Ok(municipality_by_code(ctx, self.at.municipality).await?)
             }
+            /// The visits' topic; `null` unless grouped by TOPIC.
             async fn topic(&self) -> Option<VisitTopic> {
                 self.at.topic
             }
+            /// The visits' channel; `null` unless grouped by CHANNEL.
             async fn channel(&self) -> Option<VisitChannel> {
                 self.at.channel
             }
+            /// The service the referrals ask for; `null` unless grouped by SERVICE_CATEGORY.
             async fn service_category(&self) -> Option<ServiceCategory> {
                 self.at.service_category
             }
+            /// The referrals' status now; `null` unless grouped by STATUS.
             async fn status(&self) -> Option<ReferralStatus> {
                 self.at.status
             }
+            /// The completed referrals' outcome; `null` unless grouped by OUTCOME (and for
+            /// referrals without one).
             async fn outcome(&self) -> Option<ReferralOutcome> {
                 self.at.outcome
             }
@@ -786,11 +836,14 @@ macro_rules! cell_object {
 }
 
 cell_object! {
+    /// One cell of a figure's table: the dimensions it is grouped by (the others are `null`)
+    /// and its value.
     StatsCell {
-        /// `null` when suppressed.
+        /// The count (or hours) of this cell; `null` when suppressed.
         async fn value(&self) -> Option<f64> {
             (!self.value.suppressed).then_some(self.value.value)
         }
+        /// Hidden by disclosure control (too small, or would give a small cell away).
         async fn suppressed(&self) -> bool {
             self.value.suppressed
         }
@@ -798,10 +851,14 @@ cell_object! {
 }
 
 cell_object! {
+    /// One cell of the response-time table: the dimensions it is grouped by (the others are
+    /// `null`) and the two durations.
     ResponseTimeCell {
+        /// Hours from request to acceptance (or a pool referral's claim).
         async fn to_acceptance(&self) -> ResponseTime {
             self.times.to_acceptance
         }
+        /// Hours from request to completion, for completed referrals.
         async fn to_completion(&self) -> ResponseTime {
             self.times.to_completion
         }
@@ -848,17 +905,24 @@ pub struct ResponseTime {
     suppressed: bool,
 }
 
+/// How fast referrals were answered: how many, and the median and 90th percentile in hours
+/// (nearest rank). All `null` when suppressed: fewer than the threshold, or hidden to protect
+/// another cell.
 #[Object]
 impl ResponseTime {
+    /// How many referrals the durations are of; `null` when suppressed.
     async fn count(&self) -> Option<i32> {
         (!self.suppressed).then_some(self.durations.count as i32)
     }
+    /// The median, in hours; `null` when suppressed or none.
     async fn median_hours(&self) -> Option<f64> {
         self.hours(self.durations.median)
     }
+    /// The 90th percentile (nearest rank), in hours; `null` when suppressed or none.
     async fn percentile90_hours(&self) -> Option<f64> {
         self.hours(self.durations.p90)
     }
+    /// Hidden by disclosure control (too few, or would give a small cell away).
     async fn suppressed(&self) -> bool {
         self.suppressed
     }
@@ -878,6 +942,7 @@ pub struct ResponseTimes {
     to_completion: ResponseTime,
 }
 
+/// Both response times of a set of referrals.
 #[Object]
 impl ResponseTimes {
     /// From request to acceptance (or a pool referral's claim).
@@ -898,14 +963,19 @@ pub struct ResponseTimeTable {
     suppressed_cells: i32,
 }
 
+/// Response times grouped by the requested dimensions. A cell counts as suppressed when either
+/// of its measures is.
 #[Object]
 impl ResponseTimeTable {
+    /// Non-empty cells only, ordered by their dimensions.
     async fn cells(&self) -> &[ResponseTimeCell] {
         &self.cells
     }
+    /// Over everything the filter keeps.
     async fn total(&self) -> ResponseTimes {
         self.total
     }
+    /// How many cells are suppressed.
     async fn suppressed_cells(&self) -> i32 {
         self.suppressed_cells
     }
@@ -918,8 +988,12 @@ pub struct StaleReferrals {
     filter: Filter,
 }
 
+/// Requested referrals unanswered beyond the response time (`--referral-response-days`),
+/// addressed to the caller.
 #[Object]
 impl StaleReferrals {
+    /// How many; exact (the caller's own work queue); `null` with an error without
+    /// `referrals:read`.
     async fn count(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<i32>> {
         let cutoff = policy(ctx)?.cutoff(crate::db::now());
         let awaiting = self.scope.awaiting_answer();
@@ -941,9 +1015,21 @@ impl StaleReferrals {
     async fn referrals(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Referral>>> {
         let cutoff = policy(ctx)?.cutoff(crate::db::now());

@@ -41,8 +41,12 @@ fn scope_list(text: &str) -> Vec<&str> {
 /// A caller of the API: acts for one organisation, holds the most its tokens may carry.
 pub struct ApiClient(pub api_client::Model);
 
+/// A system allowed to call the API for one organisation (a caseworker system, a dashboard, a
+/// script), with the scopes its tokens may carry; created, given tokens and revoked by the
+/// secretariat (`tokens:read`, `tokens:write`).
 #[Object]
 impl ApiClient {
+    /// The client's global id; tokens name it in their `sub` claim.
     pub async fn id(&self) -> ID {
         Kind::ApiClient.id(self.0.id)
     }
@@ -63,9 +67,11 @@ impl ApiClient {
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
     }
+    /// When the secretariat created the client.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the client last changed (scopes, revocation).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -79,12 +85,15 @@ impl ApiClient {
 /// An issued token, by its `jti`. Never its text: that is shown once, by `issueToken`.
 pub struct ApiToken(pub api_token::Model);
 
+/// One token issued to an API client (a JWT, never shown again after `issueToken`): when it was
+/// issued, when it expires, whether it was revoked.
 #[Object]
 impl ApiToken {
     /// The token's `jti` claim, as a global id.
     pub async fn id(&self) -> ID {
         Kind::ApiToken.id(self.0.id)
     }
+    /// The client the token was issued to.
     async fn client(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiClient>> {
         let client = load_by_id::<api_client::Entity>(ctx, self.0.client_id);
         Ok(client.await?.map(ApiClient))
@@ -93,12 +102,16 @@ impl ApiToken {
     async fn scopes(&self) -> Vec<&str> {
         scope_list(&self.0.scopes)
     }
+    /// When the token was issued (its `iat`).
     async fn issued_at(&self) -> DateTime<Utc> {
         self.0.issued_at
     }
+    /// When the token stops working (its `exp`).
     async fn expires_at(&self) -> DateTime<Utc> {
         self.0.expires_at
     }
+    /// When the token was revoked; `null` while it is not. Every replica refuses it from then
+    /// on.
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
     }
@@ -119,9 +132,11 @@ impl ApiToken {
 pub struct Issued {
     /// The bearer token (a JWT) to send as `Authorization: Bearer <token>`.
     token: String,
+    /// The token's record, for listing and revoking it later (`revokeToken(id:)`).
     api_token: ApiToken,
 }
 
+/// Conditions on the API clients listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct ApiClientFilter {
     /// Only the clients of this organisation.
@@ -135,10 +150,13 @@ pub struct ApiClientFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum ApiClientOrder {
+    /// By name, A to Z (the default).
     #[default]
     Name,
     /// Newest first.
     CreatedAt,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -183,13 +201,33 @@ impl TokenQuery {
     async fn api_clients(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all API clients the token may see."
+        )]
         filter: Option<ApiClientFilter>,
+        #[graphql(
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
+        )]
         order_by: Option<ApiClientOrder>,
-        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        #[graphql(
+            desc = "The direction of `orderBy`: ASC (A to Z, oldest first) or DESC. Left out: the order's own direction, as its values describe; a cursor works only in the direction it came from."
+        )]
         direction: Option<SortDirection>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<ApiClient>>> {
         let query = filtered(ctx.principal()?, filter.unwrap_or_default())?;
@@ -200,15 +238,17 @@ impl TokenQuery {
         ))
     }
 
+    /// One API client by id (`tokens:read`); `null` when there is none the token may see.
     async fn api_client(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The client's id (`ApiClient.id`).")] id: ID,
     ) -> async_graphql::Result<Option<ApiClient>> {
         Ok(lookup::<api_client::Entity, _>(ctx, &id, Kind::ApiClient, ApiClient).await?)
     }
 }
 
+/// A new API client of an organisation.
 #[derive(InputObject)]
 pub struct CreateApiClientInput {
     /// The organisation the client acts for.
@@ -219,8 +259,10 @@ pub struct CreateApiClientInput {
     pub scopes: Vec<String>,
 }
 
+/// A new token for an API client.
 #[derive(InputObject)]
 pub struct IssueTokenInput {
+    /// The client the token is for; not a revoked one.
     pub client_id: ID,
     /// Default: the client's scopes. Never more than the client's.
     pub scopes: Option<Vec<String>>,
@@ -259,6 +301,7 @@ impl TokenMutation {
     async fn create_api_client(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new client: its name and the organisation it acts for.")]
         input: CreateApiClientInput,
     ) -> async_graphql::Result<Option<ApiClient>> {
         let by = manager(ctx)?;
@@ -279,6 +322,7 @@ impl TokenMutation {
     async fn issue_token(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The client, the scopes the token carries and how long it lives.")]
         input: IssueTokenInput,
     ) -> async_graphql::Result<Option<Issued>> {
         let by = manager(ctx)?;
@@ -304,7 +348,7 @@ impl TokenMutation {
     async fn revoke_token(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The token's id (its `jti`, as `ApiToken.id` shows it).")] id: ID,
     ) -> async_graphql::Result<Option<ApiToken>> {
         let by = manager(ctx)?;
         let jti = ids::decode_as(&id, Kind::ApiToken, "id")?;
@@ -317,7 +361,7 @@ impl TokenMutation {
     async fn revoke_api_client(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The id of the client whose tokens stop working, all of them.")] id: ID,
     ) -> async_graphql::Result<Option<ApiClient>> {
         let by = manager(ctx)?;
         let client_id = ids::decode_as(&id, Kind::ApiClient, "id")?;
@@ -332,6 +376,7 @@ impl TokenMutation {
     async fn delete_api_client(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The id of the client to delete; only a client without tokens in use.")]
         id: ID,
     ) -> async_graphql::Result<Option<ID>> {
         let by = manager(ctx)?;

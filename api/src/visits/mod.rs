@@ -37,17 +37,24 @@ child_of!(TopicsOfVisit: visit_topic by VisitId ordered by Topic);
 
 pub struct Visit(pub visit::Model);
 
+/// A mother's activity: a home visit, a phone call, a group event or an accompaniment, with
+/// date, duration and topics. Anonymous by default: linked to a participant only when there is
+/// a reason (a referral came out of it) (`visits:read`).
 #[Object]
 impl Visit {
+    /// The visit's global id.
     pub async fn id(&self) -> ID {
         Kind::Visit.id(self.0.id)
     }
+    /// The form the visit took.
     async fn channel(&self) -> VisitChannel {
         self.0.channel.into()
     }
+    /// The day of the visit.
     async fn visited_on(&self) -> NaiveDate {
         self.0.visited_on
     }
+    /// How long it took, in minutes; counts as the mother's volunteer hours (ACTIVITY).
     async fn duration_minutes(&self) -> i32 {
         self.0.duration_minutes
     }
@@ -68,16 +75,20 @@ impl Visit {
     async fn attendee_count(&self) -> Option<i32> {
         self.0.attendee_count
     }
-    /// Free text: shared only with the operator of the visit's project.
+    /// Free text, possibly about the woman visited: shared only with the secretariat and the
+    /// operator of the visit's project, otherwise `null` with `FORBIDDEN`; every read is
+    /// audited.
     async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
         access::visit_notes(ctx, &self.0).await?;
         Ok(self.0.notes.as_deref())
     }
+    /// The project the visit belongs to.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         Ok(load_by_id::<project::Entity>(ctx, self.0.project_id)
             .await?
             .map(Project))
     }
+    /// The mother who made the visit.
     async fn mother(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Mother>> {
         Ok(load_by_id::<mother::Entity>(ctx, self.0.mother_id)
             .await?
@@ -92,17 +103,22 @@ impl Visit {
             .await?
             .map(Participant))
     }
+    /// When the visit was recorded.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it last changed (for incremental sync).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
 }
 
+/// Conditions on the visits listed; every one given must hold.
 #[derive(InputObject, Default)]
 pub struct VisitFilter {
+    /// Only visits of this project.
     pub project_id: Option<ID>,
+    /// Only visits made by this mother.
     pub mother_id: Option<ID>,
     /// Only visits linked to this participant.
     pub participant_id: Option<ID>,
@@ -121,9 +137,11 @@ pub struct VisitFilter {
 /// List order. UPDATED_AT is oldest change first, for incremental sync.
 #[derive(Enum, Copy, Clone, PartialEq, Eq, Default)]
 pub enum VisitOrder {
-    /// Most recent visit first.
+    /// Most recent visit first (the default).
     #[default]
     VisitedOn,
+    /// Oldest change first (`updatedAt`, then id): for incremental sync with `updatedSince`;
+    /// a record changed while you page moves behind your cursor.
     UpdatedAt,
 }
 
@@ -205,13 +223,33 @@ impl VisitQuery {
     async fn visits(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Narrows the list; every condition given must hold. Left out: all visits the token may see."
+        )]
         filter: Option<VisitFilter>,
+        #[graphql(
+            desc = "How the list is sorted, ties broken by id; a cursor works only in the order it came from. Left out: the value described as the default."
+        )]
         order_by: Option<VisitOrder>,
-        #[graphql(desc = "The direction of `orderBy`; without it, the order's own.")]
+        #[graphql(
+            desc = "The direction of `orderBy`: ASC (A to Z, oldest first) or DESC. Left out: the order's own direction, as its values describe; a cursor works only in the direction it came from."
+        )]
         direction: Option<SortDirection>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Visit>>> {
         let args = PageArgs::new(first, after, last, before).sorted(direction);
@@ -220,7 +258,12 @@ impl VisitQuery {
         ))
     }
 
-    async fn visit(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Visit>> {
+    /// One visit by id (`visits:read`); `null` when there is none the token may see.
+    async fn visit(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The visit's id (`Visit.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Visit>> {
         Ok(lookup::<visit::Entity, _>(ctx, &id, Kind::Visit, Visit).await?)
     }
 }

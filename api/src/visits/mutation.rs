@@ -25,6 +25,7 @@ use crate::{
 pub struct VisitRow {
     /// A mother of the visit's project.
     pub mother_id: ID,
+    /// The form the visit took.
     pub channel: VisitChannel,
     /// Not in the future, not before 2007.
     pub visited_on: NaiveDate,
@@ -32,7 +33,9 @@ pub struct VisitRow {
     pub duration_minutes: i32,
     /// 1 to 10 distinct topics.
     pub topics: Vec<VisitTopic>,
+    /// How the contact came about.
     pub contact_origin: ContactOrigin,
+    /// The next step agreed.
     pub next_step: NextStep,
     /// Required for GROUP_EVENT (1 to 10000), left out otherwise.
     pub attendee_count: Option<i32>,
@@ -42,8 +45,10 @@ pub struct VisitRow {
     pub notes: Option<String>,
 }
 
+/// One visit of a project.
 #[derive(InputObject)]
 pub struct RecordVisitInput {
+    /// The project the visit belongs to.
     pub project_id: ID,
     #[graphql(flatten)]
     pub visit: VisitRow,
@@ -53,21 +58,35 @@ pub struct RecordVisitInput {
 /// `attendeeCount`, `participantId` or `notes`.
 #[derive(InputObject)]
 pub struct CorrectVisitInput {
+    /// The visit to correct.
     pub id: ID,
+    /// Another mother of the visit's project.
     pub mother_id: Option<ID>,
+    /// The form the visit took.
     pub channel: Option<VisitChannel>,
+    /// The day of the visit: not in the future, not before 2007.
     pub visited_on: Option<NaiveDate>,
+    /// How long it took: 1 to 1440 minutes.
     pub duration_minutes: Option<i32>,
+    /// 1 to 10 distinct topics; replaces every topic.
     pub topics: Option<Vec<VisitTopic>>,
+    /// How the contact came about.
     pub contact_origin: Option<ContactOrigin>,
+    /// The next step agreed.
     pub next_step: Option<NextStep>,
+    /// For a GROUP_EVENT, 1 to 10000; `null` clears it.
     pub attendee_count: MaybeUndefined<i32>,
+    /// A participant of the project to link the visit to; `null` makes it anonymous again.
     pub participant_id: MaybeUndefined<ID>,
+    /// Free text, at most 4000 characters, shown only to the project's operator; `null` clears
+    /// it.
     pub notes: MaybeUndefined<String>,
 }
 
+/// Many visits of one project at once (e.g. from a paper form or a spreadsheet).
 #[derive(InputObject)]
 pub struct ImportVisitsInput {
+    /// The project the visits belong to.
     pub project_id: ID,
     /// 1 to 1000 rows, written all together or not at all.
     pub visits: Vec<VisitRow>,
@@ -135,6 +154,9 @@ impl VisitMutation {
     async fn record_visit(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The visit: mother, date, channel, duration, topics, how the contact came about, next step."
+        )]
         input: RecordVisitInput,
     ) -> async_graphql::Result<Option<Visit>> {
         let (principal, actor) = caller(ctx)?;
@@ -150,6 +172,7 @@ impl VisitMutation {
     async fn correct_visit(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The visit and the fields to correct; fields left out stay as they are.")]
         input: CorrectVisitInput,
     ) -> async_graphql::Result<Option<Visit>> {
         let (principal, actor) = caller(ctx)?;
@@ -201,7 +224,11 @@ impl VisitMutation {
 
     /// Deletes a visit within 7 days of its recording (later: `INVALID_TRANSITION`; once a
     /// referral came out of it: `CONFLICT`). Answers the deleted id.
-    async fn delete_visit(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ID>> {
+    async fn delete_visit(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the visit to delete.")] id: ID,
+    ) -> async_graphql::Result<Option<ID>> {
         let (principal, actor) = caller(ctx)?;
         let visit = ids::decode_as(&id, Kind::Visit, "id")?;
         in_transaction(ctx, async |txn| {
@@ -216,6 +243,9 @@ impl VisitMutation {
     async fn import_visits(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The visits to record in one transaction (all or none), with a key per row for idempotent retries."
+        )]
         input: ImportVisitsInput,
     ) -> async_graphql::Result<Option<ImportedVisits>> {
         let (principal, actor) = caller(ctx)?;

@@ -42,27 +42,49 @@ pub enum Lang {
 /// A closed vocabulary of the API; all but LANGUAGE are the GraphQL enum of the same name.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum VocabularyName {
+    /// Kinds of organisation: secretariat, municipality, NGO.
     OrganisationKind,
+    /// The statuses of a local project.
     ProjectStatus,
+    /// The roles of an organisation in a project it does not operate.
     PartnerRole,
+    /// Where a neighbourhood mother stands (in training, certified, ...).
     MotherStatus,
+    /// Kinds of course: the basic 15-module course, supplementary ones.
     CourseKind,
+    /// Where a mother stands on a course.
     EnrolmentStatus,
+    /// What volunteer hours were given to.
     HoursKind,
+    /// How a participant prefers to be contacted.
     ContactMethod,
+    /// What a consent covers.
     ConsentPurpose,
+    /// The forms a visit takes.
     VisitChannel,
+    /// The topics of a visit.
     VisitTopic,
+    /// How the contact behind a visit came about.
     ContactOrigin,
+    /// The next steps agreed at a visit.
     NextStep,
+    /// OUTBOUND (to a service) or INBOUND (to the programme).
     ReferralDirection,
+    /// The services a referral asks for.
     ServiceCategory,
+    /// The statuses of a referral's lifecycle.
     ReferralStatus,
+    /// Why a referral was rejected, failed or cancelled.
     ReferralReason,
+    /// What came of a completed referral.
     ReferralOutcome,
+    /// How soon a referral should be acted on.
     ReferralPriority,
+    /// What a timeline event records.
     TimelineKind,
+    /// What a party does to a referral (`transitionReferral`), each with its reasons.
     ReferralAction,
+    /// How a referral changes hands (claim, release, forward).
     ReferralHandover,
     /// ISO 639 language codes (`languages`, `preferredLanguage`), not an enum: records take
     /// any valid code, these are the ones Bydel names.
@@ -177,8 +199,11 @@ impl Vocabulary {
     }
 }
 
+/// A closed vocabulary of the API with each value's code and its Danish and English labels, for
+/// front ends (reference data, any valid token).
 #[Object]
 impl Vocabulary {
+    /// Which vocabulary.
     async fn name(&self) -> VocabularyName {
         self.name
     }
@@ -199,6 +224,7 @@ impl Vocabulary {
 /// One value of a vocabulary: its stable code and its labels.
 pub struct VocabularyValue<'a>(&'a Entry);
 
+/// One value of a vocabulary: its code as the API spells it, its labels and its description.
 #[Object]
 impl VocabularyValue<'_> {
     /// The value as the API takes and returns it: the GraphQL enum value (`HOME_VISIT`), or
@@ -207,7 +233,10 @@ impl VocabularyValue<'_> {
         self.0.code
     }
     /// What a front end shows for it, in Danish or English.
-    async fn label(&self, lang: Lang) -> &str {
+    async fn label(
+        &self,
+        #[graphql(desc = "The language of the label: Danish or English.")] lang: Lang,
+    ) -> &str {
         match lang {
             Lang::Da => self.0.label.da,
             Lang::En => self.0.label.en,
@@ -233,7 +262,9 @@ impl VocabularyQuery {
     async fn vocabularies(
         &self,
         ctx: &Context<'_>,
-        names: Option<Vec<VocabularyName>>,
+        #[graphql(desc = "The vocabularies to return; left out, all of them.")] names: Option<
+            Vec<VocabularyName>,
+        >,
     ) -> async_graphql::Result<Option<Vec<Vocabulary>>> {
         ctx.principal()?.may_read_reference_data()?;
         let names =
@@ -245,7 +276,7 @@ impl VocabularyQuery {
     async fn vocabulary(
         &self,
         ctx: &Context<'_>,
-        name: VocabularyName,
+        #[graphql(desc = "Which vocabulary.")] name: VocabularyName,
     ) -> async_graphql::Result<Option<Vocabulary>> {
         ctx.principal()?.may_read_reference_data()?;
         Ok(Some(Vocabulary::of(name)))

@@ -39,13 +39,18 @@ child_of!(AttemptsOfDelivery: webhook_attempt by DeliveryId ordered by Number);
 /// An endpoint an organisation registered for referral events.
 pub struct Webhook(pub webhook::Model);
 
+/// Conditions on a webhook's deliveries.
 #[derive(InputObject, Default)]
 pub struct WebhookDeliveryFilter {
+    /// Only deliveries in one of these statuses.
     pub status: Option<Vec<WebhookDeliveryStatus>>,
 }
 
+/// An endpoint of an organisation's system that is told about referral changes (ids and
+/// statuses only, signed with its secret) (`referrals:admin`).
 #[Object]
 impl Webhook {
+    /// The webhook's global id.
     pub async fn id(&self) -> ID {
         Kind::Webhook.id(self.0.id)
     }
@@ -54,9 +59,11 @@ impl Webhook {
         let organisation = load_by_id::<organisation::Entity>(ctx, self.0.organisation_id);
         Ok(organisation.await?.map(Organisation))
     }
+    /// The `https` URL Bydel POSTs to (public addresses only).
     async fn url(&self) -> &str {
         &self.0.url
     }
+    /// What the endpoint is, for people (e.g. `case system, production`).
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -64,9 +71,11 @@ impl Webhook {
     async fn active(&self) -> bool {
         self.0.active
     }
+    /// When it was registered.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -74,10 +83,25 @@ impl Webhook {
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only deliveries in these statuses; left out: every delivery of this webhook."
+        )]
         filter: Option<WebhookDeliveryFilter>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<WebhookDelivery>>> {
         use webhook_delivery::Column as D;
@@ -101,16 +125,20 @@ impl Webhook {
 /// One referral event queued for one webhook, and how sending it went.
 pub struct WebhookDelivery(pub webhook_delivery::Model);
 
+/// One referral event queued for one webhook, and how sending it went: at least once, retried
+/// with backoff until delivered or FAILED.
 #[Object]
 impl WebhookDelivery {
     /// Also sent as the `Bydel-Delivery` header and the payload's `deliveryId`.
     pub async fn id(&self) -> ID {
         Kind::WebhookDelivery.id(self.0.id)
     }
+    /// The webhook it is for.
     async fn webhook(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Webhook>> {
         let webhook = load_by_id::<webhook::Entity>(ctx, self.0.webhook_id);
         Ok(webhook.await?.map(Webhook))
     }
+    /// What happened to the referral.
     async fn event_type(&self) -> WebhookEventType {
         self.0.event_type.into()
     }
@@ -124,6 +152,7 @@ impl WebhookDelivery {
     async fn payload(&self) -> &str {
         &self.0.payload
     }
+    /// Pending, delivered or failed.
     async fn status(&self) -> WebhookDeliveryStatus {
         self.0.status.into()
     }
@@ -144,9 +173,11 @@ impl WebhookDelivery {
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }
+    /// When an attempt got a 2xx answer; `null` until then.
     async fn delivered_at(&self) -> Option<DateTime<Utc>> {
         self.0.delivered_at
     }
+    /// When it was queued (the event's time).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -163,15 +194,18 @@ impl WebhookDelivery {
 /// One try at sending a delivery.
 pub struct WebhookAttempt(pub webhook_attempt::Model);
 
+/// One POST of a delivery and its result.
 #[Object]
 impl WebhookAttempt {
     /// From 1.
     async fn number(&self) -> i32 {
         self.0.number
     }
+    /// When the attempt started.
     async fn started_at(&self) -> DateTime<Utc> {
         self.0.started_at
     }
+    /// How long it took, in milliseconds.
     async fn duration_ms(&self) -> i32 {
         self.0.duration_ms
     }
@@ -179,6 +213,8 @@ impl WebhookAttempt {
     async fn status_code(&self) -> Option<i32> {
         self.0.status_code
     }
+    /// Why it failed without an HTTP answer (timeout, refused connection, address not public);
+    /// `null` otherwise.
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
@@ -194,9 +230,21 @@ impl WebhookQuery {
     async fn webhooks(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The first this many items (after `after`): 0 to 100; 20 when neither `first` nor `last` is given."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.endCursor` or an edge's `cursor`) from this list in this order: the items after it."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "The last this many items (before `before`), for paging backwards: 0 to 100."
+        )]
         last: Option<i32>,
+        #[graphql(
+            desc = "A cursor (`pageInfo.startCursor` or an edge's `cursor`) from this list in this order: the items before it."
+        )]
         before: Option<String>,
     ) -> async_graphql::Result<Option<ListConnection<Webhook>>> {
         use webhook::Column as W;
@@ -208,7 +256,13 @@ impl WebhookQuery {
         ))
     }
 
-    async fn webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Webhook>> {
+    /// One webhook by id (`referrals:admin`); `null` when it is not the organisation's (the
+    /// secretariat sees every organisation's).
+    async fn webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The webhook's id (`Webhook.id`).")] id: ID,
+    ) -> async_graphql::Result<Option<Webhook>> {
         Ok(lookup::<webhook::Entity, _>(ctx, &id, Kind::Webhook, Webhook).await?)
     }
 }

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::{error::ApiResult, schema::RequestContext, writes::in_transaction};
 
+/// A new webhook of the caller's organisation.
 #[derive(InputObject)]
 pub struct RegisterWebhookInput {
     /// Absolute https URL, at most 2048 characters (http only for a loopback host, unless
@@ -24,17 +25,23 @@ pub struct RegisterWebhookInput {
     pub description: Option<String>,
 }
 
+/// A change to a webhook; only the fields given change.
 #[derive(InputObject)]
 pub struct UpdateWebhookInput {
+    /// The webhook to change (`Webhook.id`).
     pub id: ID,
+    /// A new endpoint URL, under the same rules as at registration.
     pub url: Option<String>,
     /// An empty text clears it.
     pub description: Option<String>,
+    /// false stops new deliveries (pending ones wait); true resumes them.
     pub active: Option<bool>,
 }
 
+/// A new secret for a webhook.
 #[derive(InputObject)]
 pub struct RotateWebhookSecretInput {
+    /// The webhook to change (`Webhook.id`).
     pub id: ID,
     /// The new secret (32 to 256 visible ASCII characters); the next attempt signs with it.
     pub secret: String,
@@ -59,6 +66,7 @@ impl WebhookMutation {
     async fn register_webhook(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The endpoint URL, the secret both sides keep and a description.")]
         input: RegisterWebhookInput,
     ) -> async_graphql::Result<Option<Webhook>> {
         let by = admin(ctx)?;
@@ -75,6 +83,9 @@ impl WebhookMutation {
     async fn update_webhook(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The webhook and the fields to change (URL, description, active); fields left out stay as they are."
+        )]
         input: UpdateWebhookInput,
     ) -> async_graphql::Result<Option<Webhook>> {
         let by = admin(ctx)?;
@@ -99,7 +110,7 @@ impl WebhookMutation {
     async fn rotate_webhook_secret(
         &self,
         ctx: &Context<'_>,
-        input: RotateWebhookSecretInput,
+        #[graphql(desc = "The webhook and its new secret.")] input: RotateWebhookSecretInput,
     ) -> async_graphql::Result<Option<Webhook>> {
         let by = admin(ctx)?;
         let id = webhook_id(&input.id, "input.id")?;
@@ -111,7 +122,11 @@ impl WebhookMutation {
     }
 
     /// Deletes a webhook with its queue and delivery history; answers the deleted id.
-    async fn delete_webhook(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<ID>> {
+    async fn delete_webhook(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the webhook to delete, with its delivery history.")] id: ID,
+    ) -> async_graphql::Result<Option<ID>> {
         let by = admin(ctx)?;
         let uuid = webhook_id(&id, "id")?;
         in_transaction(ctx, async |txn| write::delete(txn, &by, uuid).await).await?;

@@ -33,25 +33,29 @@ pub async fn install() {
 }
 
 fn npm_ci() -> Result<(), String> {
-    let dir = project_dir();
+    npm_ci_in(&project_dir())
+}
+
+/// `npm ci` in `dir` (an npm project under `tests/` with a committed lockfile), skipped when
+/// its `node_modules` was installed from exactly the current lockfile.
+pub fn npm_ci_in(dir: &Path) -> Result<(), String> {
     let lock = std::fs::read(dir.join("package-lock.json"))
-        .map_err(|err| format!("cannot read tests/federation/package-lock.json: {err}"))?;
+        .map_err(|err| format!("cannot read {}/package-lock.json: {err}", dir.display()))?;
     let stamp = dir.join("node_modules/.bydel-installed-lock.json");
     if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
         return Ok(());
     }
     let output = Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
+        .current_dir(dir)
         .output()
         .map_err(|err| {
-            format!(
-                "cannot run `npm ci` (Node.js and npm are needed for the federation tests): {err}"
-            )
+            format!("cannot run `npm ci` (Node.js and npm are needed for this test): {err}")
         })?;
     if !output.status.success() {
         return Err(format!(
-            "`npm ci` in tests/federation failed ({}):\n{}",
+            "`npm ci` in {} failed ({}):\n{}",
+            dir.display(),
             output.status,
             String::from_utf8_lossy(&output.stderr)
         ));
