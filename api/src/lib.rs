@@ -20,6 +20,7 @@ pub mod directory;
 pub mod error;
 pub mod events;
 pub mod federation;
+pub mod graphiql;
 pub mod graphql_http;
 pub mod hours;
 pub mod idempotency;

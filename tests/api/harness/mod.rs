@@ -4,6 +4,7 @@
 //! Every test builds its own `TestApp`; nothing is shared between tests, so they run in
 //! parallel. Dropping the app stops its server first, then removes its database.
 
+pub mod browser;
 mod database;
 pub mod fixtures;
 pub mod node;
