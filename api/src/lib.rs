@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod cors;
 pub mod courses;
 pub mod db;
 pub mod demo;

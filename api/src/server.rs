@@ -36,6 +36,7 @@ use tower_http::{
 use crate::{
     audit::{Actor, ReadAuditCommit, ReadLog},
     auth::{Principal, TokenCache, TokenKeys, authenticate},
+    cors::{self, CorsPolicy},
     db::{Db, StatementCounter},
     error::ApiError,
     events::{EventBus, Outbox},
@@ -77,6 +78,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// How the audit records of personal-data reads are committed.
     pub read_audit: ReadAuditCommit,
+    /// Which browser origins may call Bydel (`--cors-origins`); off by default.
+    pub cors: Arc<CorsPolicy>,
 }
 
 impl AppState {
@@ -102,6 +105,7 @@ impl AppState {
             persisted,
             shutdown: Shutdown::default(),
             read_audit: ReadAuditCommit::default(),
+            cors: Arc::default(),
         })
     }
 }
@@ -149,6 +153,12 @@ pub fn router(state: AppState) -> Router {
                 operation = tracing::field::Empty,
             )
         }))
+        // Outside authentication, so a listed origin's preflight is answered without a token;
+        // inside the request id layers, so every answer carries one (and may expose it).
+        .layer(middleware::from_fn_with_state(
+            state.cors.clone(),
+            cors::apply,
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(middleware::from_fn(telemetry::bounded_request_id))

@@ -12,6 +12,7 @@ mod audit;
 mod auth;
 mod browser;
 mod cli;
+mod cors;
 mod course_changes;
 mod demo;
 mod differencing;
