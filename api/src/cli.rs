@@ -657,7 +657,7 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
         .map_err(fail)?;
         eprintln!("A secretariat token with every scope, valid for 24 hours:\n");
         eprintln!("{}\n", issued.token);
-        eprintln!("In GraphiQL, add the header {{\"Authorization\": \"Bearer <token>\"}}.");
+        eprintln!("In GraphiQL, paste it after `Bearer ` in the Headers editor.");
     } else {
         eprintln!(
             "Get a token with:  bydel token issue --organisation secretariat --scopes \"projects:read referrals:read\""
