@@ -63,6 +63,12 @@ async fn graphiql_runs_the_first_query_with_a_typed_token_and_only_talks_to_byde
         "{response:#}"
     );
 
+    assert_eq!(
+        result["websocket"], "open",
+        "subscriptions can connect: {result:#}"
+    );
+    assert_eq!(result["dialog"], true, "{result:#}");
+
     let origin = format!("http://{}/", app.address);
     let requests = requests(&result);
     assert!(
@@ -73,7 +79,10 @@ async fn graphiql_runs_the_first_query_with_a_typed_token_and_only_talks_to_byde
     );
     let stray: Vec<_> = requests
         .iter()
-        .filter(|url| !url.starts_with(&origin) && !url.starts_with("data:"))
+        .filter(|url| {
+            let websocket = origin.replacen("http://", "ws://", 1);
+            !url.starts_with(&origin) && !url.starts_with(&websocket) && !url.starts_with("data:")
+        })
         .collect();
     assert!(stray.is_empty(), "requests left {origin}: {stray:#?}");
     assert_eq!(result["cspViolations"], serde_json::json!([]), "{result:#}");

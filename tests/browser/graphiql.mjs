@@ -49,6 +49,33 @@ try {
     { timeout: TIMEOUT },
   );
   result.response = JSON.parse(await editorText(page, RESULT));
+
+  // GraphiQL's subscriptions open a websocket to the same host: the policy must let it.
+  result.websocket = await page.evaluate(
+    (href) =>
+      new Promise((resolve) => {
+        const url = new URL(href);
+        url.protocol = "ws:";
+        let socket;
+        try {
+          socket = new WebSocket(url.href, "graphql-transport-ws");
+        } catch (error) {
+          resolve(`refused: ${error}`);
+          return;
+        }
+        socket.onopen = () => {
+          socket.close();
+          resolve("open");
+        };
+        socket.onerror = () => resolve("error");
+      }),
+    url,
+  );
+
+  // A dialog (Radix UI) inserts a <style> element: the policy must not break it.
+  await page.click('[aria-label="Open settings dialog"]');
+  await page.waitForSelector(".graphiql-dialog", { timeout: TIMEOUT });
+  result.dialog = true;
   result.cspViolations = await page.evaluate(() => window.__cspViolations);
 } catch (error) {
   result.error = String(error);
