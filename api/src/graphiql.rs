@@ -17,15 +17,34 @@ use axum::{
 /// Where the assets are served; the page names them relative to `/graphql`.
 const ASSET_PREFIX: &str = "/graphiql/assets/";
 
-/// The page's policy. `'self'` in `connect-src` also admits `ws:`/`wss:` to this same host
-/// (CSP Level 3), which GraphiQL's subscriptions use. Fonts and a few icons are `data:` URLs
-/// inside graphiql's stylesheet. GraphiQL 4 needs neither `'unsafe-eval'` nor inline script;
-/// `'unsafe-inline'` is allowed for styles only because its dialogs and tooltips (Radix UI)
-/// insert `<style>` elements at run time; no script can come from such a style.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
-     connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; \
-     frame-ancestors 'none'";
+/// The page's policy, around the style nonce. `'self'` in `connect-src` also admits
+/// `ws:`/`wss:` to this same host (CSP Level 3), which GraphiQL's subscriptions use. Fonts and
+/// a few icons are `data:` URLs inside graphiql's stylesheet. GraphiQL 4 needs neither
+/// `'unsafe-eval'` nor inline script. Its dialogs (Radix UI's scroll lock) insert a `<style>`
+/// element at run time: instead of `'unsafe-inline'`, that element carries the page's nonce,
+/// which the library reads from `window.__webpack_nonce__` (set by `bydel-graphiql.js`).
+fn content_security_policy(style_nonce: Option<&str>) -> String {
+    let styles = style_nonce.map_or_else(String::new, |nonce| format!(" 'nonce-{nonce}'"));
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'{styles}; \
+         img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// A fresh nonce for one response's inserted styles (128 random bits). Without randomness
+/// the page goes without one: GraphiQL works, only its dialogs lose their scroll-lock style.
+fn style_nonce() -> Option<String> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let mut bytes = [0u8; 16];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => Some(URL_SAFE_NO_PAD.encode(bytes)),
+        Err(err) => {
+            tracing::warn!(error = %err, "no randomness for GraphiQL's style nonce");
+            None
+        }
+    }
+}
 
 /// Vendored files: immutable under their versioned name.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -91,8 +110,10 @@ fn serve_asset(asset: &'static Asset) -> Response {
         .into_response()
 }
 
-/// The GraphiQL page with its security headers.
+/// The GraphiQL page with its security headers and a style nonce of its own.
 pub fn page() -> Response {
+    let nonce = style_nonce();
+    let policy = content_security_policy(nonce.as_deref());
     let mut response = (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -100,19 +121,21 @@ pub fn page() -> Response {
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::REFERRER_POLICY, "no-referrer"),
         ],
-        html(),
+        html(nonce.as_deref()),
     )
         .into_response();
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    // Only base64url characters are added to a constant text, so the value is always valid.
+    if let Ok(policy) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     response
 }
 
 /// The page: stylesheets, the settings as inert JSON, then the scripts. Paths are relative to
 /// `/graphql`, so the page also works behind a proxy that serves Bydel under a prefix.
-fn html() -> String {
+fn html(style_nonce: Option<&str>) -> String {
     let mut head = String::new();
     let mut scripts = String::new();
     for asset in ASSETS {
@@ -131,17 +154,18 @@ fn html() -> String {
          <body>\n    <div id=\"graphiql\">Loading GraphiQL…</div>\n    \
          <script type=\"application/json\" id=\"bydel-graphiql-settings\">{}</script>\n{scripts}  \
          </body>\n</html>\n",
-        settings_json()
+        settings_json(style_nonce)
     )
 }
 
-/// What `bydel-graphiql.js` reads: the endpoint, the first query and the header template.
-/// `<`, `>` and `&` are escaped so the JSON can never close its `<script>` element.
-fn settings_json() -> String {
+/// What `bydel-graphiql.js` reads: the endpoint, the first query, the header template and
+/// the style nonce. `<`, `>` and `&` are escaped so the JSON can never close its `<script>`.
+fn settings_json(style_nonce: Option<&str>) -> String {
     let settings = serde_json::json!({
         "endpoint": "graphql",
         "query": FIRST_QUERY,
         "headers": HEADER_TEMPLATE,
+        "styleNonce": style_nonce,
     });
     settings
         .to_string()
@@ -156,7 +180,7 @@ mod tests {
 
     #[test]
     fn the_page_names_every_asset_and_nothing_remote() {
-        let page = html();
+        let page = html(Some("abc"));
         for asset in ASSETS {
             assert!(page.contains(&format!(".{ASSET_PREFIX}{}", asset.name)));
         }
@@ -167,7 +191,7 @@ mod tests {
 
     #[test]
     fn the_settings_cannot_close_their_script_element() {
-        let settings = settings_json();
+        let settings = settings_json(Some("abc"));
         assert!(!settings.contains('<'));
         let parsed: serde_json::Value = serde_json::from_str(&settings).expect("valid JSON");
         assert_eq!(parsed["headers"], HEADER_TEMPLATE);

@@ -42,7 +42,21 @@ async fn the_page_has_a_strict_content_security_policy_and_names_no_other_host()
             "{required} missing: {policy}"
         );
     }
-    assert!(!policy.contains("unsafe-eval"), "{policy}");
+    assert!(
+        !policy.contains("unsafe"),
+        "no unsafe-eval, no unsafe-inline: {policy}"
+    );
+    let style = directives
+        .iter()
+        .find(|d| d.starts_with("style-src "))
+        .unwrap_or_else(|| panic!("no style-src: {policy}"));
+    assert!(style.starts_with("style-src 'self' 'nonce-"), "{policy}");
+    let again = get(&app, "/graphql", "text/html").await;
+    assert_ne!(
+        header_of(&again, "content-security-policy"),
+        policy,
+        "every page has its own nonce"
+    );
     assert!(
         !policy.contains("http"),
         "no other host is allowed: {policy}"

@@ -4,6 +4,9 @@
 (function () {
   "use strict";
   var settings = JSON.parse(document.getElementById("bydel-graphiql-settings").textContent);
+  // The <style> elements GraphiQL's dialogs insert carry this response's CSP nonce
+  // (react-style-singleton reads the global that webpack would define).
+  window.__webpack_nonce__ = settings.styleNonce || undefined;
   var endpoint = new URL(settings.endpoint, window.location.href);
   var subscriptions = new URL(endpoint.href);
   subscriptions.protocol = endpoint.protocol === "https:" ? "wss:" : "ws:";
