@@ -666,7 +666,7 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
         .map_err(fail)?;
         eprintln!("A secretariat token with every scope, valid for 24 hours:\n");
         eprintln!("{}\n", issued.token);
-        eprintln!("In GraphiQL, add the header {{\"Authorization\": \"Bearer <token>\"}}.");
+        eprintln!("In GraphiQL, paste it after `Bearer ` in the Headers editor.");
     } else {
         eprintln!(
             "Get a token with:  bydel token issue --organisation secretariat --scopes \"projects:read referrals:read\""
@@ -694,6 +694,7 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
     let limits = Arc::new(Limits::new(args.http.limits(), &schema.sdl()));
     let state = AppState {
         read_audit: args.read_audit,
+        cors: Arc::new(args.http.cors()),
         ..AppState::new(
             schema,
             db.clone(),
@@ -776,6 +777,40 @@ mod tests {
             assert_eq!(defaults.max_aliases, 30);
             assert_eq!(defaults.request_timeout, std::time::Duration::from_secs(30));
             assert_eq!((defaults.rate, defaults.burst), (20.0, 100));
+        }
+    }
+
+    /// `--cors-origins` takes exact origins, comma-separated; `*` or a path is a startup error.
+    #[test]
+    fn cors_origins_parse() {
+        let origins = |extra: &[&str]| {
+            let args = ["bydel", "serve"].iter().chain(extra).copied();
+            match Cli::try_parse_from(args).map(|cli| cli.command) {
+                Ok(Command::Serve(serve)) => Ok(serve
+                    .http
+                    .cors_origins
+                    .iter()
+                    .map(|o| o.as_str().to_owned())
+                    .collect::<Vec<_>>()),
+                Ok(other) => panic!("not serve: {other:?}"),
+                Err(err) => Err(err.to_string()),
+            }
+        };
+        assert_eq!(
+            origins(&[
+                "--cors-origins",
+                "https://a.example.dk,http://127.0.0.1:5173"
+            ]),
+            Ok(vec![
+                "https://a.example.dk".to_owned(),
+                "http://127.0.0.1:5173".to_owned()
+            ])
+        );
+        let wildcard = origins(&["--cors-origins", "*"]).unwrap_err();
+        assert!(wildcard.contains("`*` is not accepted"), "{wildcard}");
+        assert!(origins(&["--cors-origins", "https://a.example.dk/app"]).is_err());
+        if std::env::var_os("BYDEL_CORS_ORIGINS").is_none() {
+            assert_eq!(origins(&[]), Ok(vec![]));
         }
     }
 

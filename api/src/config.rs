@@ -12,6 +12,7 @@ use clap::{ArgAction, Args, builder::BoolishValueParser};
 
 use crate::{
     auth::keys::{self, KeyError, TokenKeys},
+    cors::{self, CorsPolicy, Origin},
     limits::{self, LimitSettings},
     persisted::{Manifest, ManifestError, PersistedQueries},
 };
@@ -143,6 +144,10 @@ pub struct HttpArgs {
     /// Run registered operations only; any other document is refused.
     #[arg(long, env = "BYDEL_ONLY_PERSISTED", requires = "persisted_operations")]
     pub only_persisted: bool,
+    /// Browser origins whose pages may call Bydel (CORS), comma-separated and exact
+    /// (`https://dashboard.example.dk`; no `*`, no path). None: no CORS headers at all.
+    #[arg(long, env = "BYDEL_CORS_ORIGINS", value_delimiter = ',', value_parser = cors::parse_origin)]
+    pub cors_origins: Vec<Origin>,
 }
 
 impl HttpArgs {
@@ -160,6 +165,11 @@ impl HttpArgs {
             auth_failure_burst: self.auth_failure_burst,
             trust_forwarded_for: self.trust_forwarded_for,
         }
+    }
+
+    /// The CORS policy of `--cors-origins` (off without it).
+    pub fn cors(&self) -> CorsPolicy {
+        CorsPolicy::new(&self.cors_origins)
     }
 
     /// Loads the registered operations (none without `--persisted-operations`).

@@ -1,5 +1,6 @@
-//! The HTTP surface: `/graphql` (POST, GET, GraphiQL for browsers), health, readiness, metrics,
-//! and the token verification keys at `/.well-known/jwks.json`.
+//! The HTTP surface: `/graphql` (POST, GET, GraphiQL for browsers), GraphiQL's embedded
+//! assets (`graphiql`), health, readiness, metrics, and the token verification keys at
+//! `/.well-known/jwks.json`.
 //!
 //! Authentication happens in a layer before the GraphQL request is parsed, so any request
 //! without a valid token is `401 UNAUTHENTICATED` with no data. A websocket upgrade (GraphQL
@@ -14,7 +15,7 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use async_graphql::{PathSegment, http::GraphiQLSource};
+use async_graphql::PathSegment;
 use axum::{
     Extension, Router,
     body::Body,
@@ -22,7 +23,7 @@ use axum::{
     handler::Handler,
     http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
     middleware::{self, Next},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use sea_orm::DatabaseConnection;
@@ -35,9 +36,11 @@ use tower_http::{
 use crate::{
     audit::{Actor, ReadAuditCommit, ReadLog},
     auth::{Principal, TokenCache, TokenKeys, authenticate},
+    cors::{self, CorsPolicy},
     db::{Db, StatementCounter},
     error::ApiError,
     events::{EventBus, Outbox},
+    graphiql,
     graphql_http::{self, MediaType, Params},
     idempotency::{self, Keyed, Outcome},
     limits::{self, Budget, Limits},
@@ -75,6 +78,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// How the audit records of personal-data reads are committed.
     pub read_audit: ReadAuditCommit,
+    /// Which browser origins may call Bydel (`--cors-origins`); off by default.
+    pub cors: Arc<CorsPolicy>,
 }
 
 impl AppState {
@@ -100,6 +105,7 @@ impl AppState {
             persisted,
             shutdown: Shutdown::default(),
             read_audit: ReadAuditCommit::default(),
+            cors: Arc::default(),
         })
     }
 }
@@ -121,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .merge(graphql)
+        .merge(graphiql::routes())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -146,6 +153,12 @@ pub fn router(state: AppState) -> Router {
                 operation = tracing::field::Empty,
             )
         }))
+        // Outside authentication, so a listed origin's preflight is answered without a token;
+        // inside the request id layers, so every answer carries one (and may expose it).
+        .layer(middleware::from_fn_with_state(
+            state.cors.clone(),
+            cors::apply,
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(middleware::from_fn(telemetry::bounded_request_id))
@@ -275,14 +288,7 @@ async fn graphql_get(
     uri: Uri,
 ) -> Response {
     let Some(principal) = principal else {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql")
-                .title("Bydel GraphiQL")
-                .finish(),
-        )
-        .into_response();
+        return graphiql::page();
     };
     let Some(media) = graphql_http::negotiate(&headers) else {
         return not_acceptable();

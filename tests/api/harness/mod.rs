@@ -4,6 +4,7 @@
 //! Every test builds its own `TestApp`; nothing is shared between tests, so they run in
 //! parallel. Dropping the app stops its server first, then removes its database.
 
+pub mod browser;
 mod database;
 pub mod fixtures;
 pub mod node;
@@ -52,6 +53,8 @@ pub struct Options {
     pub token_cache: Duration,
     /// `--webhook-allow-http` and `--webhook-allow-loopback`.
     pub webhooks: bydel::webhooks::WebhookPolicy,
+    /// `--cors-origins`: none, as `bydel serve` without the flag.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Options {
@@ -73,6 +76,7 @@ impl Default for Options {
                 },
                 ..Default::default()
             },
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -167,8 +171,17 @@ impl TestApp {
             events.clone(),
         );
         let limits = Arc::new(Limits::new(options.limits, &schema.sdl()));
+        let origins: Vec<_> = options
+            .cors_origins
+            .iter()
+            .map(|origin| {
+                bydel::cors::parse_origin(origin)
+                    .unwrap_or_else(|err| panic!("test origin {origin:?}: {err}"))
+            })
+            .collect();
         let state = AppState {
             read_audit: options.read_audit,
+            cors: Arc::new(bydel::cors::CorsPolicy::new(&origins)),
             ..AppState::new(
                 schema,
                 db.clone(),
