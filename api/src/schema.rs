@@ -105,6 +105,8 @@ pub fn build(
     .data(events)
     // Listed by `vocabularies` before any field returns it (volunteer hours).
     .register_output_type::<crate::vocabulary::HoursKind>()
+    // Outermost, so it orders `data` after null propagation has settled every failure.
+    .extension(crate::ordering::SelectionOrder)
     .extension(crate::limits::ResponseBudget)
     .extension(crate::propagation::NullPropagation)
     .enable_federation()

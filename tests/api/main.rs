@@ -35,6 +35,7 @@ mod participants;
 mod persisted;
 mod projects_write;
 mod referrals;
+mod response_order;
 mod rights;
 mod scale;
 mod schema;
