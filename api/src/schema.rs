@@ -35,8 +35,13 @@ use crate::{
     webhooks::{WebhookMutation, WebhookPolicy, WebhookQuery},
 };
 
+/// The query root: [`QueryFields`] with `_entities` answering each representation alone.
+pub type Query = crate::federation::Entities<QueryFields>;
+
+// The query fields of every domain area (a `///` comment here would describe `Query` in the SDL).
 #[derive(MergedObject, Default)]
-pub struct Query(
+#[graphql(name = "Query")]
+pub struct QueryFields(
     NodeQuery,
     OrganisationQuery,
     ProjectQuery,
@@ -109,6 +114,7 @@ pub fn build(
     .extension(crate::ordering::SelectionOrder)
     .extension(crate::limits::ResponseBudget)
     .extension(crate::propagation::NullPropagation)
+    .extension(crate::federation::EntityBatches)
     .enable_federation()
     .finish()
 }
