@@ -26,6 +26,7 @@ mod leaks;
 mod limits;
 mod lists;
 mod loaders;
+mod logs;
 mod migrations;
 mod mothers_write;
 mod node;
