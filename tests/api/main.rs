@@ -34,6 +34,7 @@ mod operations;
 mod pagination;
 mod participants;
 mod persisted;
+mod process_metrics;
 mod projects_write;
 mod referrals;
 mod response_order;
