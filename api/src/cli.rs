@@ -4,9 +4,13 @@
 //! humans goes to standard error. Bad input exits non-zero with a one-line reason.
 
 use std::{
+    io::{IsTerminal, Write},
     net::SocketAddr,
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -284,13 +288,76 @@ enum KeyCommand {
     },
 }
 
-/// A one-line reason for the operator; the process exits non-zero with it.
+/// Why a command ended early.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CliError(String);
+pub enum CliError {
+    /// A one-line reason for the operator; the process exits non-zero with it.
+    #[error("{0}")]
+    Failed(String),
+    /// The reader of standard output went away (`bydel key list | head -1`). Not a failure
+    /// of the command: the process ends quietly with status 0, as `ls | head -1` does.
+    #[error("standard output was closed")]
+    ClosedStdout,
+}
 
 fn fail(err: impl std::fmt::Display) -> CliError {
-    CliError(err.to_string())
+    CliError::Failed(err.to_string())
+}
+
+/// The target of lines for people (hints, summaries, the listening address): always enabled,
+/// whatever the log filter, as they are printed under `--log-format text`.
+const NOTICE: &str = "bydel::notice";
+
+/// Whether [`say!`] writes JSON events instead of plain lines. Process-wide, like the tracing
+/// subscriber it follows, which [`init_logging`] installs once per process.
+static JSON_LOGS: AtomicBool = AtomicBool::new(false);
+
+/// A line for people on standard error: plain under `--log-format text`; under `json` an
+/// info event of target [`NOTICE`], so that every line on standard error is JSON.
+macro_rules! say {
+    ($($arg:tt)*) => { notice(format_args!($($arg)*)) };
+}
+
+fn notice(line: std::fmt::Arguments<'_>) {
+    if JSON_LOGS.load(Ordering::Relaxed) {
+        tracing::info!(target: NOTICE, "{line}");
+    } else {
+        eprintln!("{line}");
+    }
+}
+
+/// Machine output: one line on standard output (see [`stdout`]).
+macro_rules! out {
+    ($($arg:tt)*) => { stdout(&format!("{}\n", format_args!($($arg)*)))? };
+}
+
+/// Writes `text` to standard output. A closed pipe is [`CliError::ClosedStdout`], never a
+/// panic (`println!` panics on `EPIPE`, since Rust ignores `SIGPIPE`).
+fn stdout(text: &str) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|err| match err.kind() {
+            std::io::ErrorKind::BrokenPipe => CliError::ClosedStdout,
+            _ => fail(format!("cannot write to standard output: {err}")),
+        })
+}
+
+/// How `main` ends a command: status 0 on success or a closed standard output, else 1 with
+/// the reason as one line on standard error (a JSON event under `--log-format json`).
+pub fn exit_code(result: Result<(), CliError>) -> std::process::ExitCode {
+    match result {
+        Ok(()) | Err(CliError::ClosedStdout) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            if JSON_LOGS.load(Ordering::Relaxed) {
+                tracing::error!(target: NOTICE, "{err}");
+            } else {
+                eprintln!("bydel: {err}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// `serve` logs at info; one-shot commands only warn, so their output stays what they print.
@@ -307,8 +374,18 @@ fn init_logging(format: LogFormat, default_level: &str) {
                 .and_then(|value| tracing_subscriber::EnvFilter::try_new(value).ok())
         })
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default_level));
+    let filter = match format!("{NOTICE}=info").parse() {
+        Ok(notices) => filter.add_directive(notices),
+        Err(_) => filter,
+    };
+    JSON_LOGS.store(matches!(format, LogFormat::Json), Ordering::Relaxed);
+    // Colour only for a person at a terminal: a file, a pipe or a log collector gets none.
+    let colour = matches!(format, LogFormat::Text)
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
@@ -339,11 +416,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Generate(args) => {
             let db = open(&url).await?;
             let summary = demo::scale::generate(&db, args.scale, args.seed, |line| {
-                eprintln!("{line}");
+                say!("{line}");
             })
             .await
             .map_err(fail)?;
-            eprintln!("generated: {summary}");
+            say!("generated: {summary}");
             Ok(())
         }
         Command::Token(TokenCommand::Issue {
@@ -359,16 +436,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let organisation = organisations::find_by_reference(&db, &organisation)
                 .await
                 .map_err(fail)?;
+            scopes.usable_by(organisation.kind).map_err(fail)?;
             let keys = cli.auth.token_keys(&url).map_err(fail)?;
             keys.register(&db).await.map_err(fail)?;
             let issued = tokens::issue(&db, &keys, &organisation, &client, &scopes, ttl)
                 .await
                 .map_err(fail)?;
-            eprintln!(
+            say!(
                 "token {} for {} (client {client}) expires {}",
-                issued.jti, organisation.short_name, issued.expires_at
+                issued.jti,
+                organisation.short_name,
+                issued.expires_at
             );
-            println!("{}", issued.token);
+            out!("{}", issued.token);
             Ok(())
         }
         Command::Token(TokenCommand::Revoke { jti }) => {
@@ -378,7 +458,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             tokens::revoke(&db, &TokenCache::off(), jti)
                 .await
                 .map_err(fail)?;
-            eprintln!("token {jti} revoked");
+            say!("token {jti} revoked");
             Ok(())
         }
         Command::Serve(args) => serve(&url, &cli.auth, args).await,
@@ -403,9 +483,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             .map_err(fail)?;
             for id in &report.participants {
-                println!("{}", Kind::Participant.id(*id).0);
+                out!("{}", Kind::Participant.id(*id).0);
             }
-            eprintln!("{}", report.summary(&policy));
+            say!("{}", report.summary(&policy));
             Ok(())
         }
     }
@@ -426,7 +506,7 @@ async fn participant(url: &str, command: ParticipantCommand) -> Result<(), CliEr
             .await
             .map_err(fail)?;
             let text = serde_json::to_string_pretty(&document).map_err(fail)?;
-            println!("{text}");
+            out!("{text}");
             Ok(())
         }
         ParticipantCommand::Update {
@@ -458,11 +538,11 @@ async fn participant(url: &str, command: ParticipantCommand) -> Result<(), CliEr
             let her = db::transaction(&db, async |txn| write::rectify(txn, &by, change).await)
                 .await
                 .map_err(fail)?;
-            eprintln!(
+            say!(
                 "participant {} is at version",
                 Kind::Participant.id(her.id).0
             );
-            println!("{}", her.version);
+            out!("{}", her.version);
             Ok(())
         }
         ParticipantCommand::Erase { id, reason } => {
@@ -477,7 +557,7 @@ async fn participant(url: &str, command: ParticipantCommand) -> Result<(), CliEr
                 db::transaction(&db, async |txn| erasure::erase(txn, &by, id, &reason).await)
                     .await
                     .map_err(fail)?;
-            eprintln!(
+            say!(
                 "participant {} erased at {}",
                 Kind::Participant.id(erased.id).0,
                 erased
@@ -502,7 +582,7 @@ fn generate_key_file(output: &Path) -> Result<String, CliError> {
     let pem = keys::generate_pem().map_err(fail)?;
     crate::config::write_private_file(output, &pem)
         .map_err(|e| fail(format!("cannot write {}: {e}", output.display())))?;
-    eprintln!("wrote a new signing key to {}", output.display());
+    say!("wrote a new signing key to {}", output.display());
     Ok(pem)
 }
 
@@ -517,12 +597,12 @@ async fn key(url: &str, command: KeyCommand) -> Result<(), CliError> {
             let pem = generate_key_file(&output)?;
             let public = keys::PublicKey::of_pem(&pem).map_err(fail)?;
             key_store::add(&db, &public).await.map_err(fail)?;
-            eprintln!(
+            say!(
                 "registered key {}; set BYDEL_SIGNING_KEY_FILE={} and restart the replicas one by one",
                 public.kid,
                 output.display()
             );
-            println!("{}", public.kid);
+            out!("{}", public.kid);
             Ok(())
         }
         KeyCommand::List => {
@@ -536,7 +616,7 @@ async fn key(url: &str, command: KeyCommand) -> Result<(), CliError> {
                 let created = key
                     .created_at
                     .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-                println!("{}\t{state}\t{created}", key.kid);
+                out!("{}\t{state}\t{created}", key.kid);
             }
             Ok(())
         }
@@ -544,9 +624,9 @@ async fn key(url: &str, command: KeyCommand) -> Result<(), CliError> {
             let db = open(url).await?;
             let retired = key_store::retire(&db, &TokenCache::off(), &kid).await;
             match retired.map_err(fail)? {
-                key_store::Retirement::Retired => eprintln!("signing key {kid} retired"),
+                key_store::Retirement::Retired => say!("signing key {kid} retired"),
                 key_store::Retirement::AlreadyRetired => {
-                    eprintln!("signing key {kid} was already retired")
+                    say!("signing key {kid} was already retired")
                 }
             }
             Ok(())
@@ -563,9 +643,9 @@ fn write_schema(output: Option<PathBuf>, client: bool) -> Result<(), CliError> {
     match output {
         Some(path) => {
             std::fs::write(&path, sdl).map_err(fail)?;
-            eprintln!("wrote {}", path.display());
+            say!("wrote {}", path.display());
         }
-        None => print!("{sdl}"),
+        None => stdout(&sdl)?,
     }
     Ok(())
 }
@@ -589,7 +669,9 @@ async fn prepare(db: &DatabaseConnection) -> Result<(), CliError> {
 
 async fn migrate(url: &str, action: MigrateAction) -> Result<(), CliError> {
     use sea_orm_migration::MigrationStatus;
-    let (db, _) = db::connect(url).await.map_err(fail)?;
+    let (db, _) = db::connect(url)
+        .await
+        .map_err(|e| fail(format!("cannot open the database: {e}")))?;
     match action {
         MigrateAction::Up => migration::Migrator::up(&db, None).await.map_err(fail)?,
         MigrateAction::Down => migration::Migrator::down(&db, Some(1))
@@ -604,7 +686,7 @@ async fn migrate(url: &str, action: MigrateAction) -> Result<(), CliError> {
                     MigrationStatus::Applied => "applied",
                     MigrationStatus::Pending => "pending",
                 };
-                println!("{status}\t{}", m.name());
+                out!("{status}\t{}", m.name());
             }
             return Ok(());
         }
@@ -612,7 +694,7 @@ async fn migrate(url: &str, action: MigrateAction) -> Result<(), CliError> {
     let pending = migration::Migrator::get_pending_migrations(&db)
         .await
         .map_err(fail)?;
-    eprintln!(
+    say!(
         "database is at migration {} ({} pending)",
         last_applied(&db).await?,
         pending.len()
@@ -632,7 +714,7 @@ async fn last_applied(db: &DatabaseConnection) -> Result<String, CliError> {
 
 async fn load_demo(db: &DatabaseConnection) -> Result<(), CliError> {
     let summary = demo::load(db).await.map_err(fail)?;
-    eprintln!("{summary}");
+    say!("{summary}");
     Ok(())
 }
 
@@ -664,11 +746,20 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
         )
         .await
         .map_err(fail)?;
-        eprintln!("A secretariat token with every scope, valid for 24 hours:\n");
-        eprintln!("{}\n", issued.token);
-        eprintln!("In GraphiQL, paste it after `Bearer ` in the Headers editor.");
+        if JSON_LOGS.load(Ordering::Relaxed) {
+            // A live token with every scope never goes into a log stream: it goes alone to
+            // standard output, as `bydel token issue` prints one.
+            out!("{}", issued.token);
+            say!(
+                "wrote a secretariat token with every scope, valid for 24 hours, to standard output"
+            );
+        } else {
+            eprintln!("A secretariat token with every scope, valid for 24 hours:\n");
+            eprintln!("{}\n", issued.token);
+            eprintln!("In GraphiQL, paste it after `Bearer ` in the Headers editor.");
+        }
     } else {
-        eprintln!(
+        say!(
             "Get a token with:  bydel token issue --organisation secretariat --scopes \"projects:read referrals:read\""
         );
     }
@@ -679,7 +770,7 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
     let events = EventBus::start(&db, tokens)
         .await
         .map_err(|e| fail(format!("cannot start the event bus: {e}")))?;
-    eprintln!("Bydel is listening on http://{address}/graphql (open it in a browser for GraphiQL)");
+    say!("Bydel is listening on http://{address}/graphql (open it in a browser for GraphiQL)");
     let stats = StatsPolicy::load(&db, args.stats_min_cell)
         .await
         .map_err(|e| fail(format!("cannot load the statistics' cell keys: {e}")))?;

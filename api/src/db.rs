@@ -40,8 +40,19 @@ impl StatementCounter {
     }
 }
 
+/// How long the first connection to PostgreSQL may take before start-up gives up.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Connects and installs the statement counter. Migrations are not run here (see `cli`).
+///
+/// On PostgreSQL one direct connection comes first, within [`CONNECT_TIMEOUT`]: the pool
+/// would retry a refused connection, a missing database or a wrong password until its
+/// acquire timeout and then report only "pool timed out"; the direct attempt fails at once
+/// with what happened, in one line.
 pub async fn connect(url: &str) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        probe_postgres(url).await?;
+    }
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(if is_sqlite(url) { 8 } else { 20 })
@@ -59,6 +70,60 @@ pub async fn connect(url: &str) -> Result<(DatabaseConnection, StatementCounter)
     let inner = counter.0.clone();
     db.set_metric_callback(move |_info| inner.inc());
     Ok((db, counter))
+}
+
+/// One connection to the PostgreSQL server `url` names, closed again; `Err` says in one line
+/// why there is none (never the password).
+async fn probe_postgres(url: &str) -> Result<(), DbErr> {
+    use sea_orm::sqlx::{
+        self, Connection,
+        postgres::{PgConnectOptions, PgConnection},
+    };
+    let refused = |reason: String| DbErr::Conn(sea_orm::RuntimeErr::Internal(reason));
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|_| refused("the PostgreSQL URL does not parse".into()))?;
+    let server = match options.get_socket() {
+        Some(socket) => format!("PostgreSQL at {}", socket.display()),
+        None => format!(
+            "PostgreSQL at {}:{}",
+            options.get_host(),
+            options.get_port()
+        ),
+    };
+    let attempt = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options));
+    let err = match attempt.await {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            return Ok(());
+        }
+        Ok(Err(err)) => err,
+        Err(_) => {
+            return Err(refused(format!(
+                "{server} did not answer within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            )));
+        }
+    };
+    let reason = match &err {
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("connection refused by {server}: is it running and listening there?")
+        }
+        sqlx::Error::Io(io) => format!("cannot reach {server}: {io}"),
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("3D000") => format!(
+                "database {:?} does not exist on {server}; create it or fix the URL",
+                options.get_database().unwrap_or_default()
+            ),
+            Some("28P01" | "28000") => format!(
+                "authentication failed for user {:?} on {server}",
+                options.get_username()
+            ),
+            _ => format!("{server} refused the connection: {}", db.message()),
+        },
+        other => format!("cannot connect to {server}: {other}"),
+    };
+    Err(refused(reason.replace('\n', " ")))
 }
 
 /// The current time at the precision both backends store (microseconds). SQLite would keep

@@ -62,10 +62,10 @@ pub fn key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 
 /// What the request is, for telling a retry from new input under the same key.
 pub fn fingerprint(request: &async_graphql::Request) -> String {
-    // serde_json's map is ordered by key, so the variables' text does not depend on the
-    // order a client happened to send them in.
+    // Keys sorted, so the variables' text does not depend on the order a client happened to
+    // send them in (serde_json keeps insertion order: `preserve_order`, see Cargo.toml).
     let variables = serde_json::to_value(&request.variables)
-        .map(|v| v.to_string())
+        .map(|v| canonical(v).to_string())
         .unwrap_or_default();
     let mut hash = Sha256::new();
     for part in [
@@ -77,6 +77,25 @@ pub fn fingerprint(request: &async_graphql::Request) -> String {
         hash.update(part.as_bytes());
     }
     hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `value` with the keys of every object sorted, at every depth.
+fn canonical(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|(a, _), (b, _)| a.cmp(b));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, canonical(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
+        other => other,
+    }
 }
 
 /// Which key a request holds.
@@ -312,6 +331,16 @@ mod tests {
         let c = request("mutation { x }", serde_json::json!({"a": 1, "b": 3}));
         assert_eq!(fingerprint(&a), fingerprint(&b));
         assert_ne!(fingerprint(&a), fingerprint(&c));
+        let nested = |v| request("mutation { x }", v);
+        assert_eq!(
+            fingerprint(&nested(
+                serde_json::json!({"i": {"y": [{"q": 1, "p": 2}], "x": 1}})
+            )),
+            fingerprint(&nested(
+                serde_json::json!({"i": {"x": 1, "y": [{"p": 2, "q": 1}]}})
+            )),
+            "at every depth"
+        );
         assert_eq!(fingerprint(&a).len(), 64);
     }
 

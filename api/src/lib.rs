@@ -32,6 +32,7 @@ pub mod loaders;
 pub mod metrics;
 pub mod mothers;
 pub mod node;
+pub mod ordering;
 pub mod organisations;
 pub mod pagination;
 pub mod participants;

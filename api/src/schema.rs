@@ -47,10 +47,11 @@ use crate::{
 /// token may not see is `null`, as if it did not exist. Each field needs the read scope of its
 /// area (`referrals:read`, ...), otherwise it answers `FORBIDDEN`.
 // `Federation` is the federation entity resolvers (`_entities`) in the served schema and
-// nothing in the client schema (`ClientQuery`).
+// nothing in the client schema (`ClientQuery`); the served root wraps these fields in
+// `federation::Entities` so each representation of a batch fails alone.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query<Federation: ObjectType = FederationQuery>(
+pub struct QueryFields<Federation: ObjectType = FederationQuery>(
     NodeQuery,
     OrganisationQuery,
     ProjectQuery,
@@ -68,8 +69,11 @@ pub struct Query<Federation: ObjectType = FederationQuery>(
     Federation,
 );
 
+/// The served query root: [`QueryFields`] with `_entities` answering each representation alone.
+pub type Query = crate::federation::Entities<QueryFields>;
+
 /// The query root of the client schema: the served fields without `_entities` and `_service`.
-pub type ClientQuery = Query<EmptyMutation>;
+pub type ClientQuery = QueryFields<EmptyMutation>;
 
 /// The mutation root: one object per domain area that changes data.
 #[derive(MergedObject, Default)]
@@ -120,8 +124,11 @@ pub fn build(
     .data(webhooks)
     .data(events.tokens().clone())
     .data(events)
+    // Outermost, so it orders `data` after null propagation has settled every failure.
+    .extension(crate::ordering::SelectionOrder)
     .extension(crate::limits::ResponseBudget)
     .extension(crate::propagation::NullPropagation)
+    .extension(crate::federation::EntityBatches)
     .enable_federation()
     .finish()
 }

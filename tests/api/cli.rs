@@ -338,3 +338,124 @@ fn serve_on_postgres_without_a_signing_key_says_how_to_configure_one() {
         "the reason should say how to configure a key: {reason}"
     );
 }
+
+/// `bydel ... | head -1`: the reader closes the pipe early. The command ends quietly with
+/// status 0; before, `println!` panicked on `EPIPE` (status 101 and a panic message).
+#[test]
+fn a_closed_standard_output_ends_the_command_quietly() {
+    let here = Workspace::new();
+    here.run_db(&["migrate"]).succeeded();
+    let schema: &[&str] = &["schema"];
+    let status: &[&str] = &["migrate", "status", "--database-url", &here.url];
+    for args in [schema, status] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bydel"));
+        command
+            .args(args)
+            .current_dir(here.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for variable in BYDEL_ENV {
+            command.env_remove(variable);
+        }
+        let mut child = command.spawn().expect("the bydel binary runs");
+        // Closed before the command has written anything.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("the command ends");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "`bydel {}` with a closed stdout: {} {stderr}",
+            args.join(" "),
+            output.status
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+/// A token whose scopes its organisation can never use (the server would refuse it every
+/// time) is not minted: one line says which scope and why.
+#[test]
+fn token_issue_refuses_scopes_the_organisation_can_never_use() {
+    let here = Workspace::new();
+    here.run_db(&["demo"]).succeeded();
+    let ngo = "ngo-brobyggerne";
+    for (organisation, scopes, refused) in [
+        ("kommune-101", "referrals:read tokens:admin", "tokens:admin"),
+        ("kommune-101", "audit:read", "audit:read"),
+        (ngo, "projects:write mothers:write", "projects:write"),
+    ] {
+        let args = [
+            "token",
+            "issue",
+            "--organisation",
+            organisation,
+            "--scopes",
+            scopes,
+        ];
+        let reason = here.run_db(&args).refused();
+        assert!(
+            reason.contains(refused) && reason.contains("secretariat"),
+            "{organisation} {scopes}: {reason}"
+        );
+    }
+    // What each kind can use is still issued.
+    for (organisation, scopes) in [
+        (
+            "kommune-101",
+            "referrals:write participants:write stats:read",
+        ),
+        (ngo, "projects:read mothers:write referrals:admin"),
+        ("secretariat", "tokens:admin audit:read projects:write"),
+    ] {
+        let args = [
+            "token",
+            "issue",
+            "--organisation",
+            organisation,
+            "--scopes",
+            scopes,
+        ];
+        assert!(is_jwt(here.run_db(&args).succeeded().stdout().trim()));
+    }
+}
+
+/// A PostgreSQL that refuses the connection, or has no such database, is reported in one line
+/// that says so, at once (before: "pool timed out" after 10 s).
+#[test]
+fn postgres_connection_errors_say_what_happened_at_once() {
+    let here = Workspace::new();
+    let key = here.path().join("key.pem");
+    let key = key.to_string_lossy();
+    here.run(&["key", "generate", "--output", &key]).succeeded();
+    let mut cases = vec![(
+        "postgres://postgres@127.0.0.1:1/x".to_owned(),
+        "connection refused",
+    )];
+    if crate::harness::Backend::from_env() == crate::harness::Backend::Postgres {
+        let url = with_database_name(&postgres_admin_url(), "bydel_test_no_such_database");
+        cases.push((url, "\"bydel_test_no_such_database\" does not exist"));
+    }
+    for (url, says) in &cases {
+        let serve: &[&str] = &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--signing-key-file",
+            &key,
+        ];
+        for args in [&["migrate"][..], serve] {
+            let mut all = args.to_vec();
+            all.extend(["--database-url", url]);
+            let started = Instant::now();
+            let reason = here.run(&all).refused();
+            let elapsed = started.elapsed();
+            assert!(reason.contains(says), "`bydel {}`: {reason}", all.join(" "));
+            assert!(
+                elapsed < Duration::from_secs(5),
+                "`bydel {}` took {elapsed:?}",
+                all.join(" ")
+            );
+        }
+    }
+}

@@ -225,7 +225,80 @@ async fn entities_need_the_scope_of_their_type() {
 
     let message = response.expect_error("FORBIDDEN");
     assert!(message.contains("referrals:read"), "{message}");
-    assert_eq!(response.body["data"]["_entities"], Value::Null);
+    assert_eq!(response.body["data"]["_entities"], json!([null]));
+    assert_eq!(response.errors()[0]["path"], json!(["_entities", 0]));
+}
+
+/// A batch from a gateway is many independent lookups: each representation that cannot be
+/// resolved is `null` at its index with its own error (path `["_entities", i]`), and every
+/// other one resolves as if it had come alone. An unknown id stays a quiet `null`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_representation_of_a_batch_fails_alone() {
+    let w = world().await;
+    let token = w.app.token("secretariat", ALL_READ).await;
+    let missing = Kind::Referral.id(uuid::Uuid::now_v7()).to_string();
+    let batch = vec![
+        representation("Project", &w.project),
+        json!({ "__typename": "Referral" }),
+        representation("Nonsense", &w.project),
+        json!({ "__typename": "Referral", "id": 42 }),
+        representation("Referral", &w.project),
+        json!("Referral"),
+        json!({ "id": w.project }),
+        representation("Referral", &missing),
+        json!({ "__typename": "Referral" }),
+        representation("Referral", &w.own_referral),
+    ];
+
+    let response = w
+        .app
+        .graphql(
+            Some(&token),
+            queries::FEDERATION_ENTITIES,
+            json!({ "representations": batch }),
+        )
+        .await;
+
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        response.body["data"]["_entities"],
+        json!([
+            { "__typename": "Project", "id": w.project, "name": "Nørrebro" },
+            null, null, null, null, null, null, null, null,
+            { "__typename": "Referral", "id": w.own_referral, "status": "REQUESTED" },
+        ]),
+        "{:#}",
+        response.body
+    );
+    let mut failed: Vec<(u64, String)> = response
+        .errors()
+        .iter()
+        .map(|error| {
+            assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error:#}");
+            assert_eq!(error["path"][0], "_entities", "{error:#}");
+            let index = error["path"][1].as_u64().expect("an index in the path");
+            (
+                index,
+                error["message"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    failed.sort();
+    let indices: Vec<u64> = failed.iter().map(|(index, _)| *index).collect();
+    assert_eq!(indices, [1, 2, 3, 4, 5, 6, 8], "{:#}", response.body);
+    for (index, hint) in [
+        (1, "`id` is missing"),
+        (2, "Nonsense"),
+        (3, "`id` must be a string"),
+        (5, "an object"),
+        (6, "__typename"),
+    ] {
+        let message = &failed.iter().find(|(i, _)| *i == index).expect("listed").1;
+        assert!(
+            message.contains(hint),
+            "error {index}: {message:?} lacks {hint:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,6 +5,8 @@
 
 use std::{collections::BTreeSet, fmt, str::FromStr};
 
+use entity::enums::OrganisationKind;
+
 use crate::error::ApiError;
 
 /// A part of the API that a scope opens.
@@ -99,6 +101,29 @@ impl Scope {
     }
 }
 
+impl Scope {
+    /// Whether an organisation of `kind` can ever use this scope, and if not, why. The
+    /// server's rules decide (rule 4 in `access`): API clients and tokens, the audit trail,
+    /// and creating or changing projects belong to the national secretariat alone, so a
+    /// municipality's or an NGO's token with these scopes would be refused every time.
+    /// Everything else is the organisation's own rows (row scope) and usable by every kind.
+    pub fn usable_by(self, kind: OrganisationKind) -> Result<(), &'static str> {
+        if kind == OrganisationKind::Secretariat {
+            return Ok(());
+        }
+        match (self.area, self.access) {
+            (Area::Tokens, _) => {
+                Err("only the national secretariat manages API clients and tokens")
+            }
+            (Area::Audit, _) => Err("only the national secretariat reads the audit trail"),
+            (Area::Projects, Access::Write | Access::Admin) => {
+                Err("only the national secretariat creates and changes projects")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.area.as_str(), self.access.as_str())
@@ -173,6 +198,22 @@ impl ScopeSet {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The first scope an organisation of `kind` can never use ([`Scope::usable_by`]), with
+    /// the reason, as one line.
+    pub fn usable_by(&self, kind: OrganisationKind) -> Result<(), String> {
+        for scope in &self.0 {
+            scope.usable_by(kind).map_err(|reason| {
+                let kind = match kind {
+                    OrganisationKind::Secretariat => "the secretariat",
+                    OrganisationKind::Municipality => "a municipality",
+                    OrganisationKind::Ngo => "an NGO",
+                };
+                format!("scope {scope} is of no use to {kind}: {reason}")
+            })?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for ScopeSet {
@@ -242,6 +283,33 @@ mod tests {
             let err = ScopeSet::parse(bad).unwrap_err();
             assert_eq!(err.code(), "BAD_USER_INPUT", "{bad}");
         }
+    }
+
+    /// Organisation kind × area × access: what `bydel token issue` refuses to mint.
+    #[test]
+    fn which_kinds_may_hold_which_scopes() {
+        use OrganisationKind::*;
+        let secretariat_only = |area: Area, access: Access| match area {
+            Area::Tokens | Area::Audit => true,
+            Area::Projects => access != Access::Read,
+            _ => false,
+        };
+        for kind in [Secretariat, Municipality, Ngo] {
+            for area in Area::ALL {
+                for access in [Access::Read, Access::Write, Access::Admin] {
+                    let usable = Scope { area, access }.usable_by(kind).is_ok();
+                    let expected = kind == Secretariat || !secretariat_only(area, access);
+                    assert_eq!(usable, expected, "{kind:?} {area:?}:{access:?}");
+                }
+            }
+        }
+        let set = ScopeSet::parse("referrals:write tokens:admin").unwrap();
+        let reason = set.usable_by(Municipality).unwrap_err();
+        assert!(
+            reason.contains("tokens:admin") && !reason.contains('\n'),
+            "{reason}"
+        );
+        assert!(set.usable_by(Secretariat).is_ok());
     }
 
     #[test]
