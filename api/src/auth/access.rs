@@ -678,6 +678,23 @@ fn participants(viewer: &Viewer) -> Option<Condition> {
     }
 }
 
+/// Rule 2 in time for pushed notices: a referral reaches anyone but its requester (and the
+/// secretariat) only from its request on, so the steps it took while still a draft (created,
+/// marked in error or cancelled before it was sent) are told to the requester alone, even when
+/// a subscriber reads the notice after the request made the referral visible to it. Webhooks
+/// get this from [`referral_audience`] at write time; subscriptions resolve notices later.
+pub fn hears_of_step(
+    principal: &Principal,
+    referral: &referral::Model,
+    step: &entity::referral_event::Model,
+) -> bool {
+    let before_request = matches!(step.from_status, None | Some(ReferralStatus::Draft))
+        && step.to_status != ReferralStatus::Requested;
+    !before_request
+        || principal.is_secretariat()
+        || principal.organisation.id == referral.requester_organisation_id
+}
+
 /// Rule 5: the organisations whose tokens rule 2 lets read `referral` as it now stands, as a
 /// condition on `organisation` rows. It is [`referrals`] turned around and must stay its exact
 /// mirror (an integration test compares the two on every organisation and referral of the
@@ -1251,5 +1268,100 @@ pub async fn mother_contact(ctx: &Context<'_>, mother: &mother::Model) -> ApiRes
         None => Err(ApiError::forbidden(
             "a mother's contact details are shared only with the organisations running her project",
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use entity::enums::{ReferralDirection, ReferralPriority, ServiceCategory, TimelineKind};
+    use entity::{referral, referral_event};
+    use uuid::Uuid;
+
+    use super::{OrganisationKind, Principal, ReferralStatus, hears_of_step};
+    use crate::auth::{OrganisationRef, ScopeSet};
+
+    fn principal(id: Uuid, kind: OrganisationKind) -> Principal {
+        let organisation = OrganisationRef {
+            id,
+            kind,
+            municipality_code: Some(101),
+        };
+        Principal::new(
+            Uuid::nil(),
+            Uuid::nil(),
+            organisation,
+            ScopeSet::everything(),
+        )
+    }
+
+    fn referral(requester: Uuid, receiver: Uuid) -> referral::Model {
+        let now = Utc::now();
+        referral::Model {
+            id: Uuid::now_v7(),
+            direction: ReferralDirection::Outbound,
+            requester_organisation_id: requester,
+            receiver_organisation_id: Some(receiver),
+            pool_municipality_code: None,
+            project_id: None,
+            participant_id: Uuid::now_v7(),
+            mother_id: None,
+            visit_id: None,
+            service_category: ServiceCategory::JobCentre,
+            priority: ReferralPriority::Routine,
+            service_id: None,
+            status: ReferralStatus::Requested,
+            status_reason: None,
+            outcome: None,
+            note: None,
+            requested_at: Some(now),
+            accepted_at: None,
+            closed_at: None,
+            version: 2,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn step(from: Option<ReferralStatus>, to: ReferralStatus) -> referral_event::Model {
+        let now = Utc::now();
+        referral_event::Model {
+            id: Uuid::now_v7(),
+            referral_id: Uuid::now_v7(),
+            sequence: 1,
+            actor_organisation_id: Uuid::now_v7(),
+            actor_client_id: None,
+            from_status: from,
+            to_status: to,
+            kind: TimelineKind::Transition,
+            reason: None,
+            note: None,
+            occurred_at: now,
+            created_at: now,
+        }
+    }
+
+    /// A receiver that reads the draft's first notice only after the request made the
+    /// referral visible still does not hear of the draft; the request and what follows, yes.
+    #[test]
+    fn only_the_requester_hears_of_the_steps_before_the_request() {
+        use ReferralStatus::{Accepted, Draft, EnteredInError, Requested};
+        let (ngo, kommune) = (Uuid::now_v7(), Uuid::now_v7());
+        let referral = referral(ngo, kommune);
+        let requester = principal(ngo, OrganisationKind::Ngo);
+        let receiver = principal(kommune, OrganisationKind::Municipality);
+        let secretariat = principal(Uuid::now_v7(), OrganisationKind::Secretariat);
+        let drafted = [step(None, Draft), step(Some(Draft), EnteredInError)];
+        for step in &drafted {
+            assert!(hears_of_step(&requester, &referral, step));
+            assert!(hears_of_step(&secretariat, &referral, step));
+            assert!(!hears_of_step(&receiver, &referral, step));
+        }
+        for step in [
+            step(Some(Draft), Requested),
+            step(Some(Requested), Accepted),
+        ] {
+            assert!(hears_of_step(&receiver, &referral, &step));
+        }
     }
 }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::{Referral, ReferralEvent};
 use crate::{
-    auth::Principal,
+    auth::{Principal, access},
     error::{ApiError, ApiResult},
     events::{Feed, Notice},
     ids::{self, Kind},
@@ -151,7 +151,13 @@ impl Interest {
         if let Some(project) = self.project {
             query = query.filter(referral::Column::ProjectId.eq(project));
         }
-        Ok(query.one(db).await?.map(|referral| ReferralEventNotice {
+        let Some(referral) = query.one(db).await? else {
+            return Ok(None);
+        };
+        if !access::hears_of_step(principal, &referral, &event) {
+            return Ok(None);
+        }
+        Ok(Some(ReferralEventNotice {
             kind: ReferralEventKind::of(&event),
             event,
             referral,
