@@ -29,7 +29,7 @@ use crate::{
     referrals::{ReferralMutation, ReferralPolicy, ReferralQuery, ReferralSubscription},
     server::RequestIdValue,
     stats::{StatsPolicy, StatsQuery},
-    tokens::{TokenMutation, TokenQuery},
+    tokens::{IssuerMutation, IssuerQuery, TokenMutation, TokenQuery},
     visits::{VisitMutation, VisitQuery},
     vocabularies::VocabularyQuery,
     webhooks::{WebhookMutation, WebhookPolicy, WebhookQuery},
@@ -47,6 +47,7 @@ pub struct Query(
     ReferralQuery,
     StatsQuery,
     TokenQuery,
+    IssuerQuery,
     AuditQuery,
     WebhookQuery,
     VocabularyQuery,
@@ -58,6 +59,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     TokenMutation,
+    IssuerMutation,
     ProjectMutation,
     VisitMutation,
     MotherMutation,

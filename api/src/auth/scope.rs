@@ -5,6 +5,8 @@
 
 use std::{collections::BTreeSet, fmt, str::FromStr};
 
+use entity::enums::OrganisationKind;
+
 use crate::error::ApiError;
 
 /// A part of the API that a scope opens.
@@ -51,6 +53,12 @@ impl Area {
         Area::Tokens,
         Area::Directory,
     ];
+
+    /// Areas whose every row and action is the secretariat's (token management, the audit
+    /// trail; see `access.rs`): a scope in them is useless to any other organisation.
+    pub fn secretariat_only(self) -> bool {
+        matches!(self, Area::Tokens | Area::Audit)
+    }
 
     fn as_str(self) -> &'static str {
         match self {
@@ -173,6 +181,50 @@ impl ScopeSet {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The highest access held in `area`, if any.
+    fn highest(&self, area: Area) -> Option<Access> {
+        self.0
+            .iter()
+            .filter(|scope| scope.area == area)
+            .map(|scope| scope.access)
+            .max()
+    }
+
+    /// What both sets grant: per area the lower of the two accesses (`referrals:write` and
+    /// `referrals:read` meet at `referrals:read`). An external token's mapped scopes meet its
+    /// organisation's ceiling this way, so it never holds more than either allows.
+    pub fn meet(&self, other: &ScopeSet) -> ScopeSet {
+        Self(
+            Area::ALL
+                .into_iter()
+                .filter_map(|area| {
+                    let access = self.highest(area)?.min(other.highest(area)?);
+                    Some(Scope { area, access })
+                })
+                .collect(),
+        )
+    }
+
+    /// The scopes an organisation of `kind` can ever use: token management and the audit
+    /// trail are the secretariat's alone, so any other kind holding them gains nothing but risk.
+    pub fn usable_by(&self, kind: OrganisationKind) -> ScopeSet {
+        Self(
+            self.0
+                .iter()
+                .copied()
+                .filter(|scope| {
+                    kind == OrganisationKind::Secretariat || !scope.area.secretariat_only()
+                })
+                .collect(),
+        )
+    }
+
+    /// The scopes of `self` that `usable_by(kind)` leaves out.
+    pub fn unusable_by(&self, kind: OrganisationKind) -> ScopeSet {
+        let usable = self.usable_by(kind);
+        Self(self.0.difference(&usable.0).copied().collect())
+    }
 }
 
 impl fmt::Display for ScopeSet {
@@ -242,6 +294,30 @@ mod tests {
             let err = ScopeSet::parse(bad).unwrap_err();
             assert_eq!(err.code(), "BAD_USER_INPUT", "{bad}");
         }
+    }
+
+    #[test]
+    fn meet_takes_the_lower_access_per_area() {
+        let token = ScopeSet::parse("referrals:write stats:read projects:read").unwrap();
+        let ceiling = ScopeSet::parse("referrals:read stats:admin mothers:read").unwrap();
+        assert_eq!(
+            token.meet(&ceiling).to_string(),
+            "referrals:read stats:read"
+        );
+        assert!(token.meet(&ScopeSet::default()).is_empty());
+    }
+
+    #[test]
+    fn only_the_secretariat_uses_tokens_and_audit() {
+        let wide = ScopeSet::parse("tokens:admin audit:read referrals:read").unwrap();
+        for kind in [OrganisationKind::Municipality, OrganisationKind::Ngo] {
+            assert_eq!(wide.usable_by(kind).to_string(), "referrals:read");
+            assert_eq!(
+                wide.unusable_by(kind).to_string(),
+                "audit:read tokens:admin"
+            );
+        }
+        assert_eq!(wide.usable_by(OrganisationKind::Secretariat), wide);
     }
 
     #[test]
