@@ -341,6 +341,7 @@ mod tests {
             signing_key: None,
             token_issuer: "bydel".into(),
             token_audience: "bydel-api".into(),
+            token_leeway_seconds: 30,
         };
         let err = args.token_keys("postgres://localhost/bydel").unwrap_err();
         assert!(err.to_string().contains("BYDEL_SIGNING_KEY_FILE"));
@@ -356,6 +357,7 @@ mod tests {
             signing_key: None,
             token_issuer: "bydel".into(),
             token_audience: "bydel-api".into(),
+            token_leeway_seconds: 30,
         };
         let first = format!("{:?}", args.token_keys(&url).unwrap());
         let second = format!("{:?}", args.token_keys(&url).unwrap());
