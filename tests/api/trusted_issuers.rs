@@ -459,7 +459,7 @@ async fn tokens_failing_a_check_are_unauthenticated() {
     only_rsa["algorithms"] = json!(["RS256"]);
     world.register(only_rsa).await;
     world
-        .ceiling(&world.base.copenhagen, &["projects:read"])
+        .ceiling(&world.base.copenhagen, &["projects:read", "referrals:read"])
         .await;
     assert_eq!(world.projects(&rsa.sign(&claims(json!({})))).await.len(), 1);
 
