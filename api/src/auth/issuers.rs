@@ -147,7 +147,12 @@ impl ClaimCondition {
     fn holds(&self, claims: &ClaimMap) -> bool {
         match claim(claims, &self.claim) {
             Some(Value::String(text)) => *text == self.value,
-            Some(value @ (Value::Number(_) | Value::Bool(_))) => value.to_string() == self.value,
+            Some(value @ (Value::Number(_) | Value::Bool(_))) => {
+                // Not `*value == self.value`: serde_json equates a Value with a String only
+                // when the value is a string.
+                let text = value.to_string();
+                text == self.value
+            }
             _ => false,
         }
     }
