@@ -436,7 +436,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let organisation = organisations::find_by_reference(&db, &organisation)
                 .await
                 .map_err(fail)?;
-            scopes.usable_by(organisation.kind).map_err(fail)?;
+            scopes.check_usable_by(organisation.kind).map_err(fail)?;
             let keys = cli.auth.token_keys(&url).map_err(fail)?;
             keys.register(&db).await.map_err(fail)?;
             let issued = tokens::issue(&db, &keys, &organisation, &client, &scopes, ttl)

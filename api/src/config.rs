@@ -68,6 +68,17 @@ pub struct AuthArgs {
         global = true
     )]
     pub token_audience: String,
+
+    /// Seconds (0-300) of clock skew tolerated on `exp`, `nbf` and `iat`, for Bydel's own
+    /// tokens and those of trusted external issuers.
+    #[arg(
+        long,
+        env = "BYDEL_TOKEN_LEEWAY_SECONDS",
+        default_value_t = crate::auth::keys::DEFAULT_LEEWAY_SECS,
+        value_parser = clap::value_parser!(u64).range(0..=300),
+        global = true
+    )]
+    pub token_leeway_seconds: u64,
 }
 
 /// How long a replica reuses the rows a token stands on (see `auth::token_cache`).
@@ -263,11 +274,10 @@ impl AuthArgs {
                 load_or_create_key(&default_key_file(&database))?
             }
         };
-        Ok(TokenKeys::from_pem(
-            &pem,
-            &self.token_issuer,
-            &self.token_audience,
-        )?)
+        Ok(
+            TokenKeys::from_pem(&pem, &self.token_issuer, &self.token_audience)?
+                .with_leeway(self.token_leeway_seconds),
+        )
     }
 }
 
@@ -341,6 +351,7 @@ mod tests {
             signing_key: None,
             token_issuer: "bydel".into(),
             token_audience: "bydel-api".into(),
+            token_leeway_seconds: 30,
         };
         let err = args.token_keys("postgres://localhost/bydel").unwrap_err();
         assert!(err.to_string().contains("BYDEL_SIGNING_KEY_FILE"));
@@ -356,6 +367,7 @@ mod tests {
             signing_key: None,
             token_issuer: "bydel".into(),
             token_audience: "bydel-api".into(),
+            token_leeway_seconds: 30,
         };
         let first = format!("{:?}", args.token_keys(&url).unwrap());
         let second = format!("{:?}", args.token_keys(&url).unwrap());

@@ -31,10 +31,11 @@ pub enum Kind {
     Service,
     ServiceLocation,
     ServiceContact,
+    TrustedIssuer,
 }
 
 impl Kind {
-    const ALL: [Kind; 19] = [
+    const ALL: [Kind; 20] = [
         Kind::Organisation,
         Kind::Project,
         Kind::Mother,
@@ -54,6 +55,7 @@ impl Kind {
         Kind::Service,
         Kind::ServiceLocation,
         Kind::ServiceContact,
+        Kind::TrustedIssuer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +79,7 @@ impl Kind {
             Kind::Service => "Service",
             Kind::ServiceLocation => "ServiceLocation",
             Kind::ServiceContact => "ServiceContact",
+            Kind::TrustedIssuer => "TrustedIssuer",
         }
     }
 

@@ -145,6 +145,8 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             })
             .await
         }
+        // Identity configuration, listed by `trustedIssuers`; not a `Node`.
+        Kind::TrustedIssuer => Ok(None),
     }
 }
 

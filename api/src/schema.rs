@@ -36,7 +36,7 @@ use crate::{
     referrals::{Referral, ReferralMutation, ReferralPolicy, ReferralQuery, ReferralSubscription},
     server::RequestIdValue,
     stats::{StatsPolicy, StatsQuery},
-    tokens::{ApiClient, TokenMutation, TokenQuery},
+    tokens::{ApiClient, IssuerMutation, IssuerQuery, TokenMutation, TokenQuery},
     visits::{Visit, VisitMutation, VisitQuery},
     vocabularies::VocabularyQuery,
     webhooks::{Webhook, WebhookDelivery, WebhookMutation, WebhookPolicy, WebhookQuery},
@@ -62,6 +62,7 @@ pub struct QueryFields<Federation: ObjectType = FederationQuery>(
     ReferralQuery,
     StatsQuery,
     TokenQuery,
+    IssuerQuery,
     AuditQuery,
     WebhookQuery,
     VocabularyQuery,
@@ -79,6 +80,7 @@ pub type ClientQuery = QueryFields<EmptyMutation>;
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     TokenMutation,
+    IssuerMutation,
     ProjectMutation,
     VisitMutation,
     MotherMutation,

@@ -24,6 +24,7 @@ mod m20261203_000016_inbound_referrals;
 mod m20261203_000017_hours_kind_other;
 mod m20261203_000018_service_directory;
 mod m20261203_000019_referral_message_webhooks;
+mod m20261203_000020_trusted_issuers;
 
 /// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_hours_kind_other::Migration),
             Box::new(m20261203_000018_service_directory::Migration),
             Box::new(m20261203_000019_referral_message_webhooks::Migration),
+            Box::new(m20261203_000020_trusted_issuers::Migration),
         ]
     }
 }

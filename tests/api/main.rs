@@ -53,6 +53,7 @@ mod tallies;
 mod token_cache;
 mod tokens;
 mod training;
+mod trusted_issuers;
 mod visits_write;
 mod vocabularies;
 mod volunteer_hours;

@@ -156,3 +156,8 @@ pub const SERVICES: &str = include_str!("queries/services.graphql");
 pub const DIRECTORY_NODES: &str = include_str!("queries/directory_nodes.graphql");
 pub const CREATE_REFERRAL_FOR_SERVICE: &str =
     include_str!("queries/create_referral_for_service.graphql");
+
+/// Trusted issuers: `Register`, `Revoke`, `Ceiling`, `List`, `ClientAudit` (use operationName).
+pub const TRUSTED_ISSUERS: &str = include_str!("queries/trusted_issuers.graphql");
+/// Projects and the referral count, as an external token reads them.
+pub const ISSUER_READS: &str = include_str!("queries/issuer_reads.graphql");

@@ -88,9 +88,10 @@ use entity::{
     api_client, api_token, audit_event, consent, course, enrolment,
     enums::{ConsentPurpose, OrganisationKind, PartnerRole, ReferralStatus},
     module_attendance, mother, mother_language, municipality, opening_hours, organisation,
-    participant, participant_language, project, project_partner, referral, referral_event, service,
-    service_area, service_contact, service_language, service_location, visit, visit_topic,
-    volunteer_hours, webhook, webhook_attempt, webhook_delivery,
+    participant, participant_language, project, project_partner, referral, referral_event,
+    scope_ceiling, service, service_area, service_contact, service_language, service_location,
+    trusted_issuer, visit, visit_topic, volunteer_hours, webhook, webhook_attempt,
+    webhook_delivery,
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
@@ -828,6 +829,8 @@ scoped! {
     api_client: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
     api_token: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
     audit_event: Some(Area::Audit) => |viewer| secretariat_only(viewer);
+    trusted_issuer: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
+    scope_ceiling: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
 }
 
 /// Webhooks, their deliveries and attempts: configuration of the referral area's

@@ -6,7 +6,8 @@
 //! tokens signed by the previous key stay valid until that key is retired.
 //!
 //! Invariants: only `EdDSA` is accepted (never `none`, never HMAC, so a public key can never
-//! be used as an HMAC secret); `iss`, `aud`, `exp`, `nbf` are checked with a small leeway;
+//! be used as an HMAC secret); `iss`, `aud`, `exp`, `nbf` are checked with a small leeway
+//! (`--token-leeway-seconds`); tokens of trusted external issuers go to [`Issuers`];
 //! the key id is the RFC 7638 thumbprint of the public key, so it is stable for a given key.
 //! Private keys never reach the database. Whether a key is *retired* is not decided here but
 //! from the token's rows (see `authenticate`), whose cache a retirement clears on every replica.
@@ -26,11 +27,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-use super::key_store;
+use super::{issuers::Issuers, key_store};
 use crate::error::{ApiError, ApiResult};
 
-/// Clock skew tolerated between Bydel replicas and partners, in seconds.
-const LEEWAY_SECS: u64 = 30;
+/// Clock skew tolerated between Bydel replicas, partners and external issuers, in seconds,
+/// unless configured (`--token-leeway-seconds`).
+pub const DEFAULT_LEEWAY_SECS: u64 = 30;
 
 /// The shortest time between two reloads of the verification keys on an unknown key id: new
 /// keys are picked up without a restart, and tokens with made-up key ids cannot turn into a
@@ -74,6 +76,8 @@ pub enum KeyError {
     Retired { kid: String },
     #[error("could not register the signing key in the database: {0}")]
     Database(String),
+    #[error("could not set up the HTTP client that fetches trusted issuers' keys: {0}")]
+    Http(String),
 }
 
 /// The public half of an Ed25519 key as the JWKS and the `signing_key` table carry it.
@@ -111,6 +115,11 @@ pub struct TokenKeys {
     /// When an unknown key id last made this process reload `verifying`; the lock also makes
     /// concurrent requests with unknown key ids wait for one reload instead of each running one.
     last_reload: Mutex<Option<Instant>>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`.
+    leeway: u64,
+    /// The verifier of trusted external issuers' tokens, with its JWKS cache: the keys a
+    /// replica verifies with, its own and its partners', are one object shared by its state.
+    external: Issuers,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -181,6 +190,9 @@ impl TokenKeys {
             signing,
             verifying: RwLock::new(Arc::default()),
             last_reload: Mutex::new(None),
+            leeway: DEFAULT_LEEWAY_SECS,
+            external: Issuers::new(DEFAULT_LEEWAY_SECS)
+                .map_err(|e| KeyError::Http(e.to_string()))?,
         };
         keys.replace_verifying(HashMap::new())?;
         Ok(keys)
@@ -196,8 +208,20 @@ impl TokenKeys {
         self.replace_verifying(decode_rows(&rows))
     }
 
+    /// The same keys tolerating `seconds` of clock skew, on Bydel's tokens and external ones.
+    pub fn with_leeway(mut self, seconds: u64) -> Self {
+        self.leeway = seconds;
+        self.external = self.external.with_leeway(seconds);
+        self
+    }
+
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The verifier of trusted external issuers' tokens.
+    pub fn external(&self) -> &Issuers {
+        &self.external
     }
 
     pub fn audience(&self) -> &str {
@@ -281,30 +305,34 @@ impl TokenKeys {
 
     fn decode(&self, token: &str, key: &DecodingKey) -> ApiResult<Claims> {
         let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.leeway = LEEWAY_SECS;
+        validation.leeway = self.leeway;
         validation.validate_nbf = true;
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         let claims = jsonwebtoken::decode::<Claims>(token, key, &validation)
             .map(|data| data.claims)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind::*;
-                match e.kind() {
-                    ExpiredSignature => invalid("expired"),
-                    ImmatureSignature => invalid("not yet valid"),
-                    InvalidIssuer => invalid("wrong issuer"),
-                    InvalidAudience => invalid("wrong audience"),
-                    InvalidSignature => invalid("bad signature"),
-                    _ => invalid("malformed"),
-                }
-            })?;
+            .map_err(|e| claim_error(&e))?;
         // RFC 8725 §3.10 asks for `iat` too: a token issued in the future (beyond the clock
         // leeway) comes from a wrong clock or a forger choosing its own lifetime.
-        if claims.iat > chrono::Utc::now().timestamp() + LEEWAY_SECS as i64 {
+        if claims.iat > chrono::Utc::now().timestamp() + self.leeway as i64 {
             return Err(invalid("issued in the future"));
         }
         Ok(claims)
+    }
+}
+
+/// A failed signature or claim check as the reason a partner reads (never echoing the token).
+pub(super) fn claim_error(err: &jsonwebtoken::errors::Error) -> ApiError {
+    use jsonwebtoken::errors::ErrorKind::*;
+    match err.kind() {
+        ExpiredSignature => invalid("expired"),
+        ImmatureSignature => invalid("not yet valid"),
+        InvalidIssuer => invalid("wrong issuer"),
+        InvalidAudience => invalid("wrong audience"),
+        InvalidSignature => invalid("bad signature"),
+        MissingRequiredClaim(claim) => invalid(&format!("the claim {claim} is missing")),
+        _ => invalid("malformed"),
     }
 }
 

@@ -5,6 +5,8 @@
 //! [`access`], which applies the scope check and the organisation's row filter in one place.
 
 pub mod access;
+pub mod issuers;
+pub mod jwks;
 pub mod key_store;
 pub mod keys;
 pub mod principal;

@@ -6,6 +6,10 @@
 //! in one query, which the replica's [`TokenCache`] spares for a few seconds; revocation and
 //! key retirement still take effect on every replica at once, because every change to those
 //! rows clears the caches (see [`super::token_cache`] for how, and its one SQLite caveat).
+//!
+//! A token whose (unverified) `iss` is not Bydel's own belongs to a trusted external issuer
+//! and is verified by [`super::issuers`] instead: no token row, the registration's API client
+//! as the principal's client, and the same [`Principal`] for every row rule.
 
 use chrono::Utc;
 use entity::{api_client, api_token, enums::OrganisationKind, organisation, signing_key};
@@ -16,7 +20,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{Scope, ScopeSet, TokenCache, TokenKeys, keys::Verified};
+use super::{Scope, ScopeSet, TokenCache, TokenKeys, issuers, keys::Verified};
 use crate::error::{ApiError, ApiResult};
 
 /// The organisation a principal acts for, with what row scoping needs to know about it.
@@ -212,7 +216,8 @@ fn check_rows(
     Ok(row)
 }
 
-/// Verifies a bearer token and resolves it against its rows: the token (`jti`) must exist and
+/// Verifies a bearer token and resolves it against its rows (an external issuer's token
+/// against its registration instead, see [`super::issuers`]): the token (`jti`) must exist and
 /// not be revoked or expired, its client must not be revoked, and the key that signed it must
 /// be the one recorded at issue and not be retired. The rows come from `cache` when it has
 /// them, else from one query (and are cached when they pass); the checks run either way.
@@ -223,6 +228,11 @@ pub async fn authenticate(
     cache: &TokenCache,
     bearer: &str,
 ) -> ApiResult<Principal> {
+    // The unverified `iss` only picks the checks: a trusted external issuer's token is
+    // verified against that issuer's registration and keys, everything else as Bydel's own.
+    if let Some(iss) = issuers::unverified_issuer(bearer).filter(|iss| iss != keys.issuer()) {
+        return keys.external().authenticate(db, bearer, &iss).await;
+    }
     let Verified { claims, kid } = keys.verify(db, bearer).await?;
     let token_id = parse_uuid(&claims.jti)?;
     let client_id = parse_uuid(&claims.sub)?;

@@ -201,7 +201,7 @@ impl ScopeSet {
 
     /// The first scope an organisation of `kind` can never use ([`Scope::usable_by`]), with
     /// the reason, as one line.
-    pub fn usable_by(&self, kind: OrganisationKind) -> Result<(), String> {
+    pub fn check_usable_by(&self, kind: OrganisationKind) -> Result<(), String> {
         for scope in &self.0 {
             scope.usable_by(kind).map_err(|reason| {
                 let kind = match kind {
@@ -213,6 +213,53 @@ impl ScopeSet {
             })?;
         }
         Ok(())
+    }
+
+    /// The highest access held in `area`, if any.
+    fn highest(&self, area: Area) -> Option<Access> {
+        self.0
+            .iter()
+            .filter(|scope| scope.area == area)
+            .map(|scope| scope.access)
+            .max()
+    }
+
+    /// What both sets grant: per area the lower of the two accesses (`referrals:write` and
+    /// `referrals:read` meet at `referrals:read`). An external token's mapped scopes meet its
+    /// organisation's ceiling this way, so it never holds more than either allows.
+    pub fn meet(&self, other: &ScopeSet) -> ScopeSet {
+        Self(
+            Area::ALL
+                .into_iter()
+                .filter_map(|area| {
+                    let access = self.highest(area)?.min(other.highest(area)?);
+                    Some(Scope { area, access })
+                })
+                .collect(),
+        )
+    }
+
+    /// The scopes an organisation of `kind` can ever use ([`Scope::usable_by`], the one rule),
+    /// each at the highest access it may use (`projects:admin` for an NGO is `projects:read`):
+    /// any other kind holding the rest gains nothing but risk.
+    pub fn usable_by(&self, kind: OrganisationKind) -> ScopeSet {
+        let highest_usable = |scope: &Scope| {
+            [Access::Admin, Access::Write, Access::Read]
+                .into_iter()
+                .filter(|access| *access <= scope.access)
+                .map(|access| Scope {
+                    area: scope.area,
+                    access,
+                })
+                .find(|lower| lower.usable_by(kind).is_ok())
+        };
+        Self(self.0.iter().filter_map(highest_usable).collect())
+    }
+
+    /// The scopes of `self` that `usable_by(kind)` leaves out.
+    pub fn unusable_by(&self, kind: OrganisationKind) -> ScopeSet {
+        let usable = self.usable_by(kind);
+        Self(self.0.difference(&usable.0).copied().collect())
     }
 }
 
@@ -304,12 +351,36 @@ mod tests {
             }
         }
         let set = ScopeSet::parse("referrals:write tokens:admin").unwrap();
-        let reason = set.usable_by(Municipality).unwrap_err();
+        let reason = set.check_usable_by(Municipality).unwrap_err();
         assert!(
             reason.contains("tokens:admin") && !reason.contains('\n'),
             "{reason}"
         );
-        assert!(set.usable_by(Secretariat).is_ok());
+        assert!(set.check_usable_by(Secretariat).is_ok());
+    }
+
+    #[test]
+    fn meet_takes_the_lower_access_per_area() {
+        let token = ScopeSet::parse("referrals:write stats:read projects:read").unwrap();
+        let ceiling = ScopeSet::parse("referrals:read stats:admin mothers:read").unwrap();
+        assert_eq!(
+            token.meet(&ceiling).to_string(),
+            "referrals:read stats:read"
+        );
+        assert!(token.meet(&ScopeSet::default()).is_empty());
+    }
+
+    #[test]
+    fn only_the_secretariat_uses_tokens_and_audit() {
+        let wide = ScopeSet::parse("tokens:admin audit:read referrals:read").unwrap();
+        for kind in [OrganisationKind::Municipality, OrganisationKind::Ngo] {
+            assert_eq!(wide.usable_by(kind).to_string(), "referrals:read");
+            assert_eq!(
+                wide.unusable_by(kind).to_string(),
+                "audit:read tokens:admin"
+            );
+        }
+        assert_eq!(wide.usable_by(OrganisationKind::Secretariat), wide);
     }
 
     #[test]

@@ -273,7 +273,7 @@ pub struct IssueTokenInput {
 /// Runs a change that can make cached token rows wrong (a revocation, a deletion) in one
 /// transaction, then clears this replica's token cache whatever the outcome, so the very next
 /// request here reads the rows again. Other replicas hear the change from its announcement.
-async fn changing_token_rows<T>(
+pub(super) async fn changing_token_rows<T>(
     ctx: &Context<'_>,
     work: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
 ) -> ApiResult<T> {

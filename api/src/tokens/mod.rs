@@ -11,8 +11,11 @@
 //! ([`token_cache::announce`]); whoever ends the transaction then clears its own cache.
 
 mod graphql;
+mod issuer_graphql;
+pub mod issuers;
 
 pub use graphql::{ApiClient, ApiToken, TokenMutation, TokenQuery};
+pub use issuer_graphql::{IssuerMutation, IssuerQuery, ScopeCeiling, TrustedIssuer};
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{api_client, api_token, enums::AuditAction, organisation};
