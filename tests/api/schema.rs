@@ -78,7 +78,7 @@ async fn the_client_schema_is_read_by_partners_tools_and_describes_everything() 
     std::fs::write(&file, bydel::schema::client_sdl()).expect("the client SDL can be written");
     let path = file.clone();
     let output = tokio::task::spawn_blocking(move || {
-        node::npm_ci_in(&dir).unwrap_or_else(|err| panic!("{err}"));
+        node::npm_ci_in(&dir, &[]).unwrap_or_else(|err| panic!("{err}"));
         Command::new("node")
             .arg("check.mjs")
             .arg(&path)

@@ -34,7 +34,7 @@ use crate::{
 child_of!(TokensOfClient: api_token by ClientId ordered by IssuedAt);
 
 /// Scopes as stored (canonical, space-separated), one per list item.
-fn scope_list(text: &str) -> Vec<&str> {
+pub(super) fn scope_list(text: &str) -> Vec<&str> {
     text.split_whitespace().collect()
 }
 

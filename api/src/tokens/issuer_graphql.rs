@@ -199,7 +199,7 @@ impl ScopeCeiling {
     }
     /// The scopes, e.g. `referrals:write`; empty grants nothing.
     async fn scopes(&self) -> Vec<&str> {
-        self.0.scopes.split_whitespace().collect()
+        super::graphql::scope_list(&self.0.scopes)
     }
     /// When the secretariat last set it.
     async fn updated_at(&self) -> DateTime<Utc> {

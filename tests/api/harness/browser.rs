@@ -64,29 +64,8 @@ async fn install() {
     }
 }
 
+/// playwright-core has no install script; `--ignore-scripts` keeps it from ever downloading a
+/// browser of its own.
 fn npm_ci() -> Result<(), String> {
-    let dir = project_dir();
-    let lock = std::fs::read(dir.join("package-lock.json"))
-        .map_err(|err| format!("cannot read tests/browser/package-lock.json: {err}"))?;
-    let stamp = dir.join("node_modules/.bydel-installed-lock.json");
-    if std::fs::read(&stamp).is_ok_and(|installed| installed == lock) {
-        return Ok(());
-    }
-    // playwright-core has no install script; `--ignore-scripts` keeps it from ever
-    // downloading a browser of its own.
-    let output = Command::new("npm")
-        .args(["ci", "--ignore-scripts", "--no-audit", "--no-fund"])
-        .current_dir(&dir)
-        .output()
-        .map_err(|err| {
-            format!("cannot run `npm ci` (Node.js and npm are needed for the browser tests): {err}")
-        })?;
-    if !output.status.success() {
-        return Err(format!(
-            "`npm ci` in tests/browser failed ({}):\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    std::fs::write(&stamp, &lock).map_err(|err| format!("cannot write {}: {err}", stamp.display()))
+    super::node::npm_ci_in(&project_dir(), &["--ignore-scripts"])
 }

@@ -33,12 +33,12 @@ pub async fn install() {
 }
 
 fn npm_ci() -> Result<(), String> {
-    npm_ci_in(&project_dir())
+    npm_ci_in(&project_dir(), &[])
 }
 
-/// `npm ci` in `dir` (an npm project under `tests/` with a committed lockfile), skipped when
-/// its `node_modules` was installed from exactly the current lockfile.
-pub fn npm_ci_in(dir: &Path) -> Result<(), String> {
+/// `npm ci` in `dir` (an npm project under `tests/` with a committed lockfile) with `extra`
+/// arguments, skipped when its `node_modules` was installed from exactly the current lockfile.
+pub fn npm_ci_in(dir: &Path, extra: &[&str]) -> Result<(), String> {
     let lock = std::fs::read(dir.join("package-lock.json"))
         .map_err(|err| format!("cannot read {}/package-lock.json: {err}", dir.display()))?;
     let stamp = dir.join("node_modules/.bydel-installed-lock.json");
@@ -47,6 +47,7 @@ pub fn npm_ci_in(dir: &Path) -> Result<(), String> {
     }
     let output = Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund"])
+        .args(extra)
         .current_dir(dir)
         .output()
         .map_err(|err| {
