@@ -15,7 +15,9 @@ use std::{
 
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use entity::{api_client, audit_event, enums::AuditAction, organisation, participant};
+use entity::{
+    api_client, audit_event, enums::AuditAction, mother, organisation, participant, staff_member,
+};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Select,
@@ -28,11 +30,12 @@ use crate::{
     error::{ApiError, ApiResult},
     ids::{self, Kind},
     loaders::load_by_id,
+    mothers::Mother,
     organisations::Organisation,
     pagination::{ListConnection, Ordering, PageArgs, connection},
     participants::Participant,
     schema::RequestContext,
-    tokens::ApiClient,
+    tokens::{ApiClient, StaffMember},
     vocabulary,
 };
 
@@ -40,12 +43,15 @@ use crate::{
 /// so a partner's long correlation id cannot make a change fail.
 const REQUEST_ID_CHARS: usize = 64;
 
-/// Who acted: the API client and organisation of a request, or an operator at the command line.
+/// Who acted: the API client and organisation of a request with the person its token is
+/// bound to (a mother, a staff member), or an operator at the command line.
 #[derive(Debug, Clone, Default)]
 pub struct Actor {
     pub client_id: Option<Uuid>,
     pub organisation_id: Option<Uuid>,
     pub request_id: Option<String>,
+    pub mother_id: Option<Uuid>,
+    pub staff_member_id: Option<Uuid>,
 }
 
 impl Actor {
@@ -54,6 +60,8 @@ impl Actor {
             client_id: Some(principal.client_id),
             organisation_id: Some(principal.organisation.id),
             request_id,
+            mother_id: principal.person.and_then(|p| p.mother()),
+            staff_member_id: principal.person.and_then(|p| p.staff_member()),
         }
     }
 
@@ -121,6 +129,8 @@ fn row(actor: &Actor, event: Event, at: chrono::DateTime<chrono::Utc>) -> audit_
         entity_id: Set(event.entity_id),
         participant_id: Set(event.participant_id),
         detail: Set(event.detail),
+        mother_id: Set(actor.mother_id),
+        staff_member_id: Set(actor.staff_member_id),
     }
 }
 
@@ -383,6 +393,31 @@ impl AuditEvent {
             .await?
             .map(Organisation))
     }
+    /// The mother who acted, when the token was bound to her (the mothers' app); `null`
+    /// otherwise, or when this token may not see her (`motherId` still names her).
+    async fn mother(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Mother>> {
+        let Some(mother) = self.0.mother_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<mother::Entity>(ctx, mother).await?.map(Mother))
+    }
+    /// The UUID of the mother who acted, kept whatever becomes of her record.
+    async fn mother_id(&self) -> Option<String> {
+        self.0.mother_id.map(|id| id.to_string())
+    }
+    /// The staff member who acted, when the token was bound to them (a caseworker).
+    async fn staff_member(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
+        let Some(staff) = self.0.staff_member_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<staff_member::Entity>(ctx, staff)
+            .await?
+            .map(StaffMember))
+    }
+    /// The UUID of the staff member who acted.
+    async fn staff_member_id(&self) -> Option<String> {
+        self.0.staff_member_id.map(|id| id.to_string())
+    }
     /// The `X-Request-Id` of the request that acted (its first 64 characters).
     async fn request_id(&self) -> Option<&str> {
         self.0.request_id.as_deref()
@@ -409,6 +444,10 @@ pub struct AuditEventFilter {
     pub participant_id: Option<ID>,
     /// Events caused by this API client.
     pub client_id: Option<ID>,
+    /// Events caused by this mother (through a token bound to her).
+    pub mother_id: Option<ID>,
+    /// Events caused by this staff member (through a token bound to them).
+    pub staff_member_id: Option<ID>,
     /// Events at or after this time.
     pub from: Option<DateTime<Utc>>,
     /// Events before this time.
@@ -433,6 +472,14 @@ fn filtered(
     if let Some(client) = filter.client_id {
         let client = ids::decode_as(&client, Kind::ApiClient, "filter.clientId")?;
         query = query.filter(audit_event::Column::ClientId.eq(client));
+    }
+    if let Some(mother) = filter.mother_id {
+        let mother = ids::decode_as(&mother, Kind::Mother, "filter.motherId")?;
+        query = query.filter(audit_event::Column::MotherId.eq(mother));
+    }
+    if let Some(staff) = filter.staff_member_id {
+        let staff = ids::decode_as(&staff, Kind::StaffMember, "filter.staffMemberId")?;
+        query = query.filter(audit_event::Column::StaffMemberId.eq(staff));
     }
     if let (Some(from), Some(to)) = (filter.from, filter.to)
         && to < from

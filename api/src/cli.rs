@@ -260,6 +260,14 @@ enum TokenCommand {
         /// The API client the token belongs to (created when missing).
         #[arg(long, default_value = "cli")]
         client: String,
+        /// Bind the token to this mother (UUID) of a project the organisation operates: the
+        /// mothers' app. Its scopes stay within what a mother's token may carry.
+        #[arg(long, conflicts_with = "staff")]
+        mother: Option<Uuid>,
+        /// Bind the token to this staff member (UUID) of the organisation, named in the audit
+        /// trail with every read and change.
+        #[arg(long)]
+        staff: Option<Uuid>,
     },
     /// Revoke a token by its id (the `jti` claim).
     Revoke { jti: Uuid },
@@ -428,6 +436,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             scopes,
             ttl,
             client,
+            mother,
+            staff,
         }) => {
             // Input first: a refused command leaves nothing behind.
             let scopes = tokens::parse_scopes(&scopes).map_err(fail)?;
@@ -439,9 +449,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             scopes.check_usable_by(organisation.kind).map_err(fail)?;
             let keys = cli.auth.token_keys(&url).map_err(fail)?;
             keys.register(&db).await.map_err(fail)?;
-            let issued = tokens::issue(&db, &keys, &organisation, &client, &scopes, ttl)
-                .await
-                .map_err(fail)?;
+            let person = mother
+                .map(tokens::BindTo::Mother)
+                .or(staff.map(tokens::BindTo::Staff));
+            let issued =
+                tokens::issue_for_person(&db, &keys, &organisation, &client, &scopes, ttl, person)
+                    .await
+                    .map_err(fail)?;
             say!(
                 "token {} for {} (client {client}) expires {}",
                 issued.jti,

@@ -32,10 +32,11 @@ pub enum Kind {
     ServiceLocation,
     ServiceContact,
     TrustedIssuer,
+    StaffMember,
 }
 
 impl Kind {
-    const ALL: [Kind; 20] = [
+    const ALL: [Kind; 21] = [
         Kind::Organisation,
         Kind::Project,
         Kind::Mother,
@@ -56,6 +57,7 @@ impl Kind {
         Kind::ServiceLocation,
         Kind::ServiceContact,
         Kind::TrustedIssuer,
+        Kind::StaffMember,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +82,7 @@ impl Kind {
             Kind::ServiceLocation => "ServiceLocation",
             Kind::ServiceContact => "ServiceContact",
             Kind::TrustedIssuer => "TrustedIssuer",
+            Kind::StaffMember => "StaffMember",
         }
     }
 

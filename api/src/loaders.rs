@@ -398,6 +398,7 @@ keyed_by_id!(
     service,
     service_location,
     service_contact,
+    staff_member,
 );
 
 /// Declares a parent→children relation for the [`Children`] loader.

@@ -36,7 +36,10 @@ use crate::{
     referrals::{Referral, ReferralMutation, ReferralPolicy, ReferralQuery, ReferralSubscription},
     server::RequestIdValue,
     stats::{StatsPolicy, StatsQuery},
-    tokens::{ApiClient, IssuerMutation, IssuerQuery, TokenMutation, TokenQuery},
+    tokens::{
+        ApiClient, IssuerMutation, IssuerQuery, StaffMutation, StaffQuery, TokenMutation,
+        TokenQuery,
+    },
     visits::{Visit, VisitMutation, VisitQuery},
     vocabularies::VocabularyQuery,
     webhooks::{Webhook, WebhookDelivery, WebhookMutation, WebhookPolicy, WebhookQuery},
@@ -63,6 +66,7 @@ pub struct QueryFields<Federation: ObjectType = FederationQuery>(
     StatsQuery,
     TokenQuery,
     IssuerQuery,
+    StaffQuery,
     AuditQuery,
     WebhookQuery,
     VocabularyQuery,
@@ -81,6 +85,7 @@ pub type ClientQuery = QueryFields<EmptyMutation>;
 pub struct Mutation(
     TokenMutation,
     IssuerMutation,
+    StaffMutation,
     ProjectMutation,
     VisitMutation,
     MotherMutation,

@@ -23,6 +23,11 @@ pub struct Model {
     /// `None` only for tokens issued before keys were recorded (see migration 9).
     #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
     pub kid: Option<String>,
+    /// The mother this token acts for (the mothers' app), whose own work bounds what it sees
+    /// and writes; at most one of `mother_id` and `staff_member_id` is set.
+    pub mother_id: Option<Uuid>,
+    /// The staff member this token acts for (a caseworker), named in the audit trail.
+    pub staff_member_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -24,6 +24,10 @@ pub struct Model {
     pub participant_id: Option<Uuid>,
     #[sea_orm(column_type = "Text")]
     pub detail: Option<String>,
+    /// The mother who acted, when the request's token was bound to her.
+    pub mother_id: Option<Uuid>,
+    /// The staff member who acted, when the request's token was bound to them.
+    pub staff_member_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

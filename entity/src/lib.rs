@@ -31,6 +31,7 @@ pub mod service_contact;
 pub mod service_language;
 pub mod service_location;
 pub mod signing_key;
+pub mod staff_member;
 pub mod stats_secret;
 pub mod trusted_issuer;
 pub mod visit;
@@ -72,6 +73,7 @@ pub mod prelude {
     pub use crate::service_language::Entity as ServiceLanguage;
     pub use crate::service_location::Entity as ServiceLocation;
     pub use crate::signing_key::Entity as SigningKey;
+    pub use crate::staff_member::Entity as StaffMember;
     pub use crate::stats_secret::Entity as StatsSecret;
     pub use crate::trusted_issuer::Entity as TrustedIssuer;
     pub use crate::visit::Entity as Visit;

@@ -33,6 +33,9 @@ pub struct Model {
     /// When her personal data was erased (Art. 17 or retention); never cleared. The row stays,
     /// pseudonymous, so the figures that count her do not change.
     pub erased_at: Option<DateTimeUtc>,
+    /// The mother who registered her through a token bound to that mother: she is one of the
+    /// women that mother supports from the start, before a visit is recorded.
+    pub registered_by_mother_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -218,6 +218,8 @@ async fn a_data_subject_access_request_lists_her_events_only() {
             request_id: Set(Some(format!("old-{days}"))),
             client_id: Set(None),
             organisation_id: Set(None),
+            mother_id: Set(None),
+            staff_member_id: Set(None),
             action: Set(AuditAction::Update),
             entity_type: Set("participant".into()),
             entity_id: Set(Some(participant.id)),

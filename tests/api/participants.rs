@@ -426,6 +426,7 @@ async fn a_pseudonym_collision_is_retried_inside_the_transaction() {
         id: Set(uuid::Uuid::now_v7()),
         pseudonym: Set(pseudonym),
         project_id: Set(Some(world.project.id)),
+        registered_by_mother_id: Set(None),
         registered_by_organisation_id: Set(world.base.ngo.id),
         first_name: Set(None),
         birth_year: Set(None),

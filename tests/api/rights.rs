@@ -1080,6 +1080,8 @@ async fn the_retention_sweep_erases_only_who_is_due() {
             request_id: Set(None),
             client_id: Set(None),
             organisation_id: Set(None),
+            mother_id: Set(None),
+            staff_member_id: Set(None),
             action: Set(AuditAction::Read),
             entity_type: Set("participant".into()),
             entity_id: Set(None),

@@ -90,7 +90,7 @@ use entity::{
     module_attendance, mother, mother_language, municipality, opening_hours, organisation,
     participant, participant_language, project, project_partner, referral, referral_event,
     scope_ceiling, service, service_area, service_contact, service_language, service_location,
-    trusted_issuer, visit, visit_topic, volunteer_hours, webhook, webhook_attempt,
+    staff_member, trusted_issuer, visit, visit_topic, volunteer_hours, webhook, webhook_attempt,
     webhook_delivery,
 };
 use sea_orm::{
@@ -120,6 +120,25 @@ pub trait Scoped: EntityTrait {
 
     /// The condition that keeps the rows `viewer` may see; `None` keeps every row.
     fn visible(viewer: &Viewer) -> Option<Condition>;
+
+    /// Rule 7: of the rows [`Self::visible`] keeps, those a token bound to a mother sees;
+    /// `None` keeps them all. Reference data stays visible; every other table shows her
+    /// nothing unless it names its rule (`scoped!`), so a new table is closed to her until
+    /// someone decides otherwise.
+    fn own_work(_work: &OwnWork) -> Option<Condition> {
+        if Self::AREA.is_none() {
+            None
+        } else {
+            Some(Condition::any())
+        }
+    }
+}
+
+/// The mother a mother-bound token acts for and her project: rule 7's bounds.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnWork {
+    pub mother: Uuid,
+    pub project: Uuid,
 }
 
 impl Principal {
@@ -131,11 +150,13 @@ impl Principal {
                 access: E::ACCESS,
             })?;
         }
-        let query = E::find();
-        Ok(match E::visible(&self.viewer()) {
-            Some(condition) => query.filter(condition),
-            None => query,
-        })
+        Ok(E::find().filter(self.row_filter::<E>()))
+    }
+
+    /// Rule 7's bounds, when this token acts for a mother.
+    pub fn own_work(&self) -> Option<OwnWork> {
+        self.bound_mother()
+            .map(|(mother, project)| OwnWork { mother, project })
     }
 
     pub fn viewer(&self) -> Viewer {
@@ -221,7 +242,55 @@ pub enum ReferralSide {
 impl Principal {
     /// Rule 4 for writes inside a project: `<area>:write`, and the secretariat or the operator.
     /// Returns the project, so callers need not read it again.
+    ///
+    /// A token bound to a mother (rule 7) writes here only to register a woman she meets
+    /// (`participants`); her visits and hours go through [`Self::may_record_work`], and the
+    /// rest of the project's records are her organisation's.
     pub async fn may_write_in_project(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        area: Area,
+        project_id: Uuid,
+    ) -> ApiResult<project::Model> {
+        let project = self.project_to_write(db, area, project_id).await?;
+        if self.own_work().is_some() && area != Area::Participants {
+            return Err(ApiError::forbidden(
+                "a token bound to a mother records her own visits and hours and registers the \
+                 women she meets; the project's other records are her organisation's",
+            ));
+        }
+        Ok(project)
+    }
+
+    /// Rule 4 for a mother's work in a project (a visit, volunteer hours): as
+    /// [`Self::may_write_in_project`], and for a token bound to a mother (rule 7) only work
+    /// attributed to her.
+    pub async fn may_record_work(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        area: Area,
+        project_id: Uuid,
+        mother_id: Option<Uuid>,
+    ) -> ApiResult<project::Model> {
+        let project = self.project_to_write(db, area, project_id).await?;
+        self.may_attribute_to(mother_id)?;
+        Ok(project)
+    }
+
+    /// Rule 7 on what a write attributes to a mother: a token bound to a mother records only
+    /// her own work (`FORBIDDEN` otherwise, nothing written); other tokens any mother's.
+    pub fn may_attribute_to(&self, mother_id: Option<Uuid>) -> ApiResult<()> {
+        match self.own_work() {
+            Some(work) if mother_id != Some(work.mother) => Err(ApiError::forbidden(
+                "a token bound to a mother records her own work only",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `<area>:write`, and the secretariat or the project's operator; `NOT_FOUND` for a
+    /// project the caller cannot see, `FORBIDDEN` for one it sees but does not operate.
+    async fn project_to_write(
         &self,
         db: &impl sea_orm::ConnectionTrait,
         area: Area,
@@ -231,7 +300,7 @@ impl Principal {
         // Writing needs the project's row rule, not the `projects` scope.
         let project = project::Entity::find()
             .filter(project::Column::Id.eq(project_id))
-            .filter(project::Entity::visible(&self.viewer()).unwrap_or_else(Condition::all))
+            .filter(self.row_filter::<project::Entity>())
             .one(db)
             .await?
             .ok_or_else(|| ApiError::NotFound("project".into()))?;
@@ -339,7 +408,14 @@ impl Principal {
     /// write paths, which check their own `write` scope (e.g. through [`Self::referral_sides`])
     /// and must not also demand the area's `read` scope of a referenced table.
     pub fn row_filter<E: Scoped>(&self) -> Condition {
-        E::visible(&self.viewer()).unwrap_or_else(Condition::all)
+        let mut rows = Condition::all();
+        if let Some(visible) = E::visible(&self.viewer()) {
+            rows = rows.add(visible);
+        }
+        if let Some(own) = self.own_work().and_then(|work| E::own_work(&work)) {
+            rows = rows.add(own);
+        }
+        rows
     }
 
     /// Rule 4 for a participant's own records (her consents): `participants:write`, and the
@@ -453,9 +529,15 @@ impl Principal {
         Ok(())
     }
 
-    /// Rule 5: `stats:read`, then the caller's area.
+    /// Rule 5: `stats:read`, then the caller's area. A token bound to a mother reads no
+    /// statistics (rule 7): figures of her project are other mothers' work too.
     pub fn stats(&self) -> ApiResult<StatsScope> {
         self.require(Scope::read(Area::Stats))?;
+        if self.own_work().is_some() {
+            return Err(ApiError::forbidden(
+                "a token bound to a mother reads no statistics",
+            ));
+        }
         Ok(StatsScope {
             viewer: self.viewer(),
         })
@@ -783,14 +865,47 @@ fn secretariat_only(viewer: &Viewer) -> Option<Condition> {
 }
 
 macro_rules! scoped {
-    ($($module:ident: $area:expr => |$viewer:ident| $rule:expr;)+) => {
+    ($($module:ident: $area:expr => |$viewer:ident| $rule:expr
+        $(, own |$work:ident| $own:expr)?;)+) => {
         $(impl Scoped for $module::Entity {
             const AREA: Option<Area> = $area;
             fn visible($viewer: &Viewer) -> Option<Condition> {
                 $rule
             }
+            $(fn own_work($work: &OwnWork) -> Option<Condition> {
+                Some(Condition::all().add($own))
+            })?
         })+
     };
+}
+
+/// Rule 7: the women a mother supports — those she visited, and those she registered.
+fn supported(work: &OwnWork) -> Condition {
+    let visited = ids::<visit::Entity>(
+        visit::Column::ParticipantId,
+        Condition::all()
+            .add(visit::Column::MotherId.eq(work.mother))
+            .add(visit::Column::ParticipantId.is_not_null()),
+    );
+    Condition::any()
+        .add(participant::Column::Id.in_subquery(visited))
+        .add(participant::Column::RegisteredByMotherId.eq(work.mother))
+}
+
+/// Rule 7: rows whose `column` names one of the women she supports.
+fn about_supported<C: ColumnTrait>(column: C, work: &OwnWork) -> Condition {
+    Condition::all().add(column.in_subquery(ids::<participant::Entity>(
+        participant::Column::Id,
+        supported(work),
+    )))
+}
+
+/// Rule 7: her own enrolments.
+fn her_enrolments(work: &OwnWork) -> SelectStatement {
+    ids::<enrolment::Entity>(
+        enrolment::Column::Id,
+        Condition::all().add(enrolment::Column::MotherId.eq(work.mother)),
+    )
 }
 
 scoped! {
@@ -802,35 +917,55 @@ scoped! {
     service_location: None => |_viewer| None;
     opening_hours: None => |_viewer| None;
     service_contact: None => |_viewer| None;
-    project: Some(Area::Projects) => |viewer| projects(viewer);
+    project: Some(Area::Projects) => |viewer| projects(viewer),
+        own |work| project::Column::Id.eq(work.project);
     project_partner: Some(Area::Projects) => |viewer|
-        under::<project::Entity, _>(project_partner::Column::ProjectId, project::Column::Id, viewer);
-    mother: Some(Area::Mothers) => |viewer| under_run(mother::Column::ProjectId, viewer);
+        under::<project::Entity, _>(project_partner::Column::ProjectId, project::Column::Id, viewer),
+        own |work| project_partner::Column::ProjectId.eq(work.project);
+    mother: Some(Area::Mothers) => |viewer| under_run(mother::Column::ProjectId, viewer),
+        own |work| mother::Column::Id.eq(work.mother);
     mother_language: Some(Area::Mothers) => |viewer|
-        under::<mother::Entity, _>(mother_language::Column::MotherId, mother::Column::Id, viewer);
+        under::<mother::Entity, _>(mother_language::Column::MotherId, mother::Column::Id, viewer),
+        own |work| mother_language::Column::MotherId.eq(work.mother);
     volunteer_hours: Some(Area::Mothers) => |viewer|
-        under_run(volunteer_hours::Column::ProjectId, viewer);
-    course: Some(Area::Courses) => |viewer| under_run(course::Column::ProjectId, viewer);
+        under_run(volunteer_hours::Column::ProjectId, viewer),
+        own |work| volunteer_hours::Column::MotherId.eq(work.mother);
+    course: Some(Area::Courses) => |viewer| under_run(course::Column::ProjectId, viewer),
+        own |work| course::Column::Id.in_subquery(ids::<enrolment::Entity>(
+            enrolment::Column::CourseId,
+            Condition::all().add(enrolment::Column::MotherId.eq(work.mother)),
+        ));
     enrolment: Some(Area::Courses) => |viewer|
-        under::<course::Entity, _>(enrolment::Column::CourseId, course::Column::Id, viewer);
+        under::<course::Entity, _>(enrolment::Column::CourseId, course::Column::Id, viewer),
+        own |work| enrolment::Column::MotherId.eq(work.mother);
     module_attendance: Some(Area::Courses) => |viewer|
-        under::<enrolment::Entity, _>(module_attendance::Column::EnrolmentId, enrolment::Column::Id, viewer);
-    visit: Some(Area::Visits) => |viewer| under_run(visit::Column::ProjectId, viewer);
+        under::<enrolment::Entity, _>(module_attendance::Column::EnrolmentId, enrolment::Column::Id, viewer),
+        own |work| module_attendance::Column::EnrolmentId.in_subquery(her_enrolments(work));
+    visit: Some(Area::Visits) => |viewer| under_run(visit::Column::ProjectId, viewer),
+        own |work| visit::Column::MotherId.eq(work.mother);
     visit_topic: Some(Area::Visits) => |viewer|
-        under::<visit::Entity, _>(visit_topic::Column::VisitId, visit::Column::Id, viewer);
+        under::<visit::Entity, _>(visit_topic::Column::VisitId, visit::Column::Id, viewer),
+        own |work| visit_topic::Column::VisitId.in_subquery(ids::<visit::Entity>(
+            visit::Column::Id,
+            Condition::all().add(visit::Column::MotherId.eq(work.mother)),
+        ));
     referral: Some(Area::Referrals) => |viewer| referrals(viewer);
     referral_event: Some(Area::Referrals) => |viewer|
         under::<referral::Entity, _>(referral_event::Column::ReferralId, referral::Column::Id, viewer);
-    participant: Some(Area::Participants) => |viewer| participants(viewer);
+    participant: Some(Area::Participants) => |viewer| participants(viewer),
+        own |work| supported(work);
     participant_language: Some(Area::Participants) => |viewer|
-        under::<participant::Entity, _>(participant_language::Column::ParticipantId, participant::Column::Id, viewer);
+        under::<participant::Entity, _>(participant_language::Column::ParticipantId, participant::Column::Id, viewer),
+        own |work| about_supported(participant_language::Column::ParticipantId, work);
     consent: Some(Area::Participants) => |viewer|
-        under::<participant::Entity, _>(consent::Column::ParticipantId, participant::Column::Id, viewer);
+        under::<participant::Entity, _>(consent::Column::ParticipantId, participant::Column::Id, viewer),
+        own |work| about_supported(consent::Column::ParticipantId, work);
     api_client: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
     api_token: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
     audit_event: Some(Area::Audit) => |viewer| secretariat_only(viewer);
     trusted_issuer: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
     scope_ceiling: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
+    staff_member: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
 }
 
 /// Webhooks, their deliveries and attempts: configuration of the referral area's

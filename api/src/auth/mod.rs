@@ -15,6 +15,6 @@ pub mod token_cache;
 
 pub use access::Scoped;
 pub use keys::{Claims, TokenKeys, Verified};
-pub use principal::{OrganisationRef, Principal, authenticate};
+pub use principal::{OrganisationRef, Person, Principal, authenticate};
 pub use scope::{Access, Area, Scope, ScopeSet};
 pub use token_cache::TokenCache;

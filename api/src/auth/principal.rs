@@ -12,7 +12,11 @@
 //! as the principal's client, and the same [`Principal`] for every row rule.
 
 use chrono::Utc;
-use entity::{api_client, api_token, enums::OrganisationKind, organisation, signing_key};
+use entity::{
+    api_client, api_token,
+    enums::{MotherStatus, OrganisationKind},
+    mother, organisation, signing_key, staff_member,
+};
 use sea_orm::{
     ConnectionTrait, ExprTrait, FromQueryResult,
     prelude::DateTimeUtc,
@@ -31,6 +35,36 @@ pub struct OrganisationRef {
     pub municipality_code: Option<i32>,
 }
 
+/// The person a token acts for within its organisation (issue 15): the organisation's row
+/// rules still apply underneath, and the audit trail names the person beside the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Person {
+    /// A mother of a project her token's organisation operates (the mothers' app): her own
+    /// work bounds what the token sees and writes (`auth::access`, rule 7).
+    Mother { id: Uuid, project_id: Uuid },
+    /// A staff member of the organisation (a caseworker): the organisation's rows, and every
+    /// read and change recorded as theirs.
+    Staff { id: Uuid },
+}
+
+impl Person {
+    /// The mother this person is, if a mother.
+    pub fn mother(&self) -> Option<Uuid> {
+        match *self {
+            Person::Mother { id, .. } => Some(id),
+            Person::Staff { .. } => None,
+        }
+    }
+
+    /// The staff member this person is, if staff.
+    pub fn staff_member(&self) -> Option<Uuid> {
+        match *self {
+            Person::Staff { id } => Some(id),
+            Person::Mother { .. } => None,
+        }
+    }
+}
+
 /// An authenticated caller. Only [`authenticate`] (and tests of the access rules) build one.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -38,6 +72,8 @@ pub struct Principal {
     pub token_id: Uuid,
     pub organisation: OrganisationRef,
     scopes: ScopeSet,
+    /// The person the token is bound to; `None` for a token of the organisation's system.
+    pub person: Option<Person>,
 }
 
 impl Principal {
@@ -52,6 +88,20 @@ impl Principal {
             token_id,
             organisation,
             scopes,
+            person: None,
+        }
+    }
+
+    /// This principal acting for `person`.
+    pub fn acting_for(self, person: Option<Person>) -> Self {
+        Self { person, ..self }
+    }
+
+    /// The mother a mother-bound token acts for, with her project.
+    pub fn bound_mother(&self) -> Option<(Uuid, Uuid)> {
+        match self.person {
+            Some(Person::Mother { id, project_id }) => Some((id, project_id)),
+            _ => None,
         }
     }
 
@@ -126,6 +176,15 @@ pub(super) struct TokenRow {
     /// `None` both for an active key and for a missing key row; `key_found` tells them apart.
     key_retired_at: Option<DateTimeUtc>,
     key_found: Option<String>,
+    mother_id: Option<Uuid>,
+    /// The bound mother's project and status; `None` when the token names a mother that is
+    /// gone.
+    mother_project_id: Option<Uuid>,
+    mother_status: Option<MotherStatus>,
+    staff_member_id: Option<Uuid>,
+    /// The bound staff member's organisation; `None` when the token names one that is gone.
+    staff_organisation_id: Option<Uuid>,
+    staff_deactivated_at: Option<DateTimeUtc>,
 }
 
 /// One query for the token `jti` with its client, organisation and signing key, so a request
@@ -134,8 +193,10 @@ pub(super) struct TokenRow {
 fn token_row_query(jti: Uuid) -> SelectStatement {
     use api_client::Column as Client;
     use api_token::Column as Token;
+    use mother::Column as Mother;
     use organisation::Column as Org;
     use signing_key::Column as Key;
+    use staff_member::Column as Staff;
     Query::select()
         .columns(
             [
@@ -144,6 +205,8 @@ fn token_row_query(jti: Uuid) -> SelectStatement {
                 Token::Kid,
                 Token::RevokedAt,
                 Token::ExpiresAt,
+                Token::MotherId,
+                Token::StaffMemberId,
             ]
             .map(|c| (api_token::Entity, c)),
         )
@@ -162,6 +225,19 @@ fn token_row_query(jti: Uuid) -> SelectStatement {
             "key_retired_at",
         )
         .expr_as(Expr::col((signing_key::Entity, Key::Kid)), "key_found")
+        .expr_as(
+            Expr::col((mother::Entity, Mother::ProjectId)),
+            "mother_project_id",
+        )
+        .expr_as(Expr::col((mother::Entity, Mother::Status)), "mother_status")
+        .expr_as(
+            Expr::col((staff_member::Entity, Staff::OrganisationId)),
+            "staff_organisation_id",
+        )
+        .expr_as(
+            Expr::col((staff_member::Entity, Staff::DeactivatedAt)),
+            "staff_deactivated_at",
+        )
         .from(api_token::Entity)
         .inner_join(
             api_client::Entity,
@@ -176,6 +252,15 @@ fn token_row_query(jti: Uuid) -> SelectStatement {
         .left_join(
             signing_key::Entity,
             Expr::col((signing_key::Entity, Key::Kid)).equals((api_token::Entity, Token::Kid)),
+        )
+        .left_join(
+            mother::Entity,
+            Expr::col((mother::Entity, Mother::Id)).equals((api_token::Entity, Token::MotherId)),
+        )
+        .left_join(
+            staff_member::Entity,
+            Expr::col((staff_member::Entity, Staff::Id))
+                .equals((api_token::Entity, Token::StaffMemberId)),
         )
         .and_where(Expr::col((api_token::Entity, Token::Id)).eq(jti))
         .take()
@@ -213,7 +298,34 @@ fn check_rows(
     if row.key_found.is_none() {
         return Err(refused("unknown signing key"));
     }
+    row.person()?;
     Ok(row)
+}
+
+impl TokenRow {
+    /// The person the token is bound to, if any, refusing a token whose person is gone, has
+    /// left the programme or was deactivated: a person's token ends with their role.
+    fn person(&self) -> ApiResult<Option<Person>> {
+        if self.mother_id.is_some() {
+            let (Some(id), Some(project_id)) = (self.mother_id, self.mother_project_id) else {
+                return Err(refused("the token's mother is unknown"));
+            };
+            if self.mother_status == Some(MotherStatus::Left) {
+                return Err(refused("the token's mother has left the programme"));
+            }
+            return Ok(Some(Person::Mother { id, project_id }));
+        }
+        if let Some(id) = self.staff_member_id {
+            if self.staff_organisation_id != Some(self.organisation_id) {
+                return Err(refused("the token's staff member is unknown"));
+            }
+            if self.staff_deactivated_at.is_some() {
+                return Err(refused("the token's staff member is deactivated"));
+            }
+            return Ok(Some(Person::Staff { id }));
+        }
+        Ok(None)
+    }
 }
 
 /// Verifies a bearer token and resolves it against its rows (an external issuer's token
@@ -264,7 +376,8 @@ pub async fn authenticate(
             municipality_code: row.municipality_code,
         },
         scopes,
-    ))
+    )
+    .acting_for(row.person()?))
 }
 
 #[cfg(test)]
@@ -283,6 +396,12 @@ impl TokenRow {
             municipality_code: None,
             key_retired_at: None,
             key_found: Some("kid".into()),
+            mother_id: None,
+            mother_project_id: None,
+            mother_status: None,
+            staff_member_id: None,
+            staff_organisation_id: None,
+            staff_deactivated_at: None,
         }
     }
 }

@@ -328,6 +328,7 @@ impl Party {
                 client_id: None,
                 organisation_id: Some(self.organisation_id),
                 request_id: Some(REQUEST_ID.to_owned()),
+                ..Actor::default()
             },
             outbox,
         }

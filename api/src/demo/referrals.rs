@@ -654,6 +654,7 @@ impl Builder<'_> {
             notes: None,
             version: 1,
             erased_at: None,
+            registered_by_mother_id: None,
             created_at,
             updated_at: created_at,
         });

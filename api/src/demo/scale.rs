@@ -1136,6 +1136,7 @@ impl<'a> ProjectBuilder<'a> {
             notes: None,
             version: 1,
             erased_at: None,
+            registered_by_mother_id: None,
             created_at,
             updated_at: created_at,
         });

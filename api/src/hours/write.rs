@@ -200,7 +200,7 @@ pub async fn record_hours(
     values: HoursValues,
 ) -> ApiResult<volunteer_hours::Model> {
     principal
-        .may_write_in_project(db, Area::Mothers, project_id)
+        .may_record_work(db, Area::Mothers, project_id, values.mother_id)
         .await?;
     check_one(db, project_id, &values).await?;
     let entry = new_entry(project_id, &values, crate::db::now());
@@ -222,7 +222,7 @@ async fn writable_entry(
         .await?
         .ok_or_else(|| ApiError::NotFound("volunteer hours".into()))?;
     principal
-        .may_write_in_project(db, Area::Mothers, entry.project_id)
+        .may_record_work(db, Area::Mothers, entry.project_id, entry.mother_id)
         .await?;
     Ok(entry)
 }
@@ -239,6 +239,7 @@ pub async fn correct_hours(
     let stored = writable_entry(db, principal, id).await?;
     let mut values = HoursValues::of(&stored);
     change(&mut values);
+    principal.may_attribute_to(values.mother_id)?;
     check_one(db, stored.project_id, &values).await?;
     let entry = volunteer_hours::Model {
         mother_id: values.mother_id,

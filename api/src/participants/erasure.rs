@@ -287,6 +287,7 @@ mod tests {
             notes: None,
             version: 1,
             erased_at: None,
+            registered_by_mother_id: None,
             created_at: chrono::Utc::now(),
             updated_at: chrono::Utc::now(),
         };

@@ -211,6 +211,7 @@ pub async fn register<C: ConnectionTrait + TransactionTrait>(
         notes: Set(checked.notes.clone()),
         version: Set(1),
         erased_at: Set(None),
+        registered_by_mother_id: Set(by.principal.own_work().map(|work| work.mother)),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -13,16 +13,17 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{api_client, api_token, organisation};
+use entity::{api_client, api_token, mother, organisation, staff_member};
 use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter, Select};
 
-use super::{ClientName, DEFAULT_TTL, Manager};
+use super::{ClientName, DEFAULT_TTL, Manager, StaffMember};
 use crate::{
     auth::{Principal, TokenCache},
     child_of,
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     ids::{self, Kind},
     loaders::{load_by_id, load_children},
+    mothers::Mother,
     node::lookup,
     organisations::Organisation,
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
@@ -109,6 +110,22 @@ impl ApiToken {
     /// When the token stops working (its `exp`).
     async fn expires_at(&self) -> DateTime<Utc> {
         self.0.expires_at
+    }
+    /// The mother the token acts for (the mothers' app), or `null`.
+    async fn mother(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Mother>> {
+        let Some(mother) = self.0.mother_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<mother::Entity>(ctx, mother).await?.map(Mother))
+    }
+    /// The staff member the token acts for, or `null`.
+    async fn staff_member(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StaffMember>> {
+        let Some(staff) = self.0.staff_member_id else {
+            return Ok(None);
+        };
+        Ok(load_by_id::<staff_member::Entity>(ctx, staff)
+            .await?
+            .map(StaffMember))
     }
     /// When the token was revoked; `null` while it is not. Every replica refuses it from then
     /// on.
@@ -268,6 +285,39 @@ pub struct IssueTokenInput {
     pub scopes: Option<Vec<String>>,
     /// Lifetime: a number with s, m, h or d, up to 366d. Default: 24h.
     pub ttl: Option<String>,
+    /// Binds the token to this mother of a project the client's organisation operates (the
+    /// mothers' app): it sees her project, her own visits, hours and courses and the women
+    /// she supports, and writes only her own work. Its scopes stay within `courses:read
+    /// mothers:read mothers:write participants:read participants:write projects:read
+    /// visits:read visits:write`. Not with `staffMemberId`.
+    pub mother_id: Option<ID>,
+    /// Binds the token to this staff member of the client's organisation: the
+    /// organisation's rows, with every read and change recorded in the audit trail as theirs.
+    pub staff_member_id: Option<ID>,
+}
+
+impl IssueTokenInput {
+    /// The person the token is to act for; both given is `BAD_USER_INPUT`.
+    fn person(&self) -> ApiResult<Option<tokens::BindTo>> {
+        let mother = self
+            .mother_id
+            .as_ref()
+            .map(|id| ids::decode_as(id, Kind::Mother, "input.motherId"))
+            .transpose()?;
+        let staff = self
+            .staff_member_id
+            .as_ref()
+            .map(|id| ids::decode_as(id, Kind::StaffMember, "input.staffMemberId"))
+            .transpose()?;
+        match (mother, staff) {
+            (Some(_), Some(_)) => Err(ApiError::validation(
+                "input.staffMemberId",
+                "a token acts for one person: give motherId or staffMemberId, not both",
+            )),
+            (Some(mother), None) => Ok(Some(tokens::BindTo::Mother(mother))),
+            (None, staff) => Ok(staff.map(tokens::BindTo::Staff)),
+        }
+    }
 }
 
 /// Runs a change that can make cached token rows wrong (a revocation, a deletion) in one
@@ -285,7 +335,7 @@ pub(super) async fn changing_token_rows<T>(
 }
 
 /// The token-management caller of this request, checked before anything else.
-fn manager<'c>(ctx: &'c Context<'_>) -> ApiResult<Manager<'c>> {
+pub(super) fn manager<'c>(ctx: &'c Context<'_>) -> ApiResult<Manager<'c>> {
     Manager::of(ctx.principal()?, ctx.request_id())
 }
 
@@ -327,6 +377,7 @@ impl TokenMutation {
     ) -> async_graphql::Result<Option<Issued>> {
         let by = manager(ctx)?;
         let client_id = ids::decode_as(&input.client_id, Kind::ApiClient, "input.clientId")?;
+        let person = input.person()?;
         let scopes = input
             .scopes
             .map(|list| tokens::scopes_from_list(&list, "input.scopes"))
@@ -335,7 +386,7 @@ impl TokenMutation {
             .map_err(|err| err.at("input.ttl"))?;
         let keys = ctx.keys()?;
         let issued = in_transaction(ctx, async |txn| {
-            tokens::issue_token(txn, keys, &by, client_id, scopes, ttl).await
+            tokens::issue_token(txn, keys, &by, client_id, scopes, ttl, person).await
         });
         let issued = issued.await?;
         Ok(Some(Issued {

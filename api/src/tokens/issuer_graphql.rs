@@ -11,7 +11,8 @@ use chrono::{DateTime, Utc};
 use entity::{api_client, organisation, scope_ceiling, trusted_issuer};
 
 use super::{
-    ApiClient, Manager,
+    ApiClient,
+    graphql::manager,
     issuers::{self, KeySource, NewIssuer},
 };
 use crate::{
@@ -245,10 +246,6 @@ impl IssuerQuery {
         let ceiling = issuers::ceiling(ctx.db()?, ctx.principal()?, organisation);
         Ok(ceiling.await?.map(ScopeCeiling))
     }
-}
-
-fn manager<'c>(ctx: &'c Context<'_>) -> ApiResult<Manager<'c>> {
-    Manager::of(ctx.principal()?, ctx.request_id())
 }
 
 /// Every field of the input, validated, naming the field that is wrong.

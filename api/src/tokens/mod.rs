@@ -13,15 +13,21 @@
 mod graphql;
 mod issuer_graphql;
 pub mod issuers;
+pub mod staff;
 
 pub use graphql::{ApiClient, ApiToken, TokenMutation, TokenQuery};
 pub use issuer_graphql::{IssuerMutation, IssuerQuery, ScopeCeiling, TrustedIssuer};
+pub use staff::{StaffMember, StaffMutation, StaffQuery};
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{api_client, api_token, enums::AuditAction, organisation};
+use entity::{
+    api_client, api_token,
+    enums::{AuditAction, MotherStatus},
+    mother, organisation, project, staff_member,
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, Select,
+    EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select,
 };
 use uuid::Uuid;
 
@@ -49,6 +55,22 @@ pub const ADMIN: Scope = Scope {
 /// The `entity_type` of audit events about clients and tokens (their table names).
 const CLIENT_ENTITY: &str = "api_client";
 const TOKEN_ENTITY: &str = "api_token";
+
+/// The most a token bound to a mother may carry: what the mothers' app needs to show her
+/// project, her own visits, hours and courses and the women she supports, and to record her
+/// visits and hours and register a woman she meets. Never referrals, statistics, webhooks,
+/// the audit trail or administration: those are the organisation's, not hers.
+pub const MOTHER_SCOPES: &str = "courses:read mothers:read mothers:write participants:read \
+     participants:write projects:read visits:read visits:write";
+
+/// The person a token is to act for, as the issuer names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindTo {
+    /// A mother of a project the client's organisation operates.
+    Mother(Uuid),
+    /// A staff member of the client's organisation.
+    Staff(Uuid),
+}
 
 /// A freshly issued token: the only moment its text exists outside the caller.
 #[derive(Debug)]
@@ -329,11 +351,84 @@ pub async fn issue_token(
     client_id: Uuid,
     scopes: Option<ScopeSet>,
     ttl: Duration,
+    person: Option<BindTo>,
 ) -> ApiResult<IssuedToken> {
     let client = find_client(db, by, client_id)
         .await?
         .ok_or_else(|| ApiError::validation("input.clientId", "no API client has this id"))?;
-    issue_for(db, keys, by, &client, scopes, ttl).await
+    issue_for(db, keys, by, &client, scopes, ttl, person).await
+}
+
+/// The field of the issue input that names `person`, for its errors.
+fn person_field(person: BindTo) -> &'static str {
+    match person {
+        BindTo::Mother(_) => "input.motherId",
+        BindTo::Staff(_) => "input.staffMemberId",
+    }
+}
+
+/// A token may act for a person of its client's organisation only: a mother of a project the
+/// organisation operates who has not left, with no more than [`MOTHER_SCOPES`], or one of its
+/// staff members who is not deactivated. Anything else is `BAD_USER_INPUT` on the field that
+/// names the person (or on `input.scopes`), and no token is issued.
+async fn check_person(
+    db: &impl ConnectionTrait,
+    client: &api_client::Model,
+    person: BindTo,
+    scopes: &ScopeSet,
+) -> ApiResult<()> {
+    let field = person_field(person);
+    match person {
+        BindTo::Mother(id) => {
+            let operated = project::Entity::find()
+                .filter(project::Column::OperatorOrganisationId.eq(client.organisation_id))
+                .select_only()
+                .column(project::Column::Id)
+                .into_query();
+            let mother = mother::Entity::find_by_id(id)
+                .filter(mother::Column::ProjectId.in_subquery(operated))
+                .one(db)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::validation(
+                        field,
+                        "no mother of a project the client's organisation operates has this id",
+                    )
+                })?;
+            if mother.status == MotherStatus::Left {
+                return Err(ApiError::validation(
+                    field,
+                    "this mother has left the programme",
+                ));
+            }
+            let ceiling = ScopeSet::parse(MOTHER_SCOPES)?;
+            if !ceiling.covers(scopes) {
+                return Err(ApiError::validation(
+                    "input.scopes",
+                    format!("a token bound to a mother carries at most: {ceiling}"),
+                ));
+            }
+        }
+        BindTo::Staff(id) => {
+            let staff = staff_member::Entity::find_by_id(id)
+                .filter(staff_member::Column::OrganisationId.eq(client.organisation_id))
+                .one(db)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::validation(
+                        field,
+                        "no staff member of the client's organisation has this id",
+                    )
+                })?;
+            if staff.deactivated_at.is_some() {
+                return Err(ApiError::validation(
+                    field,
+                    "this staff member is deactivated",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Issues a token for `client`: the one way a token comes to be, for the command line and
@@ -347,6 +442,7 @@ async fn issue_for(
     client: &api_client::Model,
     scopes: Option<ScopeSet>,
     ttl: Duration,
+    person: Option<BindTo>,
 ) -> ApiResult<IssuedToken> {
     if client.revoked_at.is_some() {
         return Err(ApiError::Conflict(format!(
@@ -371,6 +467,9 @@ async fn issue_for(
             ),
         ));
     }
+    if let Some(person) = person {
+        check_person(db, client, person, &scopes).await?;
+    }
     let now = crate::db::now();
     let jti = Uuid::now_v7();
     let expires_at = now + ttl;
@@ -383,13 +482,26 @@ async fn issue_for(
         revoked_at: Set(None),
         created_at: Set(now),
         kid: Set(Some(keys.kid().to_owned())),
+        mother_id: Set(person.and_then(|p| match p {
+            BindTo::Mother(id) => Some(id),
+            BindTo::Staff(_) => None,
+        })),
+        staff_member_id: Set(person.and_then(|p| match p {
+            BindTo::Staff(id) => Some(id),
+            BindTo::Mother(_) => None,
+        })),
     }
     .insert(db)
     .await?;
+    let bound = match person {
+        Some(BindTo::Mother(id)) => format!("; for mother {id}"),
+        Some(BindTo::Staff(id)) => format!("; for staff member {id}"),
+        None => String::new(),
+    };
     by.record(
         db,
         Event::new(AuditAction::Create, TOKEN_ENTITY, jti).detail(format!(
-            "client {}; scopes: {}; expires {expires_at}",
+            "client {}; scopes: {}; expires {expires_at}{bound}",
             client.id, api_token.scopes
         )),
     )
@@ -416,7 +528,6 @@ async fn issue_for(
 
 /// The command line's issue: under the organisation's client `client_name` (created, or its
 /// scopes widened, as needed), as the operator, in one transaction with its audit events.
-#[tracing::instrument(skip_all, fields(organisation = %organisation.id))]
 pub async fn issue(
     db: &DatabaseConnection,
     keys: &TokenKeys,
@@ -425,12 +536,26 @@ pub async fn issue(
     scopes: &ScopeSet,
     ttl: Duration,
 ) -> ApiResult<IssuedToken> {
+    issue_for_person(db, keys, organisation, client_name, scopes, ttl, None).await
+}
+
+/// [`issue`], bound to `person` when given (`bydel token issue --mother/--staff`).
+#[tracing::instrument(skip_all, fields(organisation = %organisation.id))]
+pub async fn issue_for_person(
+    db: &DatabaseConnection,
+    keys: &TokenKeys,
+    organisation: &organisation::Model,
+    client_name: &str,
+    scopes: &ScopeSet,
+    ttl: Duration,
+    person: Option<BindTo>,
+) -> ApiResult<IssuedToken> {
     ensure_some(scopes, "scopes")?;
     let name = ClientName::parse(client_name, "client")?;
     let by = Manager::operator();
     crate::db::transaction(db, async |txn| {
         let client = client_for(txn, &by, organisation, &name, scopes).await?;
-        issue_for(txn, keys, &by, &client, Some(scopes.clone()), ttl).await
+        issue_for(txn, keys, &by, &client, Some(scopes.clone()), ttl, person).await
     })
     .await
 }

@@ -340,7 +340,7 @@ pub async fn record_visit(
     values: VisitValues,
 ) -> ApiResult<visit::Model> {
     principal
-        .may_write_in_project(db, Area::Visits, project_id)
+        .may_record_work(db, Area::Visits, project_id, Some(values.mother_id))
         .await?;
     check_one(db, project_id, &values, "input.").await?;
     let model = new_model(project_id, &values, crate::db::now());
@@ -362,7 +362,7 @@ async fn writable_visit(
         .await?
         .ok_or_else(|| ApiError::NotFound("visit".into()))?;
     principal
-        .may_write_in_project(db, Area::Visits, visit.project_id)
+        .may_record_work(db, Area::Visits, visit.project_id, Some(visit.mother_id))
         .await?;
     Ok(visit)
 }
@@ -392,6 +392,7 @@ pub async fn correct_visit(
     let stored_topics = topics_of(db, id).await?;
     let mut values = VisitValues::of(&stored, stored_topics.clone());
     change(&mut values);
+    principal.may_attribute_to(Some(values.mother_id))?;
     check_one(db, stored.project_id, &values, "input.").await?;
     let mut model = new_model(stored.project_id, &values, crate::db::now());
     model.id = stored.id;

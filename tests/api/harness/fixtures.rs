@@ -272,6 +272,7 @@ impl<'a> Fixtures<'a> {
             id: Set(Uuid::now_v7()),
             pseudonym: Set(pseudonym.to_owned()),
             project_id: Set(project.map(|p| p.id)),
+            registered_by_mother_id: Set(None),
             registered_by_organisation_id: Set(registered_by.id),
             first_name: Set(None),
             birth_year: Set(None),
