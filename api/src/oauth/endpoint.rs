@@ -31,7 +31,7 @@ use super::{
 };
 use crate::{
     auth::{
-        Principal, ScopeSet, access::TokenInquirer, authenticate, issuers::IssuerAlgorithm,
+        Access, Area, Principal, Scope, ScopeSet, access::TokenInquirer, authenticate, issuers::IssuerAlgorithm,
         keys::Claims,
     },
     error::ApiError,
@@ -459,8 +459,13 @@ async fn metadata(State(state): State<AppState>) -> Response {
     let settings = state.oauth.settings();
     let methods: Vec<&str> = Method::ALL.iter().map(|m| m.as_str()).collect();
     let algorithms: Vec<&str> = IssuerAlgorithm::ALL.iter().map(|a| a.as_str()).collect();
-    let scopes = ScopeSet::everything().to_string();
-    let scopes: Vec<&str> = scopes.split_whitespace().collect();
+    let scopes: Vec<String> = Area::ALL
+        .iter()
+        .flat_map(|&area| {
+            [Access::Read, Access::Write, Access::Admin].map(|access| Scope { area, access })
+        })
+        .map(|scope| scope.to_string())
+        .collect();
     let document: Value = json!({
         "issuer": settings.public_url,
         "token_endpoint": settings.url(TOKEN_PATH),
