@@ -133,10 +133,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(graphql)
         .merge(graphiql::routes())
-        .merge(oauth::endpoint::routes().layer(middleware::from_fn_with_state(
-            state.limits.clone(),
-            limits::deadline,
-        )))
+        .merge(
+            oauth::endpoint::routes().layer(middleware::from_fn_with_state(
+                state.limits.clone(),
+                limits::deadline,
+            )),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -10,7 +10,11 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub client_id: Uuid,
-    #[sea_orm(primary_key, auto_increment = false, column_type = "String(StringLen::N(256))")]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        column_type = "String(StringLen::N(256))"
+    )]
     pub jti: String,
     pub expires_at: DateTimeUtc,
 }

@@ -85,7 +85,8 @@ async fn read(response: reqwest::Response) -> Answer {
     let body = if text.is_empty() {
         Value::Null
     } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("HTTP {status}: not JSON ({e}): {text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("HTTP {status}: not JSON ({e}): {text}"))
     };
     Answer {
         status,
@@ -96,7 +97,13 @@ async fn read(response: reqwest::Response) -> Answer {
 
 /// `POST /oauth/{endpoint}` (`introspect` or `revoke`) about `token`.
 async fn about(app: &TestApp, endpoint: &str, auth: Auth<'_>, token: &str) -> Answer {
-    post(app, &format!("/oauth/{endpoint}"), auth, &[("token", token)]).await
+    post(
+        app,
+        &format!("/oauth/{endpoint}"),
+        auth,
+        &[("token", token)],
+    )
+    .await
 }
 
 /// `grant_type=client_credentials` with `extra`, by Basic credentials.
@@ -341,7 +348,10 @@ async fn a_client_secret_gets_an_audited_short_lived_token_that_reads_graphql() 
     assert_eq!(credentials[0]["kind"], "SECRET");
     assert!(credentials[0]["keyId"].is_null());
     let text = listed.body.to_string();
-    assert!(!text.contains(&setup.secret) && !text.contains("argon2"), "{text}");
+    assert!(
+        !text.contains(&setup.secret) && !text.contains("argon2"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,7 +393,12 @@ async fn bad_requests_and_bad_secrets_are_refused_with_their_codes() {
     token_basic(app, &unknown, secret, &[])
         .await
         .error(401, "invalid_client");
-    let none = post(app, "/oauth/token", Auth::None, &[("grant_type", "client_credentials")]);
+    let none = post(
+        app,
+        "/oauth/token",
+        Auth::None,
+        &[("grant_type", "client_credentials")],
+    );
     none.await.error(401, "invalid_client");
 
     let both = [
@@ -475,7 +490,11 @@ async fn private_key_jwt_accepts_each_assertion_once_and_only_when_it_is_right()
         .graphql(Some(&token), queries::PROJECTS_AND_REFERRALS, json!({}))
         .await;
     assert!(read.body["data"]["referrals"]["totalCount"].is_number());
-    assert_eq!(read.code(), Some("FORBIDDEN"), "projects:read was not asked");
+    assert_eq!(
+        read.code(),
+        Some("FORBIDDEN"),
+        "projects:read was not asked"
+    );
 
     let replay = token_by_assertion(&setup.app, &assertion, &[]).await;
     let why = replay.error(401, "invalid_client");
@@ -499,7 +518,10 @@ async fn private_key_jwt_accepts_each_assertion_once_and_only_when_it_is_right()
             ec.sign(&setup.assertion_claims(json!({ "exp": now + 3600 }))),
             "minutes ahead",
         ),
-        (ec.sign(&setup.assertion_claims(json!({ "jti": null }))), "jti"),
+        (
+            ec.sign(&setup.assertion_claims(json!({ "jti": null }))),
+            "jti",
+        ),
         (
             Key::stranger().sign(&setup.assertion_claims(json!({}))),
             "no live key",
@@ -603,7 +625,10 @@ async fn introspection_and_revocation_answer_a_client_about_its_own_tokens_only(
     let organisation = setup
         .graphql(queries::API_CLIENT, json!({ "id": setup.client }))
         .await;
-    assert_eq!(organisation["apiClient"]["organisation"]["shortName"], "kommune-101");
+    assert_eq!(
+        organisation["apiClient"]["organisation"]["shortName"],
+        "kommune-101"
+    );
     let base = bydel::organisations::find_by_reference(&app.db, "kommune-101")
         .await
         .expect("København");
@@ -622,10 +647,19 @@ async fn introspection_and_revocation_answer_a_client_about_its_own_tokens_only(
     let revoked = about(app, "revoke", them(), &token).await;
     assert_eq!(revoked.status, 200);
     let still = about(app, "introspect", Auth::Bearer(&setup.admin), &token);
-    assert_eq!(still.await.body["active"], true, "the secretariat sees every token");
+    assert_eq!(
+        still.await.body["active"],
+        true,
+        "the secretariat sees every token"
+    );
 
     // Unknown tokens are inactive, not errors; a caller without a credential is refused.
-    let junk = about(app, "introspect", Auth::Basic(&setup.client, &setup.secret), "not-a-token");
+    let junk = about(
+        app,
+        "introspect",
+        Auth::Basic(&setup.client, &setup.secret),
+        "not-a-token",
+    );
     assert_eq!(junk.await.body, json!({ "active": false }));
     about(app, "introspect", Auth::None, &token)
         .await
@@ -650,7 +684,12 @@ async fn introspection_and_revocation_answer_a_client_about_its_own_tokens_only(
     let second = setup.token(&[]).await.access_token();
     let by_admin = about(app, "revoke", Auth::Bearer(&setup.admin), &second);
     assert_eq!(by_admin.await.status, 200);
-    let after = about(app, "introspect", Auth::Basic(&setup.client, &setup.secret), &second);
+    let after = about(
+        app,
+        "introspect",
+        Auth::Basic(&setup.client, &setup.secret),
+        &second,
+    );
     assert_eq!(after.await.body["active"], false);
 }
 
@@ -669,11 +708,21 @@ async fn the_metadata_document_names_the_endpoints_and_methods() {
     assert_eq!(document["issuer"], app.url(""));
     assert_eq!(document["token_endpoint"], app.url("/oauth/token"));
     assert_eq!(document["revocation_endpoint"], app.url("/oauth/revoke"));
-    assert_eq!(document["introspection_endpoint"], app.url("/oauth/introspect"));
-    assert_eq!(document["grant_types_supported"], json!(["client_credentials"]));
+    assert_eq!(
+        document["introspection_endpoint"],
+        app.url("/oauth/introspect")
+    );
+    assert_eq!(
+        document["grant_types_supported"],
+        json!(["client_credentials"])
+    );
     assert_eq!(
         document["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
     assert_eq!(
         document["token_endpoint_auth_signing_alg_values_supported"],

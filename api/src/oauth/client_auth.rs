@@ -177,7 +177,10 @@ pub fn presented(authorization: Option<&str>, params: &Params) -> Result<Present
         let subject = assertion_subject(assertion)
             .ok_or_else(|| refused(method, "the client assertion is not a JWT with a sub"))?;
         if body_id.is_some_and(|id| id != subject) {
-            return Err(refused(method, "client_id differs from the assertion's sub"));
+            return Err(refused(
+                method,
+                "client_id differs from the assertion's sub",
+            ));
         }
         return Ok(Presented {
             method,
@@ -338,7 +341,9 @@ fn pick_key<'k>(keys: &'k [RegisteredKey], kid: Option<&str>) -> Result<&'k Regi
 /// The words of an `invalid token: ...` refusal, for an assertion.
 fn reason(err: &ApiError) -> String {
     let text = err.to_string();
-    text.strip_prefix("invalid token: ").unwrap_or(&text).to_owned()
+    text.strip_prefix("invalid token: ")
+        .unwrap_or(&text)
+        .to_owned()
 }
 
 /// A server-side failure while checking: logged, answered without detail.

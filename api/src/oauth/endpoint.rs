@@ -31,8 +31,8 @@ use super::{
 };
 use crate::{
     auth::{
-        Access, Area, Principal, Scope, ScopeSet, access::TokenInquirer, authenticate, issuers::IssuerAlgorithm,
-        keys::Claims,
+        Access, Area, Principal, Scope, ScopeSet, access::TokenInquirer, authenticate,
+        issuers::IssuerAlgorithm, keys::Claims,
     },
     error::ApiError,
     ids::Kind,

@@ -143,9 +143,10 @@ impl OAuthMutation {
     ) -> async_graphql::Result<Option<CreatedClientSecret>> {
         let by = manager(ctx)?;
         let client_id = ids::decode_as(&input.client_id, Kind::ApiClient, "input.clientId")?;
-        let created =
-            in_transaction(ctx, async |txn| super::create_secret(txn, &by, client_id).await)
-                .await?;
+        let created = in_transaction(ctx, async |txn| {
+            super::create_secret(txn, &by, client_id).await
+        })
+        .await?;
         Ok(Some(CreatedClientSecret {
             secret: created.secret,
             credential: ClientCredential(created.credential),
@@ -177,8 +178,9 @@ impl OAuthMutation {
     ) -> async_graphql::Result<Option<ClientCredential>> {
         let by = manager(ctx)?;
         let id = ids::decode_as(&input.id, Kind::ClientCredential, "input.id")?;
-        let credential =
-            in_transaction(ctx, async |txn| super::revoke_credential(txn, &by, id).await);
+        let credential = in_transaction(ctx, async |txn| {
+            super::revoke_credential(txn, &by, id).await
+        });
         Ok(Some(ClientCredential(credential.await?)))
     }
 }

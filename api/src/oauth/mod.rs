@@ -139,8 +139,10 @@ pub fn parse_public_jwk(text: &str, field: &str) -> ApiResult<(Jwk, IssuerAlgori
     }
     let mut jwk: Jwk = serde_json::from_value(value).map_err(|_| bad("not a JWK"))?;
     let algorithm = IssuerAlgorithm::of_key(&jwk).ok_or_else(|| {
-        bad("the key must be RSA of 2048 bits or more (RS256), P-256 (ES256) or Ed25519 \
-             (EdDSA), for signing")
+        bad(
+            "the key must be RSA of 2048 bits or more (RS256), P-256 (ES256) or Ed25519 \
+             (EdDSA), for signing",
+        )
     })?;
     let kid = match jwk.common.key_id.as_deref().map(str::trim) {
         Some("") => return Err(bad("the key's kid is empty")),
@@ -324,7 +326,10 @@ pub async fn live_secret_hashes(
 
 /// A client's live registered keys; a stored key that no longer parses is left out (and
 /// logged), so it authenticates nothing.
-pub async fn live_keys(db: &impl ConnectionTrait, client_id: Uuid) -> ApiResult<Vec<RegisteredKey>> {
+pub async fn live_keys(
+    db: &impl ConnectionTrait,
+    client_id: Uuid,
+) -> ApiResult<Vec<RegisteredKey>> {
     let rows = live_credentials(db, client_id, CredentialKind::PublicKey).await?;
     Ok(rows.into_iter().filter_map(registered_key).collect())
 }
@@ -387,10 +392,18 @@ mod tests {
         assert!(secret.starts_with(SECRET_PREFIX));
         let hash = hash_secret(secret.clone()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
-        assert!(secret_matches(secret.clone(), vec![hash.clone()]).await.unwrap());
+        assert!(
+            secret_matches(secret.clone(), vec![hash.clone()])
+                .await
+                .unwrap()
+        );
         let other = new_secret().unwrap();
         assert!(!secret_matches(other, vec![hash.clone()]).await.unwrap());
-        assert!(!secret_matches("no-prefix".into(), vec![hash]).await.unwrap());
+        assert!(
+            !secret_matches("no-prefix".into(), vec![hash])
+                .await
+                .unwrap()
+        );
         assert!(!secret_matches(secret, Vec::new()).await.unwrap());
     }
 }
