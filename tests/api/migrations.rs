@@ -13,7 +13,7 @@ use sea_orm_migration::MigrationStatus;
 use crate::harness::{Backend, TestApp, TestDatabase, fixtures::now};
 
 /// Every table of the data model.
-const TABLES: [&str; 39] = [
+const TABLES: [&str; 40] = [
     "api_client",
     "api_token",
     "audit_event",
@@ -41,6 +41,7 @@ const TABLES: [&str; 39] = [
     "service_language",
     "service_location",
     "signing_key",
+    "staff_member",
     "stats_secret",
     "trusted_issuer",
     "idempotency_key",
