@@ -365,9 +365,12 @@ async fn revoke(State(state): State<AppState>, req: Request) -> Response {
 async fn revocation(state: &AppState, call: Call) -> Result<Response, OAuthError> {
     let token = call.params.require("token")?;
     let inquirer = inquirer(state, &call, REVOKE_PATH).await?;
-    let manager = match &inquirer {
-        Inquirer::Bearer(principal) => Some(Manager::of(principal, call.request_id.clone())?),
-        Inquirer::Client(_) => None,
+    // The secretariat's right is checked before the token is looked at.
+    let revoker = match &inquirer {
+        Inquirer::Client(own) => Revoker::Own(&own.client),
+        Inquirer::Bearer(principal) => {
+            Revoker::Manager(Manager::of(principal, call.request_id.clone())?)
+        }
     };
     let jti = match state.keys.verify(&state.db, token).await {
         Ok(verified) => uuid::Uuid::parse_str(&verified.claims.jti).ok(),
@@ -375,17 +378,16 @@ async fn revocation(state: &AppState, call: Call) -> Result<Response, OAuthError
         Err(other) => return Err(OAuthError::Server(other)),
     };
     if let Some(jti) = jti {
-        let outcome = crate::db::transaction(&state.db, async |txn| match (&inquirer, &manager) {
-            (Inquirer::Client(own), _) => {
-                tokens::revoke_own_token(txn, &own.client, jti, call.request_id.clone())
+        let outcome = crate::db::transaction(&state.db, async |txn| match &revoker {
+            Revoker::Own(client) => {
+                tokens::revoke_own_token(txn, client, jti, call.request_id.clone())
                     .await
                     .map(drop)
             }
-            (Inquirer::Bearer(_), Some(by)) => match tokens::revoke_token(txn, by, jti).await {
+            Revoker::Manager(by) => match tokens::revoke_token(txn, by, jti).await {
                 Ok(_) | Err(ApiError::NotFound(_)) => Ok(()),
                 Err(other) => Err(other),
             },
-            (Inquirer::Bearer(_), None) => Ok(()),
         })
         .await;
         state.tokens.clear();
@@ -394,6 +396,12 @@ async fn revocation(state: &AppState, call: Call) -> Result<Response, OAuthError
     let mut response = StatusCode::OK.into_response();
     no_store(&mut response);
     Ok(response)
+}
+
+/// Who revokes: a client its own token, or the secretariat's token manager any.
+enum Revoker<'a> {
+    Own(&'a entity::api_client::Model),
+    Manager(Manager<'a>),
 }
 
 /// `POST /oauth/introspect`.
