@@ -22,11 +22,12 @@ use uuid::Uuid;
 use crate::{
     audit::{Actor, ReadAuditCommit},
     auth::{Principal, ScopeSet, TokenCache, key_store, keys},
-    config::{AuthArgs, DatabaseArgs, HttpArgs, TokenCacheArgs},
+    config::{AuthArgs, DatabaseArgs, HttpArgs, OAuthArgs, TokenCacheArgs},
     db, demo,
     events::{EventBus, Outbox},
     ids::{self, Kind},
     limits::Limits,
+    oauth::OAuth,
     organisations::{self, SECRETARIAT},
     participants::{
         erasure, export,
@@ -205,6 +206,8 @@ struct ServeArgs {
     http: HttpArgs,
     #[command(flatten)]
     token_cache: TokenCacheArgs,
+    #[command(flatten)]
+    oauth: OAuthArgs,
     /// Statistics cells counting fewer than this are suppressed for callers outside the
     /// secretariat (1-1000).
     #[arg(
@@ -800,6 +803,7 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
     let state = AppState {
         read_audit: args.read_audit,
         cors: Arc::new(args.http.cors()),
+        oauth: Arc::new(OAuth::new(args.oauth.settings(address))),
         ..AppState::new(
             schema,
             db.clone(),

@@ -14,6 +14,7 @@ use crate::{
     auth::keys::{self, KeyError, TokenKeys},
     cors::{self, CorsPolicy, Origin},
     limits::{self, LimitSettings},
+    oauth::OAuthSettings,
     persisted::{Manifest, ManifestError, PersistedQueries},
 };
 
@@ -193,6 +194,67 @@ impl HttpArgs {
     }
 }
 
+/// The OAuth 2.0 endpoints (`/oauth/token`, `/oauth/revoke`, `/oauth/introspect`).
+#[derive(Debug, Clone, Args)]
+pub struct OAuthArgs {
+    /// The URL partners reach this server at (`https://bydel.example.dk`, optionally with a
+    /// path prefix): the issuer of `/.well-known/oauth-authorization-server` and the base of
+    /// the endpoints it names; client assertions are addressed (`aud`) to it or to its token
+    /// endpoint. Default: `http://` and the listen address.
+    #[arg(long, env = "BYDEL_PUBLIC_URL", value_parser = parse_public_url)]
+    pub public_url: Option<String>,
+    /// Lifetime of the tokens `POST /oauth/token` issues: a number with s, m or h, at most
+    /// 24h. Longer-lived tokens are `bydel token issue`'s.
+    #[arg(long, env = "BYDEL_OAUTH_TOKEN_TTL", default_value = "15m", value_parser = parse_oauth_ttl)]
+    pub oauth_token_ttl: chrono::Duration,
+    /// Requests per minute per API client at the OAuth endpoints, per replica, failed
+    /// authentications included; 0 turns the limit off.
+    #[arg(long, env = "BYDEL_OAUTH_RATE_LIMIT",
+          default_value_t = crate::oauth::endpoint::DEFAULT_RATE_PER_MINUTE)]
+    pub oauth_rate_limit: u32,
+}
+
+impl OAuthArgs {
+    /// The settings of a server listening on `listen`.
+    pub fn settings(&self, listen: std::net::SocketAddr) -> OAuthSettings {
+        OAuthSettings {
+            public_url: self
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{listen}")),
+            token_ttl: self.oauth_token_ttl,
+            rate_per_minute: self.oauth_rate_limit,
+        }
+    }
+}
+
+/// A public URL: `http` or `https` with a host, no query, fragment or credentials; kept
+/// without its trailing slash, so endpoint paths append to it.
+pub fn parse_public_url(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("the public URL is http(s)://host[:port][/prefix]".into());
+    }
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err("the public URL carries no query, fragment or credentials".into());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// An OAuth token lifetime (`tokens::parse_ttl`'s form) of at most a day: these tokens are
+/// meant to be short-lived and fetched again.
+fn parse_oauth_ttl(text: &str) -> Result<chrono::Duration, String> {
+    let ttl = crate::tokens::parse_ttl(text).map_err(|err| err.to_string())?;
+    if ttl > chrono::Duration::hours(24) {
+        return Err("an OAuth token lives at most 24h".into());
+    }
+    Ok(ttl)
+}
+
 /// A request timeout of at most a minute: a keyed mutation holds its key's transaction (and,
 /// on SQLite, the write lock) while it runs, and a duplicate waits for it (`idempotency`).
 fn parse_request_timeout(text: &str) -> Result<Duration, String> {
@@ -328,6 +390,23 @@ mod tests {
         }
         assert_eq!(parse_request_timeout("1m"), Ok(Duration::from_secs(60)));
         assert!(parse_request_timeout("61s").is_err());
+    }
+
+    #[test]
+    fn public_urls_lose_their_trailing_slash() {
+        assert_eq!(
+            parse_public_url("https://bydel.example.dk/").as_deref(),
+            Ok("https://bydel.example.dk")
+        );
+        assert_eq!(
+            parse_public_url("http://127.0.0.1:8080/api/").as_deref(),
+            Ok("http://127.0.0.1:8080/api")
+        );
+        for bad in ["ftp://x", "https://x/?a=1", "https://u:p@x", "nope"] {
+            assert!(parse_public_url(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_oauth_ttl("15m"), Ok(chrono::Duration::minutes(15)));
+        assert!(parse_oauth_ttl("2d").is_err());
     }
 
     #[test]

@@ -33,10 +33,11 @@ pub enum Kind {
     ServiceContact,
     TrustedIssuer,
     StaffMember,
+    ClientCredential,
 }
 
 impl Kind {
-    const ALL: [Kind; 21] = [
+    const ALL: [Kind; 22] = [
         Kind::Organisation,
         Kind::Project,
         Kind::Mother,
@@ -58,6 +59,7 @@ impl Kind {
         Kind::ServiceContact,
         Kind::TrustedIssuer,
         Kind::StaffMember,
+        Kind::ClientCredential,
     ];
 
     pub fn name(self) -> &'static str {
@@ -83,6 +85,7 @@ impl Kind {
             Kind::ServiceContact => "ServiceContact",
             Kind::TrustedIssuer => "TrustedIssuer",
             Kind::StaffMember => "StaffMember",
+            Kind::ClientCredential => "ClientCredential",
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! Domain areas (one module each, holding GraphQL types, resolvers and scoped queries):
 //! organisations, projects, mothers, courses, participants, visits, hours (volunteer hours),
-//! referrals, stats, tokens, webhooks, directory (the service directory referrals point to).
+//! referrals, stats, tokens, oauth (OAuth 2.0 for API clients), webhooks, directory (the
+//! service directory referrals point to).
 //! Cross-cutting: auth (tokens, principal, row scoping), error, config, db, loaders,
 //! pagination, ids, node, federation, vocabulary, schema, server, websocket (subscriptions),
 //! events (the referral event bus), metrics, telemetry (request logs), shutdown, cli, demo,
@@ -32,6 +33,7 @@ pub mod loaders;
 pub mod metrics;
 pub mod mothers;
 pub mod node;
+pub mod oauth;
 pub mod ordering;
 pub mod organisations;
 pub mod pagination;

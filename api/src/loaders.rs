@@ -392,6 +392,7 @@ keyed_by_id!(
     api_client,
     api_token,
     audit_event,
+    client_credential,
     webhook,
     webhook_delivery,
     volunteer_hours,

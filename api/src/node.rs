@@ -146,7 +146,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             .await
         }
         // Identity configuration, listed by `trustedIssuers`; not a `Node`.
-        Kind::TrustedIssuer | Kind::StaffMember => Ok(None),
+        Kind::TrustedIssuer | Kind::StaffMember | Kind::ClientCredential => Ok(None),
     }
 }
 

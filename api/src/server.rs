@@ -1,5 +1,6 @@
 //! The HTTP surface: `/graphql` (POST, GET, GraphiQL for browsers), GraphiQL's embedded
-//! assets (`graphiql`), health, readiness, metrics, and the token verification keys at
+//! assets (`graphiql`), the OAuth 2.0 endpoints (`oauth::endpoint`, with their own client
+//! authentication), health, readiness, metrics, and the token verification keys at
 //! `/.well-known/jwks.json`.
 //!
 //! Authentication happens in a layer before the GraphQL request is parsed, so any request
@@ -46,6 +47,7 @@ use crate::{
     limits::{self, Budget, Limits},
     loaders::Loaders,
     metrics::Metrics,
+    oauth::{self, OAuth},
     organisations::MunicipalityCache,
     persisted::PersistedQueries,
     schema::BydelSchema,
@@ -80,6 +82,8 @@ pub struct AppState {
     pub read_audit: ReadAuditCommit,
     /// Which browser origins may call Bydel (`--cors-origins`); off by default.
     pub cors: Arc<CorsPolicy>,
+    /// The OAuth endpoints' settings and per-client rate limit (`--public-url`, ...).
+    pub oauth: Arc<OAuth>,
 }
 
 impl AppState {
@@ -106,6 +110,7 @@ impl AppState {
             shutdown: Shutdown::default(),
             read_audit: ReadAuditCommit::default(),
             cors: Arc::default(),
+            oauth: Arc::default(),
         })
     }
 }
@@ -128,6 +133,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(graphql)
         .merge(graphiql::routes())
+        .merge(
+            oauth::endpoint::routes().layer(middleware::from_fn_with_state(
+                state.limits.clone(),
+                limits::deadline,
+            )),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -678,3 +678,20 @@ mod tests {
         assert!(matches!(parsed, Ok(ReferralStatus::EnteredInError)));
     }
 }
+
+/// What an OAuth client credential proves the client with.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(32))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// A client secret (`client_secret_basic` / `client_secret_post`), stored hashed.
+    Secret,
+    /// A registered public key for signed client assertions (`private_key_jwt`).
+    PublicKey,
+}

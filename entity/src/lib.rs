@@ -7,6 +7,8 @@ pub mod enums;
 pub mod api_client;
 pub mod api_token;
 pub mod audit_event;
+pub mod client_assertion_jti;
+pub mod client_credential;
 pub mod consent;
 pub mod course;
 pub mod enrolment;
@@ -50,6 +52,8 @@ pub mod prelude {
     pub use crate::api_client::Entity as ApiClient;
     pub use crate::api_token::Entity as ApiToken;
     pub use crate::audit_event::Entity as AuditEvent;
+    pub use crate::client_assertion_jti::Entity as ClientAssertionJti;
+    pub use crate::client_credential::Entity as ClientCredential;
     pub use crate::consent::Entity as Consent;
     pub use crate::course::Entity as Course;
     pub use crate::enrolment::Entity as Enrolment;

@@ -25,6 +25,7 @@ mod m20261203_000017_hours_kind_other;
 mod m20261203_000018_service_directory;
 mod m20261203_000019_referral_message_webhooks;
 mod m20261203_000020_trusted_issuers;
+mod m20261203_000021_oauth_client_credentials;
 mod m20261203_000022_people;
 
 /// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000018_service_directory::Migration),
             Box::new(m20261203_000019_referral_message_webhooks::Migration),
             Box::new(m20261203_000020_trusted_issuers::Migration),
+            Box::new(m20261203_000021_oauth_client_credentials::Migration),
             Box::new(m20261203_000022_people::Migration),
         ]
     }

@@ -34,6 +34,7 @@ mod logs;
 mod migrations;
 mod mothers_write;
 mod node;
+mod oauth;
 mod operations;
 mod pagination;
 mod participants;

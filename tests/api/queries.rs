@@ -161,3 +161,9 @@ pub const CREATE_REFERRAL_FOR_SERVICE: &str =
 pub const TRUSTED_ISSUERS: &str = include_str!("queries/trusted_issuers.graphql");
 /// Projects and the referral count, as an external token reads them.
 pub const ISSUER_READS: &str = include_str!("queries/issuer_reads.graphql");
+
+/// OAuth client credentials (issue 15 part 2).
+pub const CREATE_CLIENT_SECRET: &str = include_str!("queries/create_client_secret.graphql");
+pub const REGISTER_CLIENT_KEY: &str = include_str!("queries/register_client_key.graphql");
+pub const REVOKE_CLIENT_CREDENTIAL: &str = include_str!("queries/revoke_client_credential.graphql");
+pub const CLIENT_CREDENTIALS: &str = include_str!("queries/client_credentials.graphql");

@@ -48,7 +48,9 @@
 //!    [`ReadLog`], as a subscription over the websocket) gets `FORBIDDEN` for every field of
 //!    this rule, however it is related to her; the partner queries it over HTTP.
 //! 4. **Writes.** API clients and tokens are managed by the secretariat with `tokens:admin`
-//!    (the scope on any other organisation's token grants nothing); projects and their
+//!    (the scope on any other organisation's token grants nothing; at the OAuth endpoints,
+//!    [`TokenInquirer`], a client introspects and revokes its own tokens only, the
+//!    secretariat introspects with `tokens:read`); projects and their
 //!    partner organisations by the secretariat with `projects:write` (likewise). Inside a
 //!    project (mothers, courses, enrolments, attendance, visits, participants, outbound
 //!    referrals) writing needs `<area>:write` and the secretariat or the organisation operating the project; a project
@@ -85,7 +87,7 @@ use std::{collections::HashSet, sync::Arc};
 
 use async_graphql::Context;
 use entity::{
-    api_client, api_token, audit_event, consent, course, enrolment,
+    api_client, api_token, audit_event, client_credential, consent, course, enrolment,
     enums::{ConsentPurpose, OrganisationKind, PartnerRole, ReferralStatus},
     module_attendance, mother, mother_language, municipality, opening_hours, organisation,
     participant, participant_language, project, project_partner, referral, referral_event,
@@ -162,6 +164,44 @@ impl Principal {
     pub fn viewer(&self) -> Viewer {
         let org = &self.organisation;
         Viewer::of(org.id, org.kind, org.municipality_code)
+    }
+}
+
+/// Who asks `/oauth/introspect` or `/oauth/revoke` about a token (RFC 7662, RFC 7009).
+pub enum TokenInquirer<'a> {
+    /// An API client that authenticated itself: it learns about and revokes its own tokens
+    /// only; another client's token is to it as an unknown one.
+    Client(Uuid),
+    /// A bearer token: the secretariat's token managers (rule 4).
+    Principal(&'a Principal),
+}
+
+impl TokenInquirer<'_> {
+    /// Rule 4 at the OAuth endpoints: introspection needs the secretariat with `tokens:read`;
+    /// a client may always ask about its own tokens. `FORBIDDEN` otherwise.
+    pub fn may_introspect(&self) -> ApiResult<()> {
+        match self {
+            Self::Client(_) => Ok(()),
+            Self::Principal(principal) => {
+                principal.require(Scope::read(Area::Tokens))?;
+                if principal.is_secretariat() {
+                    Ok(())
+                } else {
+                    Err(ApiError::forbidden(
+                        "only the national secretariat introspects other clients' tokens",
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Whether the token of `client` is this inquirer's to learn about (after
+    /// [`Self::may_introspect`]): the secretariat's every token, a client its own.
+    pub fn sees_tokens_of(&self, client: Uuid) -> bool {
+        match self {
+            Self::Client(own) => *own == client,
+            Self::Principal(_) => true,
+        }
     }
 }
 
@@ -961,6 +1001,7 @@ scoped! {
         under::<participant::Entity, _>(consent::Column::ParticipantId, participant::Column::Id, viewer),
         own |work| about_supported(consent::Column::ParticipantId, work);
     api_client: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
+    client_credential: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
     api_token: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
     audit_event: Some(Area::Audit) => |viewer| secretariat_only(viewer);
     trusted_issuer: Some(Area::Tokens) => |viewer| secretariat_only(viewer);

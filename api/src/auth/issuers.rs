@@ -62,7 +62,7 @@ impl IssuerAlgorithm {
         }
     }
 
-    fn jws(self) -> Algorithm {
+    pub(crate) fn jws(self) -> Algorithm {
         match self {
             Self::Rs256 => Algorithm::RS256,
             Self::Es256 => Algorithm::ES256,
@@ -80,6 +80,12 @@ impl IssuerAlgorithm {
 
     fn of_jws(alg: Algorithm) -> Option<Self> {
         Self::ALL.into_iter().find(|known| known.jws() == alg)
+    }
+
+    /// The one algorithm `key` verifies, by its type and curve ([`Self::fits`]); `None` for a
+    /// key that fits none (HMAC, a small RSA key, another curve, another use).
+    pub fn of_key(key: &Jwk) -> Option<Self> {
+        Self::ALL.into_iter().find(|alg| alg.fits(key))
     }
 
     /// The stored, space-separated list; unknown names are skipped.

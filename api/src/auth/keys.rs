@@ -215,6 +215,11 @@ impl TokenKeys {
         self
     }
 
+    /// Seconds of clock skew tolerated (`--token-leeway-seconds`).
+    pub fn leeway(&self) -> u64 {
+        self.leeway
+    }
+
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
@@ -323,7 +328,7 @@ impl TokenKeys {
 }
 
 /// A failed signature or claim check as the reason a partner reads (never echoing the token).
-pub(super) fn claim_error(err: &jsonwebtoken::errors::Error) -> ApiError {
+pub(crate) fn claim_error(err: &jsonwebtoken::errors::Error) -> ApiError {
     use jsonwebtoken::errors::ErrorKind::*;
     match err.kind() {
         ExpiredSignature => invalid("expired"),

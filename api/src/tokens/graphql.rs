@@ -25,6 +25,7 @@ use crate::{
     loaders::{load_by_id, load_children},
     mothers::Mother,
     node::lookup,
+    oauth::ClientCredential,
     organisations::Organisation,
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
     schema::RequestContext,
@@ -33,6 +34,7 @@ use crate::{
 };
 
 child_of!(TokensOfClient: api_token by ClientId ordered by IssuedAt);
+child_of!(CredentialsOfClient: client_credential by ClientId ordered by CreatedAt);
 
 /// Scopes as stored (canonical, space-separated), one per list item.
 pub(super) fn scope_list(text: &str) -> Vec<&str> {
@@ -80,6 +82,15 @@ impl ApiClient {
     async fn tokens(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<ApiToken>>> {
         let rows = load_children::<TokensOfClient>(ctx, self.0.id).await?;
         Ok(Some(rows.into_iter().map(ApiToken).collect()))
+    }
+    /// What the client authenticates with at `POST /oauth/token`, oldest first, revoked ones
+    /// included. Never a secret or its hash.
+    async fn credentials(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<ClientCredential>>> {
+        let rows = load_children::<CredentialsOfClient>(ctx, self.0.id).await?;
+        Ok(Some(rows.into_iter().map(ClientCredential).collect()))
     }
 }
 

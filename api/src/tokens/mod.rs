@@ -6,9 +6,11 @@
 //! once, in the answer to an issue, and is never stored: the `jti` row is what revocation and
 //! expiry are checked against on every request. Every change writes its audit event in the
 //! caller's transaction. Only a [`Manager`] changes anything: the secretariat with
-//! `tokens:admin`, or the operator at the command line. Revoking a token or a client and
-//! deleting a client announce themselves in that transaction for the replicas' token caches
-//! ([`token_cache::announce`]); whoever ends the transaction then clears its own cache.
+//! `tokens:admin`, the operator at the command line, or (through `oauth`) an authenticated
+//! client asking for or revoking its own tokens, which reaches no other row. Revoking a token
+//! or a client and deleting a client announce themselves in that transaction for the
+//! replicas' token caches ([`token_cache::announce`]); whoever ends the transaction then
+//! clears its own cache.
 
 mod graphql;
 mod issuer_graphql;
@@ -86,17 +88,42 @@ pub struct IssuedToken {
 /// Who changes clients and tokens, checked once before any data function runs, and the
 /// actor its audit events name.
 pub struct Manager<'a> {
-    /// `None` for the operator at the command line, who acts with database trust.
-    principal: Option<&'a Principal>,
+    reach: Reach<'a>,
     actor: Actor,
+}
+
+/// Which rows a [`Manager`] works on.
+enum Reach<'a> {
+    /// The operator at the command line, who acts with database trust: all of them.
+    Everything,
+    /// A caller's, through the access rules.
+    Principal(&'a Principal),
+    /// An API client acting for itself at the OAuth endpoints: none through [`Manager::rows`];
+    /// the data functions made for it ([`issue_to_client`], [`revoke_own_token`]) name the
+    /// client's own rows themselves.
+    OwnClient,
 }
 
 impl Manager<'static> {
     /// The operator at the command line (`bydel token ...`).
     pub fn operator() -> Self {
         Manager {
-            principal: None,
+            reach: Reach::Everything,
             actor: Actor::operator(),
+        }
+    }
+
+    /// An API client that has just authenticated itself at an OAuth endpoint, so that its
+    /// own token requests and revocations are audited as its own.
+    fn client_itself(client: &api_client::Model, request_id: Option<String>) -> Self {
+        Manager {
+            reach: Reach::OwnClient,
+            actor: Actor {
+                client_id: Some(client.id),
+                organisation_id: Some(client.organisation_id),
+                request_id,
+                ..Actor::default()
+            },
         }
     }
 }
@@ -108,7 +135,7 @@ impl<'a> Manager<'a> {
     pub fn of(principal: &'a Principal, request_id: Option<String>) -> ApiResult<Self> {
         principal.may_manage_tokens()?;
         Ok(Manager {
-            principal: Some(principal),
+            reach: Reach::Principal(principal),
             actor: Actor::of(principal, request_id),
         })
     }
@@ -119,14 +146,17 @@ impl<'a> Manager<'a> {
 
     /// The rows of `E` this manager works on: a caller's through the access rules, so a row
     /// it may not see answers exactly like a missing one; the operator's all of them.
-    fn rows<E: Scoped>(&self) -> ApiResult<Select<E>> {
-        match self.principal {
-            Some(principal) => principal.read::<E>(),
-            None => Ok(E::find()),
+    pub(crate) fn rows<E: Scoped>(&self) -> ApiResult<Select<E>> {
+        match self.reach {
+            Reach::Principal(principal) => principal.read::<E>(),
+            Reach::Everything => Ok(E::find()),
+            Reach::OwnClient => Err(ApiError::forbidden(
+                "an API client manages no records but its own tokens",
+            )),
         }
     }
 
-    async fn record(&self, db: &impl ConnectionTrait, event: Event) -> ApiResult<()> {
+    pub(crate) async fn record(&self, db: &impl ConnectionTrait, event: Event) -> ApiResult<()> {
         audit::record(db, &self.actor, [event]).await
     }
 }
@@ -526,6 +556,21 @@ async fn issue_for(
     })
 }
 
+/// Issues a token to `client` at its own request (the OAuth client credentials grant), after
+/// it authenticated itself: the same checks and audit event as every issue, the event naming
+/// the client as the actor. Never bound to a person.
+pub async fn issue_to_client(
+    db: &impl ConnectionTrait,
+    keys: &TokenKeys,
+    client: &api_client::Model,
+    scopes: Option<ScopeSet>,
+    ttl: Duration,
+    request_id: Option<String>,
+) -> ApiResult<IssuedToken> {
+    let by = Manager::client_itself(client, request_id);
+    issue_for(db, keys, &by, client, scopes, ttl, None).await
+}
+
 /// The command line's issue: under the organisation's client `client_name` (created, or its
 /// scopes widened, as needed), as the operator, in one transaction with its audit events.
 pub async fn issue(
@@ -575,9 +620,20 @@ pub async fn revoke_token(
         .one(db)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("token {jti}")))?;
+    mark_revoked(db, by, token).await
+}
+
+/// Revokes `token` (once: a revoked one is returned unchanged) with its audit event and the
+/// announcement to the replicas' token caches.
+async fn mark_revoked(
+    db: &impl ConnectionTrait,
+    by: &Manager<'_>,
+    token: api_token::Model,
+) -> ApiResult<api_token::Model> {
     if token.revoked_at.is_some() {
         return Ok(token);
     }
+    let jti = token.id;
     let mut active: api_token::ActiveModel = token.into();
     active.revoked_at = Set(Some(crate::db::now()));
     let token = active.update(db).await?;
@@ -585,6 +641,28 @@ pub async fn revoke_token(
         .await?;
     token_cache::announce(db).await?;
     Ok(token)
+}
+
+/// An API client revokes one of its own tokens (OAuth revocation, RFC 7009): `Ok(false)` when
+/// `jti` is no token of `client` (unknown or another client's: the caller answers the same
+/// either way), `Ok(true)` once it is revoked. Audited as the client's own act; the caller
+/// clears its replica's token cache once the transaction has ended.
+#[tracing::instrument(skip_all, fields(client = %client.id))]
+pub async fn revoke_own_token(
+    db: &impl ConnectionTrait,
+    client: &api_client::Model,
+    jti: Uuid,
+    request_id: Option<String>,
+) -> ApiResult<bool> {
+    let token = api_token::Entity::find_by_id(jti)
+        .filter(api_token::Column::ClientId.eq(client.id))
+        .one(db)
+        .await?;
+    let Some(token) = token else {
+        return Ok(false);
+    };
+    mark_revoked(db, &Manager::client_itself(client, request_id), token).await?;
+    Ok(true)
 }
 
 /// The command line's revoke, as the operator, in one transaction with its audit event;

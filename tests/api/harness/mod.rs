@@ -55,6 +55,9 @@ pub struct Options {
     pub webhooks: bydel::webhooks::WebhookPolicy,
     /// `--cors-origins`: none, as `bydel serve` without the flag.
     pub cors_origins: Vec<String>,
+    /// `--oauth-rate-limit` (requests per minute per client); high, so tests that do not
+    /// test it are not throttled.
+    pub oauth_rate_limit: u32,
 }
 
 impl Default for Options {
@@ -77,6 +80,7 @@ impl Default for Options {
                 ..Default::default()
             },
             cors_origins: Vec::new(),
+            oauth_rate_limit: 10_000,
         }
     }
 }
@@ -179,9 +183,21 @@ impl TestApp {
                     .unwrap_or_else(|err| panic!("test origin {origin:?}: {err}"))
             })
             .collect();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a test port on 127.0.0.1 can be bound");
+        let address = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        // As `bydel serve` without `--public-url`: reached at its listen address.
+        let oauth = bydel::oauth::OAuthSettings {
+            rate_per_minute: options.oauth_rate_limit,
+            ..bydel::oauth::OAuthSettings::at(address)
+        };
         let state = AppState {
             read_audit: options.read_audit,
             cors: Arc::new(bydel::cors::CorsPolicy::new(&origins)),
+            oauth: Arc::new(bydel::oauth::OAuth::new(oauth)),
             ..AppState::new(
                 schema,
                 db.clone(),
@@ -193,12 +209,6 @@ impl TestApp {
             )
             .expect("the metrics register")
         };
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a test port on 127.0.0.1 can be bound");
-        let address = listener
-            .local_addr()
-            .expect("a bound listener has an address");
         let (shutdown, stop) = oneshot::channel::<()>();
         let server = tokio::spawn(bydel::server::serve(listener, state, async move {
             let _ = stop.await;
