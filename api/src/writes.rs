@@ -5,6 +5,8 @@
 //! The checks answer `BAD_USER_INPUT` naming the field they were given; authorization is not
 //! here (it is `Principal::may_write_in_project`, called by the data functions).
 
+use std::sync::Arc;
+
 use async_graphql::Context;
 use chrono::NaiveDate;
 use entity::organisation;
@@ -13,7 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     audit::Actor,
-    auth::Principal,
+    auth::{Principal, TokenCache},
     error::{ApiError, ApiResult},
     events::{EventBus, Outbox},
     schema::RequestContext,
@@ -35,6 +37,20 @@ pub async fn in_transaction<T>(
     let outcome = crate::db::transaction(ctx.db()?, work).await;
     if let Some(outbox) = ctx.data_opt::<Outbox>() {
         outbox.settle(ctx.data_opt::<EventBus>(), outcome.is_ok());
+    }
+    outcome
+}
+
+/// Runs a change that can make cached token rows wrong (a revocation, a deletion) in one
+/// transaction, then clears this replica's token cache whatever the outcome, so the very next
+/// request here reads the rows again. Other replicas hear the change from its announcement.
+pub async fn changing_token_rows<T>(
+    ctx: &Context<'_>,
+    work: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
+) -> ApiResult<T> {
+    let outcome = in_transaction(ctx, work).await;
+    if let Some(cache) = ctx.data_opt::<Arc<TokenCache>>() {
+        cache.clear();
     }
     outcome
 }

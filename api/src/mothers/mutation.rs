@@ -16,7 +16,9 @@ use crate::{
     error::ApiResult,
     ids::{self, Kind},
     vocabulary::MotherStatus,
-    writes::{caller, in_transaction, optional_text, past_date, required_name},
+    writes::{
+        caller, changing_token_rows, in_transaction, optional_text, past_date, required_name,
+    },
 };
 
 /// A new neighbourhood mother in a project.
@@ -149,7 +151,7 @@ impl MotherMutation {
         let id = ids::decode_as(&input.id, Kind::Mother, "input.id")?;
         let on = past_date(input.on, "input.on")?;
         let status = input.status.into();
-        let mother = in_transaction(ctx, async |txn| {
+        let mother = changing_token_rows(ctx, async |txn| {
             write::change_status(txn, principal, &actor, id, status, on).await
         });
         Ok(Some(Mother(mother.await?)))

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::{
     audit::{self, Actor, Event},
-    auth::{Area, Principal},
+    auth::{Area, Principal, token_cache},
     error::{ApiError, ApiResult},
     writes::{language_code, optional_text},
 };
@@ -237,6 +237,7 @@ pub async fn change_status(
         ));
     }
     let detail = format!("{:?} -> {:?} on {on}", mother.status, status);
+    let leaving_or_back = MotherStatus::Left == status || MotherStatus::Left == mother.status;
     let mut row = mother.into_active_model();
     row.status = Set(status);
     row.left_on = Set((status == MotherStatus::Left).then_some(on));
@@ -248,6 +249,10 @@ pub async fn change_status(
         [Event::new(AuditAction::Transition, MOTHER_ENTITY, id).detail(detail)],
     )
     .await?;
+    if leaving_or_back {
+        // Her app's tokens are refused once she has left: every replica rereads the rows.
+        token_cache::announce(db).await?;
+    }
     Ok(mother)
 }
 

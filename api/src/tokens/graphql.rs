@@ -9,16 +9,15 @@
 //! `IssuedToken`, the answer to `issueToken`.
 
 use crate::pagination::SortDirection;
-use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{api_client, api_token, mother, organisation, staff_member};
-use sea_orm::{ColumnTrait, DatabaseTransaction, QueryFilter, Select};
+use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use super::{ClientName, DEFAULT_TTL, Manager, StaffMember};
 use crate::{
-    auth::{Principal, TokenCache},
+    auth::Principal,
     child_of,
     error::{ApiError, ApiResult},
     ids::{self, Kind},
@@ -30,7 +29,7 @@ use crate::{
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
     schema::RequestContext,
     tokens,
-    writes::in_transaction,
+    writes::{changing_token_rows, in_transaction},
 };
 
 child_of!(TokensOfClient: api_token by ClientId ordered by IssuedAt);
@@ -292,7 +291,8 @@ pub struct CreateApiClientInput {
 pub struct IssueTokenInput {
     /// The client the token is for; not a revoked one.
     pub client_id: ID,
-    /// Default: the client's scopes. Never more than the client's.
+    /// Default: the client's scopes (those within the ceiling for a mother). Never more than
+    /// the client's.
     pub scopes: Option<Vec<String>>,
     /// Lifetime: a number with s, m, h or d, up to 366d. Default: 24h.
     pub ttl: Option<String>,
@@ -329,20 +329,6 @@ impl IssueTokenInput {
             (None, staff) => Ok(staff.map(tokens::BindTo::Staff)),
         }
     }
-}
-
-/// Runs a change that can make cached token rows wrong (a revocation, a deletion) in one
-/// transaction, then clears this replica's token cache whatever the outcome, so the very next
-/// request here reads the rows again. Other replicas hear the change from its announcement.
-pub(super) async fn changing_token_rows<T>(
-    ctx: &Context<'_>,
-    work: impl AsyncFnOnce(&DatabaseTransaction) -> ApiResult<T>,
-) -> ApiResult<T> {
-    let outcome = in_transaction(ctx, work).await;
-    if let Some(cache) = ctx.data_opt::<Arc<TokenCache>>() {
-        cache.clear();
-    }
-    outcome
 }
 
 /// The token-management caller of this request, checked before anything else.

@@ -320,7 +320,7 @@ impl IssuerMutation {
     ) -> async_graphql::Result<Option<TrustedIssuer>> {
         let by = manager(ctx)?;
         let id = ids::decode_as(&id, Kind::TrustedIssuer, "id")?;
-        let issuer = super::graphql::changing_token_rows(ctx, async |txn| {
+        let issuer = crate::writes::changing_token_rows(ctx, async |txn| {
             issuers::revoke(txn, &by, id).await
         });
         Ok(Some(TrustedIssuer(issuer.await?)))

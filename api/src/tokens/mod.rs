@@ -463,7 +463,8 @@ async fn check_person(
 
 /// Issues a token for `client`: the one way a token comes to be, for the command line and
 /// GraphQL alike. The client must not be revoked (`CONFLICT`); the scopes default to the
-/// client's and must be covered by them (`BAD_USER_INPUT` on `input.scopes`).
+/// client's (within [`MOTHER_SCOPES`] for a mother's token) and must be covered by them
+/// (`BAD_USER_INPUT` on `input.scopes`).
 #[tracing::instrument(skip_all, fields(client = %client.id))]
 async fn issue_for(
     db: &impl ConnectionTrait,
@@ -481,7 +482,11 @@ async fn issue_for(
         )));
     }
     let held = ScopeSet::parse(&client.scopes)?;
-    let scopes = scopes.unwrap_or_else(|| held.clone());
+    let scopes = match (scopes, person) {
+        (Some(scopes), _) => scopes,
+        (None, Some(BindTo::Mother(_))) => held.meet(&ScopeSet::parse(MOTHER_SCOPES)?),
+        (None, _) => held.clone(),
+    };
     ensure_some(&scopes, "input.scopes")?;
     if !held.covers(&scopes) {
         let text = scopes.to_string();

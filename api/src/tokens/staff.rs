@@ -244,7 +244,7 @@ impl StaffMutation {
         let by = manager(ctx)?;
         let id = ids::decode_as(&id, Kind::StaffMember, "id")?;
         let staff =
-            super::graphql::changing_token_rows(ctx, async |txn| deactivate(txn, &by, id).await);
+            crate::writes::changing_token_rows(ctx, async |txn| deactivate(txn, &by, id).await);
         Ok(Some(StaffMember(staff.await?)))
     }
 }
