@@ -38,6 +38,7 @@ mod oauth;
 mod operations;
 mod pagination;
 mod participants;
+mod people;
 mod persisted;
 mod process_metrics;
 mod projects_write;

@@ -167,3 +167,12 @@ pub const CREATE_CLIENT_SECRET: &str = include_str!("queries/create_client_secre
 pub const REGISTER_CLIENT_KEY: &str = include_str!("queries/register_client_key.graphql");
 pub const REVOKE_CLIENT_CREDENTIAL: &str = include_str!("queries/revoke_client_credential.graphql");
 pub const CLIENT_CREDENTIALS: &str = include_str!("queries/client_credentials.graphql");
+
+/// Tokens bound to a mother or a staff member (issue 15 part 3).
+pub const OWN_WORK: &str = include_str!("queries/own_work.graphql");
+pub const OWN_LOOKUPS: &str = include_str!("queries/own_lookups.graphql");
+pub const ISSUE_PERSON_TOKEN: &str = include_str!("queries/issue_person_token.graphql");
+pub const REGISTER_STAFF_MEMBER: &str = include_str!("queries/register_staff_member.graphql");
+pub const DEACTIVATE_STAFF_MEMBER: &str = include_str!("queries/deactivate_staff_member.graphql");
+pub const STAFF_MEMBERS: &str = include_str!("queries/staff_members.graphql");
+pub const AUDIT_PEOPLE: &str = include_str!("queries/audit_people.graphql");

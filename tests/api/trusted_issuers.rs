@@ -33,7 +33,7 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use uuid::Uuid;
 
 use crate::{
-    harness::{GqlResponse, TestApp, fixtures::Base, total_count},
+    harness::{GqlResponse, Options, TestApp, fixtures::Base, total_count},
     queries::{ISSUER_READS, TRUSTED_ISSUERS},
 };
 
@@ -232,7 +232,11 @@ struct World {
 
 impl World {
     async fn new() -> World {
-        let app = TestApp::spawn().await;
+        World::with(Options::default()).await
+    }
+
+    async fn with(options: Options) -> World {
+        let app = TestApp::spawn_with(options).await;
         let base = app.fixtures().base().await;
         app.fixtures()
             .project("Bydelsmødre København", 101, &base.ngo, |_| {})
@@ -549,6 +553,88 @@ async fn tokens_failing_a_check_are_unauthenticated() {
             "{case}: {message:?} lacks {reason:?}"
         );
     }
+}
+
+/// `exp` and `nbf` are checked with `--token-leeway-seconds` of clock skew: the default 30
+/// seconds accepts a token 10 seconds past its `exp` or before its `nbf`, and refuses one 45
+/// seconds past; with no leeway, 10 seconds is too late or too early.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clock_leeway_is_configurable() {
+    let rsa = Key::rsa_1();
+    let issuer = LocalIssuer::start(&[&rsa]).await;
+    let now = Utc::now().timestamp();
+    let late = rsa.sign(&claims(json!({ "iat": now - 600, "exp": now - 10 })));
+    let early = rsa.sign(&claims(json!({ "nbf": now + 10 })));
+    let too_late = rsa.sign(&claims(json!({ "iat": now - 600, "exp": now - 45 })));
+
+    let default = World::new().await;
+    default.copenhagen_trusts(&issuer).await;
+    for token in [&late, &early] {
+        assert_eq!(default.projects(token).await, ["Bydelsmødre København"]);
+    }
+    refused(&default.read(&too_late).await, "expired");
+
+    let strict = World::with(Options {
+        token_leeway_seconds: 0,
+        ..Options::default()
+    })
+    .await;
+    strict.copenhagen_trusts(&issuer).await;
+    refused(&strict.read(&late).await, "expired");
+    refused(&strict.read(&early).await, "not yet valid");
+}
+
+/// What an external token writes is in the audit trail under the client its issuer's
+/// registration made, as for any token: the municipality's system is named, not Bydel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_tokens_writes_are_audited_under_the_issuers_client() {
+    let world = World::new().await;
+    let rsa = Key::rsa_1();
+    let issuer = LocalIssuer::start(&[&rsa]).await;
+    let registered = world
+        .register(registration(
+            &world.base.copenhagen,
+            &issuer.jwks_url(),
+            "101",
+        ))
+        .await;
+    world
+        .ceiling(
+            &world.base.copenhagen,
+            &["participants:read", "participants:write"],
+        )
+        .await;
+    let token = rsa.sign(&claims(
+        json!({ "scope": "participants:read participants:write" }),
+    ));
+    let response = world
+        .app
+        .graphql(
+            Some(&token),
+            crate::queries::REGISTER_PARTICIPANT,
+            json!({ "input": { "firstName": "Asha", "municipalityCaseRef": "K-2026-1" } }),
+        )
+        .await;
+    let her = &response.data()["registerParticipant"];
+    assert_eq!(
+        her["registeredBy"]["id"],
+        json!(org_id(&world.base.copenhagen))
+    );
+
+    let client = registered["client"]["id"]
+        .as_str()
+        .expect("the issuer's client");
+    let audit = world
+        .op(&world.admin, "ClientAudit", json!({ "clientId": client }))
+        .await;
+    let kinds: Vec<String> = crate::harness::nodes(audit.data(), "auditEvents")
+        .iter()
+        .map(|n| format!("{} {}", n["action"], n["entityType"]))
+        .collect();
+    assert!(
+        kinds.contains(&r#""CREATE" "participant""#.to_owned()),
+        "{kinds:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -82,6 +82,15 @@
 //!    receives or that wait in its pool, besides those of its area's projects. Only the secretariat sees exact figures; everyone else gets them
 //!    through disclosure control (`stats::disclosure`). Stale referrals are counted for their
 //!    receiver (the secretariat: all of them).
+//! 7. **People.** A token bound to a mother (the mothers' app, `Principal::own_work`) sees,
+//!    of what rules 1–3 give her organisation, only her own work: her project and its
+//!    partners, her own record and languages, her visits and hours, her courses and
+//!    enrolments, and the women she supports (those she visited or registered), with their
+//!    consents and languages; no referrals, statistics, webhooks or administration. She
+//!    records her own visits and hours (`may_record_work`) and registers women she meets;
+//!    nothing in another mother's name. A token bound to a staff member reads and writes as
+//!    its organisation. Either way the audit trail names the person beside the client, and a
+//!    person's token ends with their role (a mother who left, a deactivated staff member).
 
 use std::{collections::HashSet, sync::Arc};
 

@@ -58,6 +58,8 @@ pub struct Options {
     /// `--oauth-rate-limit` (requests per minute per client); high, so tests that do not
     /// test it are not throttled.
     pub oauth_rate_limit: u32,
+    /// `--token-leeway-seconds`: the clock skew tolerated on `exp`, `nbf` and `iat`.
+    pub token_leeway_seconds: u64,
 }
 
 impl Default for Options {
@@ -81,6 +83,7 @@ impl Default for Options {
             },
             cors_origins: Vec::new(),
             oauth_rate_limit: 10_000,
+            token_leeway_seconds: bydel::auth::keys::DEFAULT_LEEWAY_SECS,
         }
     }
 }
@@ -150,7 +153,9 @@ impl TestApp {
             .await
             .expect("the secretariat organisation can be created");
         let keys = Arc::new(
-            TokenKeys::from_pem(pem, ISSUER, AUDIENCE).expect("the test signing key is usable"),
+            TokenKeys::from_pem(pem, ISSUER, AUDIENCE)
+                .expect("the test signing key is usable")
+                .with_leeway(options.token_leeway_seconds),
         );
         keys.register(&db)
             .await
