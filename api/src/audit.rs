@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::Principal,
+    context::RequestContext,
     error::{ApiError, ApiResult},
     ids::{self, Kind},
     loaders::load_by_id,
@@ -34,7 +35,6 @@ use crate::{
     organisations::Organisation,
     pagination::{ListConnection, Ordering, PageArgs, connection},
     participants::Participant,
-    schema::RequestContext,
     tokens::{ApiClient, StaffMember},
     vocabulary,
 };

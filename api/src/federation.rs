@@ -1,7 +1,7 @@
 //! Apollo Federation v2: the entity resolvers behind `_entities`, so a municipality's
 //! supergraph can extend Bydel's types (`@key(fields: "id")`) and reference them by id.
 //!
-//! Every resolver goes through [`node::lookup`], the path `node(id:)` and the single-object
+//! Every resolver goes through [`loaders::lookup`], the path `node(id:)` and the single-object
 //! queries take: the same loaders, the same `principal.read` scoping. A row the token may not
 //! see resolves to `null`, exactly like an id that does not exist.
 //!
@@ -28,7 +28,7 @@ use async_graphql::{
 use entity::{mother, organisation, participant, project, referral, service, visit};
 
 use crate::{
-    directory::Service, error::ApiError, ids::Kind, mothers::Mother, node::lookup,
+    directory::Service, error::ApiError, ids::Kind, loaders::lookup, mothers::Mother,
     organisations::Organisation, participants::Participant, projects::Project, referrals::Referral,
     visits::Visit,
 };

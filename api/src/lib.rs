@@ -14,6 +14,7 @@ pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod context;
 pub mod cors;
 pub mod courses;
 pub mod db;

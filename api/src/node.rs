@@ -15,7 +15,7 @@ use crate::{
     error::ApiResult,
     hours::VolunteerHours,
     ids::{self, Kind},
-    loaders::{Keyed, load_by_id},
+    loaders::fetch,
     mothers::Mother,
     organisations::Organisation,
     participants::{Consent, Participant},
@@ -49,31 +49,6 @@ pub enum Node {
     Service(Service),
     ServiceLocation(ServiceLocation),
     ServiceContact(ServiceContact),
-}
-
-/// One object of a known type by its global id, through the batch loader and access rules.
-pub async fn lookup<E: Keyed, N>(
-    ctx: &Context<'_>,
-    id: &ID,
-    kind: Kind,
-    wrap: impl FnOnce(E::Model) -> N,
-) -> ApiResult<Option<N>>
-where
-    E::Model: Sync,
-{
-    let uuid = ids::decode_as(id, kind, "id")?;
-    fetch::<E, N>(ctx, uuid, wrap).await
-}
-
-async fn fetch<E: Keyed, N>(
-    ctx: &Context<'_>,
-    id: uuid::Uuid,
-    wrap: impl FnOnce(E::Model) -> N,
-) -> ApiResult<Option<N>>
-where
-    E::Model: Sync,
-{
-    Ok(load_by_id::<E>(ctx, id).await?.map(wrap))
 }
 
 /// Fetches whatever object a global id names, or `None` when it is missing or not visible.

@@ -9,24 +9,20 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Context, EmptyMutation, MergedObject, MergedSubscription, ObjectType, SDLExportOptions, Schema,
+    EmptyMutation, MergedObject, MergedSubscription, ObjectType, SDLExportOptions, Schema,
     SchemaBuilder,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::DatabaseConnection;
 
-use crate::db::Db;
-
 use crate::{
     audit::{AuditEvent, AuditQuery},
-    auth::{Principal, TokenKeys},
+    auth::TokenKeys,
     courses::{Course, CourseMutation, CourseQuery},
     directory::{DirectoryMutation, DirectoryQuery, Service},
-    error::{ApiError, ApiResult},
     events::EventBus,
     federation::FederationQuery,
     hours::HoursMutation,
-    loaders::{BatchLoad, Batcher, Loaders},
     mothers::{Mother, MotherMutation, MotherQuery},
     node::NodeQuery,
     oauth::OAuthMutation,
@@ -35,7 +31,6 @@ use crate::{
     participants::{Participant, ParticipantMutation, ParticipantQuery},
     projects::{Project, ProjectMutation, ProjectQuery},
     referrals::{Referral, ReferralMutation, ReferralPolicy, ReferralQuery, ReferralSubscription},
-    server::RequestIdValue,
     stats::{StatsPolicy, StatsQuery},
     tokens::{
         ApiClient, IssuerMutation, IssuerQuery, StaffMutation, StaffQuery, TokenMutation,
@@ -238,46 +233,6 @@ needed, up to microseconds (`2024-11-25T08:00:00.123456+00:00`); arguments may u
 const DATE: &str = "A calendar date without time or time zone, ISO 8601 `YYYY-MM-DD`, e.g. \
 `2024-11-25`: the day of a visit, a course's start, a project's end. Danish local dates as \
 the parties record them.";
-
-/// What a resolver needs from the request, with errors in the API's own terms.
-pub trait RequestContext {
-    fn principal(&self) -> ApiResult<&Principal>;
-    /// The request's database: the pool, or the transaction the whole request runs in.
-    fn db(&self) -> ApiResult<&Db>;
-    fn loader<L: BatchLoad>(&self) -> ApiResult<Arc<Batcher<L>>>;
-    fn keys(&self) -> ApiResult<&TokenKeys>;
-    /// The `X-Request-Id` of the request, for audit events.
-    fn request_id(&self) -> Option<String>;
-}
-
-impl RequestContext for Context<'_> {
-    fn principal(&self) -> ApiResult<&Principal> {
-        self.data_opt::<Arc<Principal>>()
-            .map(Arc::as_ref)
-            .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))
-    }
-
-    fn db(&self) -> ApiResult<&Db> {
-        self.data_opt::<Db>()
-            .ok_or_else(|| ApiError::internal("schema built without a database"))
-    }
-
-    fn loader<L: BatchLoad>(&self) -> ApiResult<Arc<Batcher<L>>> {
-        self.data_opt::<Loaders>()
-            .map(Loaders::get::<L>)
-            .ok_or_else(|| ApiError::internal("request without loaders"))
-    }
-
-    fn keys(&self) -> ApiResult<&TokenKeys> {
-        self.data_opt::<Arc<TokenKeys>>()
-            .map(Arc::as_ref)
-            .ok_or_else(|| ApiError::internal("schema built without token keys"))
-    }
-
-    fn request_id(&self) -> Option<String> {
-        self.data_opt::<RequestIdValue>().map(|id| id.0.clone())
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -37,6 +37,7 @@ use tower_http::{
 use crate::{
     audit::{Actor, ReadAuditCommit, ReadLog},
     auth::{Principal, TokenCache, TokenKeys, authenticate},
+    context::{Loaders, RequestIdValue},
     cors::{self, CorsPolicy},
     db::{Db, StatementCounter},
     error::ApiError,
@@ -45,7 +46,6 @@ use crate::{
     graphql_http::{self, MediaType, Params},
     idempotency::{self, Keyed, Outcome},
     limits::{self, Budget, Limits},
-    loaders::Loaders,
     metrics::Metrics,
     oauth::{self, OAuth},
     organisations::MunicipalityCache,
@@ -657,10 +657,6 @@ fn null_at(data: &mut async_graphql::Value, path: &[PathSegment]) {
         map.entry(Name::new(name)).or_insert(Value::Null);
     }
 }
-
-/// The request id of the current request, for audit records.
-#[derive(Debug, Clone)]
-pub struct RequestIdValue(pub String);
 
 /// Serialises a GraphQL response with the negotiated media type and its status (see
 /// [`MediaType::status`]). A request error (nothing ran) leaves `data` out, as the spec asks; a

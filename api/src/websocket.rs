@@ -31,13 +31,14 @@ use futures::{SinkExt, StreamExt, future, stream};
 
 use crate::{
     auth::{Principal, TokenCache, TokenKeys, authenticate},
+    context::Loaders,
+    context::RequestContext,
     error::{ApiError, ApiResult},
     events::{EventBus, Feed},
     graphql_http,
     limits::Limits,
-    loaders::Loaders,
     organisations::MunicipalityCache,
-    schema::{BydelSchema, RequestContext},
+    schema::BydelSchema,
     server::{AppState, with_codes},
 };
 

@@ -16,9 +16,9 @@ use uuid::Uuid;
 use crate::{
     audit::Actor,
     auth::{Principal, TokenCache},
+    context::RequestContext,
     error::{ApiError, ApiResult},
     events::{EventBus, Outbox},
-    schema::RequestContext,
 };
 
 /// The caller of a mutation and the actor its audit events name.

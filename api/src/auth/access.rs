@@ -114,10 +114,9 @@ use uuid::Uuid;
 use super::{Access, Area, Principal, Scope};
 use crate::{
     audit::{Category, ReadLog},
+    context::{BatchLoad, RequestContext},
     db::Db,
     error::{ApiError, ApiResult},
-    loaders::BatchLoad,
-    schema::RequestContext,
 };
 
 /// A table whose rows are read through these rules.
@@ -1253,8 +1252,8 @@ fn personal_data_refused() -> ApiError {
 }
 
 /// The request's record of personal-data reads; without one (a subscription) rule 3 refuses.
-fn audited_reads<'c>(ctx: &Context<'c>) -> ApiResult<&'c ReadLog> {
-    ctx.data_opt::<ReadLog>().ok_or_else(|| {
+fn audited_reads<'c>(ctx: &'c Context<'_>) -> ApiResult<&'c ReadLog> {
+    ctx.read_log().ok_or_else(|| {
         ApiError::forbidden(
             "personal data is not pushed over subscriptions; query it over HTTP \
              (POST /graphql), where every read is audited",

@@ -20,14 +20,14 @@ use sea_orm::{ColumnTrait, QueryFilter, Select};
 use crate::{
     auth::Principal,
     child_of,
+    context::RequestContext,
     error::ApiResult,
     ids::{self, Kind},
+    loaders::lookup,
     loaders::{load_by_id, load_children},
     mothers::Mother,
-    node::lookup,
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
     projects::Project,
-    schema::RequestContext,
     vocabulary::{CourseKind, EnrolmentStatus},
 };
 

@@ -26,13 +26,13 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Se
 use crate::{
     auth::Principal,
     child_of,
+    context::RequestContext,
     error::ApiResult,
     ids::{self, Kind},
+    loaders::lookup,
     loaders::{load_by_id, load_children},
-    node::lookup,
     organisations::{Municipality, Organisation, municipality_by_code},
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
-    schema::RequestContext,
     vocabulary::{ServiceCategory, ServiceStatus},
 };
 

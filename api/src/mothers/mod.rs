@@ -20,14 +20,14 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Se
 use crate::{
     auth::{Principal, access},
     child_of,
+    context::RequestContext,
     courses::Enrolment,
     error::ApiResult,
     ids::{self, Kind},
+    loaders::lookup,
     loaders::{load_by_id, load_children},
-    node::lookup,
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
     projects::Project,
-    schema::RequestContext,
     vocabulary::MotherStatus,
 };
 

@@ -13,10 +13,10 @@ use entity::{api_client, client_credential, enums::CredentialKind};
 
 use crate::{
     auth::issuers::IssuerAlgorithm,
+    context::RequestContext,
     error::ApiResult,
     ids::{self, Kind},
     loaders::load_by_id,
-    schema::RequestContext,
     tokens::{ApiClient, Manager},
     writes::in_transaction,
 };

@@ -11,11 +11,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter,
 
 use crate::{
     auth::Principal,
+    context::RequestContext,
     error::{ApiError, ApiResult},
     ids::Kind,
-    node::lookup,
+    loaders::lookup,
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
-    schema::RequestContext,
     vocabulary::OrganisationKind,
 };
 

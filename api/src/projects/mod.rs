@@ -16,15 +16,15 @@ use sea_orm::{ColumnTrait, QueryFilter, Select};
 use crate::{
     auth::Principal,
     child_of,
+    context::RequestContext,
     courses::Course,
     error::ApiResult,
     ids::{self, Kind},
+    loaders::lookup,
     loaders::{load_by_id, load_children},
     mothers::Mother,
-    node::lookup,
     organisations::{Municipality, Organisation, municipality_by_code},
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
-    schema::RequestContext,
     vocabulary::{MotherStatus, PartnerRole, ProjectStatus},
 };
 

@@ -17,10 +17,10 @@ use super::{
 };
 use crate::{
     audit::Actor,
+    context::RequestContext,
     error::{ApiError, ApiResult},
     events::Outbox,
     ids::{self, Kind},
-    schema::RequestContext,
     vocabulary::{ReferralOutcome, ReferralPriority, ReferralReason, ServiceCategory},
     writes::in_transaction,
 };

@@ -22,11 +22,11 @@ use uuid::Uuid;
 use super::{Referral, ReferralEvent};
 use crate::{
     auth::{Principal, access},
+    context::Loaders,
+    context::RequestContext,
     error::{ApiError, ApiResult},
     events::{Feed, Notice},
     ids::{self, Kind},
-    loaders::Loaders,
-    schema::RequestContext,
     websocket,
 };
 

@@ -52,6 +52,7 @@ use self::perturbation::CellKeys;
 use self::sql::Filter;
 use crate::{
     auth::access::StatsScope,
+    context::RequestContext,
     error::{ApiError, ApiResult},
     ids::{self, Kind},
     loaders::load_by_id,
@@ -59,7 +60,6 @@ use crate::{
     pagination::{ListConnection, Ordering, PageArgs, connection},
     projects::Project,
     referrals::{Referral, policy, stale_condition},
-    schema::RequestContext,
     vocabulary::{
         HoursKind, ReferralOutcome, ReferralStatus, ServiceCategory, VisitChannel, VisitTopic,
     },

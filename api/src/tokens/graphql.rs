@@ -19,15 +19,15 @@ use super::{ClientName, DEFAULT_TTL, Manager, StaffMember};
 use crate::{
     auth::Principal,
     child_of,
+    context::RequestContext,
     error::{ApiError, ApiResult},
     ids::{self, Kind},
+    loaders::lookup,
     loaders::{load_by_id, load_children},
     mothers::Mother,
-    node::lookup,
     oauth::ClientCredential,
     organisations::Organisation,
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
-    schema::RequestContext,
     tokens,
     writes::{changing_token_rows, in_transaction},
 };

@@ -17,11 +17,11 @@ use super::{
 };
 use crate::{
     auth::issuers::{ClaimCondition, IssuerAlgorithm, parse_inline_jwks, parse_jwks_url},
+    context::RequestContext,
     error::{ApiError, ApiResult},
     ids::{self, Kind},
     loaders::load_by_id,
     organisations::Organisation,
-    schema::RequestContext,
     tokens,
     writes::in_transaction,
 };

@@ -21,11 +21,11 @@ use super::{Manager, graphql::manager};
 use crate::{
     audit::Event,
     auth::token_cache,
+    context::RequestContext,
     error::{ApiError, ApiResult},
     ids::{self, Kind},
     loaders::load_by_id,
     organisations::Organisation,
-    schema::RequestContext,
     writes::in_transaction,
 };
 

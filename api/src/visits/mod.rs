@@ -21,15 +21,15 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait, Se
 use crate::{
     auth::{Principal, access},
     child_of,
+    context::RequestContext,
     error::{ApiError, ApiResult},
     ids::{self, Kind},
+    loaders::lookup,
     loaders::{load_by_id, load_children},
     mothers::Mother,
-    node::lookup,
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
     participants::Participant,
     projects::Project,
-    schema::RequestContext,
     vocabulary::{ContactOrigin, NextStep, VisitChannel, VisitTopic},
 };
 

@@ -18,8 +18,8 @@ use async_graphql::{
 };
 
 use crate::{
+    context::RequestContext,
     referrals::{handover::Handover, lifecycle::Action},
-    schema::RequestContext,
     vocabulary::{
         ConsentPurpose, ContactMethod, ContactOrigin, CourseKind, EnrolmentStatus, HoursKind,
         MotherStatus, NextStep, OrganisationKind, PartnerRole, ProjectStatus, ReferralDirection,

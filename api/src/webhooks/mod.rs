@@ -24,13 +24,13 @@ use sea_orm::{ColumnTrait, QueryFilter};
 
 use crate::{
     child_of,
+    context::RequestContext,
     ids::{self, Kind},
+    loaders::lookup,
     loaders::{load_by_id, load_children},
-    node::lookup,
     organisations::Organisation,
     pagination::{ListConnection, Ordering, PageArgs, connection},
     referrals::ReferralEvent,
-    schema::RequestContext,
     vocabulary::{WebhookDeliveryStatus, WebhookEventType},
 };
 

@@ -11,7 +11,7 @@ use super::{
     Webhook, webhook_id,
     write::{self, Admin, NewWebhook, WebhookChange, WebhookPolicy},
 };
-use crate::{error::ApiResult, schema::RequestContext, writes::in_transaction};
+use crate::{context::RequestContext, error::ApiResult, writes::in_transaction};
 
 /// A new webhook of the caller's organisation.
 #[derive(InputObject)]
