@@ -11,6 +11,7 @@
 //! limits (cost, size, time, rate) and persisted (persisted queries).
 
 pub mod audit;
+pub mod audit_trail;
 pub mod auth;
 pub mod cli;
 pub mod config;

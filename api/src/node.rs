@@ -9,7 +9,7 @@ use entity::{
 };
 
 use crate::{
-    audit::AuditEvent,
+    audit_trail::AuditEvent,
     courses::{Course, Enrolment},
     directory::{Service, ServiceContact, ServiceLocation},
     error::ApiResult,

@@ -16,7 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    audit::{AuditEvent, AuditQuery},
+    audit_trail::{AuditEvent, AuditQuery},
     auth::TokenKeys,
     courses::{Course, CourseMutation, CourseQuery},
     directory::{DirectoryMutation, DirectoryQuery, Service},

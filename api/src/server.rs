@@ -35,7 +35,7 @@ use tower_http::{
 };
 
 use crate::{
-    audit::{Actor, ReadAuditCommit, ReadLog},
+    audit::{ReadAuditCommit, ReadLog},
     auth::{Principal, TokenCache, TokenKeys, authenticate},
     context::{Loaders, RequestIdValue},
     cors::{self, CorsPolicy},
@@ -458,7 +458,7 @@ async fn run(
     };
     // Personal-data reads collected while resolving, written once the response is ready.
     let read_log = ReadLog::default();
-    let actor = Actor::of(&principal, request_id.as_ref().map(|id| id.0.clone()));
+    let actor = principal.actor(request_id.as_ref().map(|id| id.0.clone()));
     let budget = Budget::new(state.limits.settings(), runs_mutation(&mut request));
     let mut request = request
         .data(budget)

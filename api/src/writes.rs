@@ -24,7 +24,7 @@ use crate::{
 /// The caller of a mutation and the actor its audit events name.
 pub fn caller<'c>(ctx: &'c Context<'_>) -> ApiResult<(&'c Principal, Actor)> {
     let principal = ctx.principal()?;
-    Ok((principal, Actor::of(principal, ctx.request_id())))
+    Ok((principal, principal.actor(ctx.request_id())))
 }
 
 /// Runs `work` in one transaction on the request's database: the change and its audit

@@ -25,7 +25,10 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{Scope, ScopeSet, TokenCache, TokenKeys, issuers, keys::Verified};
-use crate::error::{ApiError, ApiResult};
+use crate::{
+    audit::Actor,
+    error::{ApiError, ApiResult},
+};
 
 /// The organisation a principal acts for, with what row scoping needs to know about it.
 #[derive(Debug, Clone)]
@@ -89,6 +92,18 @@ impl Principal {
             organisation,
             scopes,
             person: None,
+        }
+    }
+
+    /// Who this principal is on the audit trail: its client and organisation with the person
+    /// the token is bound to, for the request `request_id`.
+    pub fn actor(&self, request_id: Option<String>) -> Actor {
+        Actor {
+            client_id: Some(self.client_id),
+            organisation_id: Some(self.organisation.id),
+            request_id,
+            mother_id: self.person.and_then(|p| p.mother()),
+            staff_member_id: self.person.and_then(|p| p.staff_member()),
         }
     }
 

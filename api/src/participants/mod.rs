@@ -22,7 +22,7 @@ use entity::{consent, mother, organisation, participant, project};
 use sea_orm::{ColumnTrait, QueryFilter, Select};
 
 use crate::{
-    audit::{Actor, Category},
+    audit::Category,
     auth::{Principal, access},
     child_of,
     context::RequestContext,
@@ -481,7 +481,7 @@ impl ParticipantQuery {
     ) -> async_graphql::Result<Option<Json<serde_json::Value>>> {
         let principal = ctx.principal()?;
         let id = ids::decode_as(&participant_id, Kind::Participant, "participantId")?;
-        let actor = Actor::of(principal, ctx.request_id());
+        let actor = principal.actor(ctx.request_id());
         let document = in_transaction(ctx, async |txn| {
             export::export(txn, principal, &actor, id).await
         });

@@ -16,7 +16,6 @@ use super::{
     write::{self, NewReferral, TransitionRequest, Writer},
 };
 use crate::{
-    audit::Actor,
     context::RequestContext,
     error::{ApiError, ApiResult},
     events::Outbox,
@@ -33,7 +32,7 @@ pub(crate) fn writer<'c>(ctx: &'c Context<'_>) -> ApiResult<Writer<'c>> {
         .ok_or_else(|| ApiError::internal("request without an event outbox"))?;
     Ok(Writer {
         principal,
-        actor: Actor::of(principal, ctx.request_id()),
+        actor: principal.actor(ctx.request_id()),
         outbox,
     })
 }

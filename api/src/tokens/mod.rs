@@ -136,7 +136,7 @@ impl<'a> Manager<'a> {
         principal.may_manage_tokens()?;
         Ok(Manager {
             reach: Reach::Principal(principal),
-            actor: Actor::of(principal, request_id),
+            actor: principal.actor(request_id),
         })
     }
 

@@ -70,7 +70,7 @@ impl<'a> Admin<'a> {
         principal.may_manage_webhooks()?;
         Ok(Admin {
             principal,
-            actor: Actor::of(principal, request_id),
+            actor: principal.actor(request_id),
         })
     }
 
