@@ -373,6 +373,90 @@ pub fn runs(request: &mut async_graphql::Request, ty: OperationType) -> Option<b
     )
 }
 
+/// Every error leaves with an `extensions.code`. Bydel's own errors carry theirs; the rest come
+/// from async-graphql's parsing, validation and input coercion, so they are the caller's input.
+/// A field that failed is present as `null` in `data`, as the GraphQL spec requires
+/// (async-graphql 7 leaves it out); fields that can fail are nullable in the schema.
+pub fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
+    cap_errors(&mut response.errors);
+    let failed: Vec<Vec<async_graphql::PathSegment>> = response
+        .errors
+        .iter()
+        .filter(|e| !e.path.is_empty())
+        .map(|e| e.path.clone())
+        .collect();
+    if !failed.is_empty() && response.data == async_graphql::Value::Null {
+        response.data = async_graphql::Value::Object(Default::default());
+    }
+    for path in failed {
+        null_at(&mut response.data, &path);
+    }
+    response
+}
+
+/// The most errors one response reports; a document with thousands of mistakes would otherwise
+/// be answered with megabytes of them.
+pub const MAX_ERRORS: usize = 100;
+
+/// Keeps the first [`MAX_ERRORS`] − 1 errors and replaces the rest by one that says how many
+/// were left out (with the code of the first of them).
+fn cap_errors(errors: &mut Vec<async_graphql::ServerError>) {
+    if errors.len() <= MAX_ERRORS {
+        return;
+    }
+    let omitted = errors.split_off(MAX_ERRORS - 1);
+    let code = omitted[0]
+        .extensions
+        .as_ref()
+        .and_then(|ext| ext.get("code"))
+        .cloned()
+        .unwrap_or_else(|| async_graphql::Value::from("BAD_USER_INPUT"));
+    let mut summary = async_graphql::ServerError::new(
+        format!(
+            "{} more errors are not shown; at most {MAX_ERRORS} are reported: fix these and send the request again",
+            omitted.len()
+        ),
+        None,
+    );
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    extensions.set("omittedErrors", omitted.len() as u64);
+    summary.extensions = Some(extensions);
+    errors.push(summary);
+}
+
+/// Sets the field at `path` to `null` when it is missing; a missing parent means the failure
+/// already nulled something above it, so nothing is added.
+fn null_at(data: &mut async_graphql::Value, path: &[async_graphql::PathSegment]) {
+    use async_graphql::{Name, Value};
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut node = data;
+    for segment in parents {
+        let next = match (segment, node) {
+            (async_graphql::PathSegment::Field(name), Value::Object(map)) => {
+                map.get_mut(name.as_str())
+            }
+            (async_graphql::PathSegment::Index(i), Value::List(items)) => items.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(next) => node = next,
+            None => return,
+        }
+    }
+    if let (async_graphql::PathSegment::Field(name), Value::Object(map)) = (last, node) {
+        map.entry(Name::new(name)).or_insert(Value::Null);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,6 +47,7 @@ pub mod referrals;
 pub mod schema;
 pub mod server;
 pub mod shutdown;
+pub mod state;
 pub mod stats;
 pub mod telemetry;
 pub mod tokens;

@@ -16,7 +16,6 @@
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use async_graphql::PathSegment;
 use axum::{
     Extension, Router,
     body::Body,
@@ -36,22 +35,21 @@ use tower_http::{
 
 use crate::{
     audit::{ReadAuditCommit, ReadLog},
-    auth::{Principal, TokenCache, TokenKeys, authenticate},
+    auth::{Principal, authenticate},
     context::{Loaders, RequestIdValue},
-    cors::{self, CorsPolicy},
-    db::{Db, StatementCounter},
+    cors::{self},
+    db::Db,
     error::ApiError,
-    events::{EventBus, Outbox},
+    events::Outbox,
     graphiql,
-    graphql_http::{self, MediaType, Params},
+    graphql_http::{self, MediaType, Params, with_codes},
     idempotency::{self, Keyed, Outcome},
     limits::{self, Budget, Limits},
-    metrics::Metrics,
-    oauth::{self, OAuth},
+    oauth::{self},
     organisations::MunicipalityCache,
     persisted::PersistedQueries,
-    schema::BydelSchema,
-    shutdown::{self, Shutdown},
+    shutdown::{self},
+    state::AppState,
     telemetry::{self, Caller, ErrorCodes, OperationName},
     websocket,
 };
@@ -59,61 +57,6 @@ use crate::{
 /// Largest accepted request body; GraphQL documents are small, uploads are not supported.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 const REQUEST_ID: &str = "x-request-id";
-
-/// What every request handler shares. Cheap to clone; holds no per-caller state.
-#[derive(Clone)]
-pub struct AppState {
-    pub schema: BydelSchema,
-    pub db: DatabaseConnection,
-    pub keys: Arc<TokenKeys>,
-    /// The rows of recently seen tokens (see `auth::token_cache`); the bus's.
-    pub tokens: Arc<TokenCache>,
-    pub statements: StatementCounter,
-    /// Referral events for the subscriptions of this replica.
-    pub events: EventBus,
-    /// Cost limits, response size, timeout and the per-client rate limiter.
-    pub limits: Arc<Limits>,
-    /// APQ cache and registered operations.
-    pub persisted: Arc<PersistedQueries>,
-    pub metrics: Arc<Metrics>,
-    /// Cancelled when the server begins to shut down; long-lived connections watch it.
-    pub shutdown: Shutdown,
-    /// How the audit records of personal-data reads are committed.
-    pub read_audit: ReadAuditCommit,
-    /// Which browser origins may call Bydel (`--cors-origins`); off by default.
-    pub cors: Arc<CorsPolicy>,
-    /// The OAuth endpoints' settings and per-client rate limit (`--public-url`, ...).
-    pub oauth: Arc<OAuth>,
-}
-
-impl AppState {
-    /// The state of one server over `db`, with its own metrics registry.
-    pub fn new(
-        schema: BydelSchema,
-        db: DatabaseConnection,
-        keys: Arc<TokenKeys>,
-        statements: StatementCounter,
-        events: EventBus,
-        limits: Arc<Limits>,
-        persisted: Arc<PersistedQueries>,
-    ) -> Result<AppState, prometheus::Error> {
-        Ok(AppState {
-            metrics: Arc::new(Metrics::new(db.clone(), &statements)?),
-            schema,
-            db,
-            keys,
-            tokens: events.tokens().clone(),
-            statements,
-            events,
-            limits,
-            persisted,
-            shutdown: Shutdown::default(),
-            read_audit: ReadAuditCommit::default(),
-            cors: Arc::default(),
-            oauth: Arc::default(),
-        })
-    }
-}
 
 pub fn router(state: AppState) -> Router {
     let graphql = Router::new()
@@ -574,88 +517,6 @@ fn replay(media: MediaType, body: String) -> Response {
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
     response.extensions_mut().insert(codes);
     response
-}
-
-/// Every error leaves with an `extensions.code`. Bydel's own errors carry theirs; the rest come
-/// from async-graphql's parsing, validation and input coercion, so they are the caller's input.
-/// A field that failed is present as `null` in `data`, as the GraphQL spec requires
-/// (async-graphql 7 leaves it out); fields that can fail are nullable in the schema.
-pub(crate) fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
-    for error in &mut response.errors {
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            extensions.set("code", "BAD_USER_INPUT");
-        }
-    }
-    cap_errors(&mut response.errors);
-    let failed: Vec<Vec<PathSegment>> = response
-        .errors
-        .iter()
-        .filter(|e| !e.path.is_empty())
-        .map(|e| e.path.clone())
-        .collect();
-    if !failed.is_empty() && response.data == async_graphql::Value::Null {
-        response.data = async_graphql::Value::Object(Default::default());
-    }
-    for path in failed {
-        null_at(&mut response.data, &path);
-    }
-    response
-}
-
-/// The most errors one response reports; a document with thousands of mistakes would otherwise
-/// be answered with megabytes of them.
-pub const MAX_ERRORS: usize = 100;
-
-/// Keeps the first [`MAX_ERRORS`] − 1 errors and replaces the rest by one that says how many
-/// were left out (with the code of the first of them).
-fn cap_errors(errors: &mut Vec<async_graphql::ServerError>) {
-    if errors.len() <= MAX_ERRORS {
-        return;
-    }
-    let omitted = errors.split_off(MAX_ERRORS - 1);
-    let code = omitted[0]
-        .extensions
-        .as_ref()
-        .and_then(|ext| ext.get("code"))
-        .cloned()
-        .unwrap_or_else(|| async_graphql::Value::from("BAD_USER_INPUT"));
-    let mut summary = async_graphql::ServerError::new(
-        format!(
-            "{} more errors are not shown; at most {MAX_ERRORS} are reported: fix these and send the request again",
-            omitted.len()
-        ),
-        None,
-    );
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", code);
-    extensions.set("omittedErrors", omitted.len() as u64);
-    summary.extensions = Some(extensions);
-    errors.push(summary);
-}
-
-/// Sets the field at `path` to `null` when it is missing; a missing parent means the failure
-/// already nulled something above it, so nothing is added.
-fn null_at(data: &mut async_graphql::Value, path: &[PathSegment]) {
-    use async_graphql::{Name, Value};
-    let Some((last, parents)) = path.split_last() else {
-        return;
-    };
-    let mut node = data;
-    for segment in parents {
-        let next = match (segment, node) {
-            (PathSegment::Field(name), Value::Object(map)) => map.get_mut(name.as_str()),
-            (PathSegment::Index(i), Value::List(items)) => items.get_mut(*i),
-            _ => None,
-        };
-        match next {
-            Some(next) => node = next,
-            None => return,
-        }
-    }
-    if let (PathSegment::Field(name), Value::Object(map)) = (last, node) {
-        map.entry(Name::new(name)).or_insert(Value::Null);
-    }
 }
 
 /// Serialises a GraphQL response with the negotiated media type and its status (see

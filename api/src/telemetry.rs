@@ -5,7 +5,7 @@
 //! The line holds the request id, client and organisation ids, the operation name, the status,
 //! the error codes and the duration. Never query text, variables, tokens or personal data.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 use axum::{
     extract::{Request, State},
@@ -15,7 +15,7 @@ use axum::{
 };
 use uuid::Uuid;
 
-use crate::{metrics::MAX_OPERATION_LABEL_CHARS, server::AppState};
+use crate::metrics::{MAX_OPERATION_LABEL_CHARS, Metrics};
 
 /// The authenticated caller of a request (ids only).
 #[derive(Debug, Clone, Copy)]
@@ -45,7 +45,11 @@ const PROBES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
 const REQUEST_ID: &str = "x-request-id";
 
 /// The middleware: times the request, then logs it and counts it.
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn observe(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let path = request.uri().path().to_owned();
     let method = request.method().clone();
@@ -74,11 +78,9 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
         .unwrap_or_default();
     let outcome = outcome(response.status(), extensions.get::<ErrorCodes>());
     if path == "/graphql" {
-        state
-            .metrics
-            .observe_request(operation.as_deref(), &outcome, elapsed);
+        metrics.observe_request(operation.as_deref(), &outcome, elapsed);
         if response.status() == StatusCode::TOO_MANY_REQUESTS {
-            state.metrics.rate_limit_refused();
+            metrics.rate_limit_refused();
         }
     }
 

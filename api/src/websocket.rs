@@ -36,10 +36,11 @@ use crate::{
     error::{ApiError, ApiResult},
     events::{EventBus, Feed},
     graphql_http,
+    graphql_http::with_codes,
     limits::Limits,
     organisations::MunicipalityCache,
     schema::BydelSchema,
-    server::{AppState, with_codes},
+    state::AppState,
 };
 
 /// graphql-ws's close code for a connection whose `connection_init` was refused.

@@ -13,16 +13,17 @@
 //! authenticate is refused like at `/graphql` (`limits::auth_failures`), besides the
 //! per-client rate limit of [`OAuthSettings::rate_per_minute`]. Token answers are never cached.
 
-use std::{collections::HashMap, net::SocketAddr};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
 use axum::{
     Json, Router,
     body::Body,
-    extract::{Request, State},
+    extract::{FromRef, Request, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
+use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 use super::{
@@ -31,13 +32,12 @@ use super::{
 };
 use crate::{
     auth::{
-        Access, Area, Principal, Scope, ScopeSet, access::TokenInquirer, authenticate,
-        issuers::IssuerAlgorithm, keys::Claims,
+        Access, Area, Principal, Scope, ScopeSet, TokenCache, TokenKeys, access::TokenInquirer,
+        authenticate, issuers::IssuerAlgorithm, keys::Claims,
     },
     error::ApiError,
     ids::Kind,
-    limits::{self, RateLimiter},
-    server::AppState,
+    limits::{self, Limits, RateLimiter},
     tokens::{self, Manager},
 };
 
@@ -116,8 +116,22 @@ impl Default for OAuth {
     }
 }
 
+/// What the endpoints read of the server's state (see `state::Endpoints`, which gives it).
+#[derive(Clone)]
+pub struct Endpoints {
+    pub db: DatabaseConnection,
+    pub keys: Arc<TokenKeys>,
+    pub tokens: Arc<TokenCache>,
+    pub limits: Arc<Limits>,
+    pub oauth: Arc<OAuth>,
+}
+
 /// The endpoints, merged into the server's router (see `server::router`).
-pub fn routes() -> Router<AppState> {
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Endpoints: FromRef<S>,
+{
     Router::new()
         .route(TOKEN_PATH, post(token))
         .route(REVOKE_PATH, post(revoke))
@@ -220,9 +234,9 @@ async fn read_call(req: Request) -> Result<Call, OAuthError> {
 /// Runs `work` on the request's form, behind the source address's failed-authentication
 /// budget, and counts a failed authentication against it.
 async fn guarded(
-    state: AppState,
+    state: Endpoints,
     req: Request,
-    work: impl AsyncFnOnce(&AppState, Call) -> Result<Response, OAuthError>,
+    work: impl AsyncFnOnce(&Endpoints, Call) -> Result<Response, OAuthError>,
 ) -> Response {
     let source = limits::source_address(&req, state.limits.settings().trust_forwarded_for);
     let failures = state.limits.auth_failures();
@@ -246,7 +260,7 @@ async fn guarded(
 }
 
 /// The `aud` values a client assertion sent to `path` may carry.
-fn audiences(state: &AppState, path: &str) -> Vec<String> {
+fn audiences(state: &Endpoints, path: &str) -> Vec<String> {
     let settings = state.oauth.settings();
     let mut audiences = vec![settings.public_url.clone(), settings.url(TOKEN_PATH)];
     if path != TOKEN_PATH {
@@ -256,7 +270,11 @@ fn audiences(state: &AppState, path: &str) -> Vec<String> {
 }
 
 /// Authenticates the client of `call` at `path`.
-async fn client_of(state: &AppState, call: &Call, path: &str) -> Result<Authenticated, OAuthError> {
+async fn client_of(
+    state: &Endpoints,
+    call: &Call,
+    path: &str,
+) -> Result<Authenticated, OAuthError> {
     let audiences = audiences(state, path);
     let checker = Checker {
         db: &state.db,
@@ -269,13 +287,13 @@ async fn client_of(state: &AppState, call: &Call, path: &str) -> Result<Authenti
 }
 
 /// `POST /oauth/token`.
-async fn token(State(state): State<AppState>, req: Request) -> Response {
+async fn token(State(state): State<Endpoints>, req: Request) -> Response {
     guarded(state, req, grant).await
 }
 
 /// The client credentials grant: the client, then the scopes, then one issue through
 /// `tokens::issue_to_client` (its row and audit event in one transaction).
-async fn grant(state: &AppState, call: Call) -> Result<Response, OAuthError> {
+async fn grant(state: &Endpoints, call: Call) -> Result<Response, OAuthError> {
     match call.params.require("grant_type")? {
         "client_credentials" => {}
         other => {
@@ -341,7 +359,7 @@ impl Inquirer {
     }
 }
 
-async fn inquirer(state: &AppState, call: &Call, path: &str) -> Result<Inquirer, OAuthError> {
+async fn inquirer(state: &Endpoints, call: &Call, path: &str) -> Result<Inquirer, OAuthError> {
     let Some(bearer) = call.bearer() else {
         return Ok(Inquirer::Client(client_of(state, call, path).await?));
     };
@@ -356,13 +374,13 @@ async fn inquirer(state: &AppState, call: &Call, path: &str) -> Result<Inquirer,
 }
 
 /// `POST /oauth/revoke`.
-async fn revoke(State(state): State<AppState>, req: Request) -> Response {
+async fn revoke(State(state): State<Endpoints>, req: Request) -> Response {
     guarded(state, req, revocation).await
 }
 
 /// Revokes the token if it is the inquirer's to revoke; answers `200` either way (RFC 7009
 /// §2.2: an invalid or unknown token is no error), so nothing is learnt about other tokens.
-async fn revocation(state: &AppState, call: Call) -> Result<Response, OAuthError> {
+async fn revocation(state: &Endpoints, call: Call) -> Result<Response, OAuthError> {
     let token = call.params.require("token")?;
     let inquirer = inquirer(state, &call, REVOKE_PATH).await?;
     // The secretariat's right is checked before the token is looked at.
@@ -405,14 +423,14 @@ enum Revoker<'a> {
 }
 
 /// `POST /oauth/introspect`.
-async fn introspect(State(state): State<AppState>, req: Request) -> Response {
+async fn introspect(State(state): State<Endpoints>, req: Request) -> Response {
     guarded(state, req, introspection).await
 }
 
 /// The state of a Bydel token, as Bydel checks it on every request (signature, expiry, its
 /// row, its client, its key). `{"active": false}` for anything not active or not the
 /// inquirer's to see.
-async fn introspection(state: &AppState, call: Call) -> Result<Response, OAuthError> {
+async fn introspection(state: &Endpoints, call: Call) -> Result<Response, OAuthError> {
     let token = call.params.require("token")?;
     let inquirer = inquirer(state, &call, INTROSPECT_PATH).await?;
     let access = inquirer.access();
@@ -441,7 +459,7 @@ async fn introspection(state: &AppState, call: Call) -> Result<Response, OAuthEr
 /// The principal and claims of `token` when it is an active Bydel token; tokens of trusted
 /// external issuers are their issuer's to introspect, so they are not active here.
 async fn active_token(
-    state: &AppState,
+    state: &Endpoints,
     token: &str,
 ) -> Result<Option<(Principal, Claims)>, OAuthError> {
     let own = crate::auth::issuers::unverified_issuer(token)
@@ -463,7 +481,7 @@ async fn active_token(
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414), for clients that configure
 /// themselves; cacheable for an hour.
-async fn metadata(State(state): State<AppState>) -> Response {
+async fn metadata(State(state): State<Endpoints>) -> Response {
     let settings = state.oauth.settings();
     let methods: Vec<&str> = Method::ALL.iter().map(|m| m.as_str()).collect();
     let algorithms: Vec<&str> = IssuerAlgorithm::ALL.iter().map(|a| a.as_str()).collect();

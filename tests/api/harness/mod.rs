@@ -18,7 +18,7 @@ use bydel::{
     auth::{Claims, ScopeSet, TokenCache, TokenKeys},
     limits::{LimitSettings, Limits},
     persisted::PersistedQueries,
-    server::AppState,
+    state::AppState,
     tokens::IssuedToken,
     webhooks::{DispatchSettings, Dispatcher},
 };
