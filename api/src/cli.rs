@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use uuid::Uuid;
 
 use crate::{
-    audit::{Actor, ReadAuditCommit},
+    audit::{Actor, DEFAULT_BATCH_REQUESTS, ReadAuditCommit},
     auth::{Principal, ScopeSet, TokenCache, key_store, keys},
     config::{AuthArgs, DatabaseArgs, HttpArgs, OAuthArgs, TokenCacheArgs},
     db, demo,
@@ -222,6 +222,12 @@ struct ServeArgs {
     /// a database crash can lose the last ones). Audit records of changes are always durable.
     #[arg(long, env = "BYDEL_READ_AUDIT", value_enum, default_value_t = ReadAuditCommit::Durable)]
     read_audit: ReadAuditCommit,
+    /// Durable read records of requests finishing together are committed together, at most
+    /// this many requests a commit (one WAL flush for all; each answers after its commit).
+    /// 0 commits each request's records on its own.
+    #[arg(long, env = "BYDEL_READ_AUDIT_BATCH", default_value_t = DEFAULT_BATCH_REQUESTS,
+        value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(0..=4096), usize::from))]
+    read_audit_batch: usize,
     #[command(flatten)]
     retention: RetentionArgs,
 }
@@ -801,7 +807,6 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
     );
     let limits = Arc::new(Limits::new(args.http.limits(), &schema.sdl()));
     let state = AppState {
-        read_audit: args.read_audit,
         cors: Arc::new(args.http.cors()),
         oauth: Arc::new(OAuth::new(args.oauth.settings(address))),
         ..AppState::new(
@@ -814,7 +819,9 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
             persisted,
         )
         .map_err(fail)?
-    };
+    }
+    .with_read_audit(args.read_audit, args.read_audit_batch)
+    .map_err(fail)?;
     // Every replica runs the retention sweep; its lease lets one of them run each due sweep.
     let sweeper = retention::Sweeper::new(db.clone(), args.retention.policy(), events).spawn();
     // Every replica sends webhooks; claims keep them from sending one attempt twice.

@@ -118,6 +118,14 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
+    /// Adds a metric kept elsewhere (the read audit writer's) to what `/metrics` shows.
+    pub fn register(
+        &self,
+        collector: Box<dyn prometheus::core::Collector>,
+    ) -> Result<(), prometheus::Error> {
+        self.registry.register(collector)
+    }
+
     /// The hook for the rate limiter: call once per request it refuses.
     pub fn rate_limit_refused(&self) {
         self.rate_limit_refusals.inc();

@@ -415,7 +415,10 @@ async fn run(
         request = request.data(request_id);
     }
     let response = with_codes(state.schema.execute(request).await);
-    let audited = read_log.flush(&db, &actor, read_audit).await;
+    let audited = match (&keyed, &state.read_audit_writer) {
+        (None, Some(writer)) => read_log.commit_with(writer, &actor).await,
+        _ => read_log.flush(&db, &actor, read_audit).await,
+    };
     drop(db);
     if let Err(err) = audited {
         // Personal data never leaves unaudited: without its audit record the response is

@@ -9,7 +9,7 @@ use axum::extract::FromRef;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    audit::ReadAuditCommit,
+    audit::{ReadAuditCommit, ReadAuditWriter},
     auth::{TokenCache, TokenKeys},
     cors::CorsPolicy,
     db::StatementCounter,
@@ -42,6 +42,9 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// How the audit records of personal-data reads are committed.
     pub read_audit: ReadAuditCommit,
+    /// The group-commit writer of durable read records (see [`AppState::with_read_audit`]);
+    /// `None`: each request commits its own.
+    pub read_audit_writer: Option<ReadAuditWriter>,
     /// Which browser origins may call Bydel (`--cors-origins`); off by default.
     pub cors: Arc<CorsPolicy>,
     /// The OAuth endpoints' settings and per-client rate limit (`--public-url`, ...).
@@ -71,8 +74,36 @@ impl AppState {
             persisted,
             shutdown: Shutdown::default(),
             read_audit: ReadAuditCommit::default(),
+            read_audit_writer: None,
             cors: Arc::default(),
             oauth: Arc::default(),
+        })
+    }
+}
+
+impl AppState {
+    /// Commits read records as `commit` says; durable ones through a group-commit writer of
+    /// at most `batch_requests` requests a commit (`--read-audit-batch`; 0: each request on
+    /// its own). Deferred records need no flush to wait for, so they are not grouped.
+    pub fn with_read_audit(
+        self,
+        commit: ReadAuditCommit,
+        batch_requests: usize,
+    ) -> Result<AppState, prometheus::Error> {
+        let writer = match (commit, batch_requests) {
+            (ReadAuditCommit::Durable, 1..) => {
+                let writer = ReadAuditWriter::start(self.db.clone(), batch_requests)?;
+                for collector in writer.collectors() {
+                    self.metrics.register(collector)?;
+                }
+                Some(writer)
+            }
+            _ => None,
+        };
+        Ok(AppState {
+            read_audit: commit,
+            read_audit_writer: writer,
+            ..self
         })
     }
 }

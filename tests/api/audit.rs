@@ -9,7 +9,7 @@ use bydel::{
 };
 use chrono::Duration;
 use entity::{audit_event, enums::AuditAction};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DbBackend, TransactionTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -430,4 +430,186 @@ async fn a_deferred_read_audit_still_records_every_read_before_responding() {
             ("req-1".to_owned(), "READ".to_owned())
         ]
     );
+}
+
+/// A connection of the test's own that holds the write lock on the audit table until dropped
+/// (rolled back), so the server's read-audit commits wait behind it.
+struct AuditTableLock(sea_orm::DatabaseTransaction);
+
+impl AuditTableLock {
+    async fn take(app: &TestApp) -> Self {
+        let db = sea_orm::Database::connect(app.database_url())
+            .await
+            .expect("a second connection to the test database");
+        let txn = db.begin().await.expect("a transaction");
+        let lock = match txn.get_database_backend() {
+            DbBackend::Postgres => "LOCK TABLE audit_event IN EXCLUSIVE MODE",
+            // Any write statement takes SQLite's one write lock for the transaction.
+            _ => "DELETE FROM audit_event WHERE 1 = 0",
+        };
+        txn.execute_unprepared(lock)
+            .await
+            .expect("the audit table lock");
+        Self(txn)
+    }
+
+    async fn release(self) {
+        self.0.rollback().await.expect("the lock is released");
+    }
+}
+
+/// One sample of the server's `/metrics`, 0 when it is not there.
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let text = app
+        .client()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Waits until the metric reaches `value`: polled, with a bound so a broken writer fails
+/// the test instead of hanging it.
+async fn metric_reaches(app: &TestApp, name: &str, value: f64) {
+    for _ in 0..500 {
+        if metric(app, name).await == value {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!(
+        "{name} never reached {value}: now {}",
+        metric(app, name).await
+    );
+}
+
+async fn a_participant_with_a_name(app: &TestApp) -> Uuid {
+    let base = app.fixtures().base().await;
+    let project = app
+        .fixtures()
+        .project("Bydelsmødre Randers", 730, &base.ngo, |_| {})
+        .await;
+    app.fixtures()
+        .participant("BM-AAAA", Some(&project), &base.ngo, &[], |p| {
+            p.first_name = Set(Some("Amina".into()));
+        })
+        .await
+        .id
+}
+
+/// Reads her first name in `requests` concurrent requests, `gc-0`, `gc-1`, ...
+fn read_concurrently(
+    app: &TestApp,
+    token: &str,
+    her: Uuid,
+    requests: usize,
+) -> tokio::task::JoinSet<(String, Value)> {
+    let mut reads = tokio::task::JoinSet::new();
+    for i in 0..requests {
+        let (client, url, token) = (app.client().clone(), app.url("/graphql"), token.to_owned());
+        reads.spawn(async move {
+            let request_id = format!("gc-{i}");
+            let body: Value = client
+                .post(url)
+                .bearer_auth(token)
+                .header("x-request-id", &request_id)
+                .json(&json!({
+                    "query": queries::PARTICIPANT_FIRST_NAME,
+                    "variables": { "id": gid(Kind::Participant, her) },
+                }))
+                .send()
+                .await
+                .expect("an answer")
+                .json()
+                .await
+                .expect("a JSON answer");
+            (request_id, body)
+        });
+    }
+    reads
+}
+
+/// The request ids of the READ events on her trail, sorted.
+async fn reads_on_her_trail(app: &TestApp, token: &str, her: Uuid) -> Vec<String> {
+    let hers = gid(Kind::Participant, her);
+    let mut ids: Vec<String> = summary(&trail(app, token, json!({ "participantId": hers })).await)
+        .into_iter()
+        .filter(|(_, action, _, _)| action == "READ")
+        .map(|(request, ..)| request)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Group commit: the read records of concurrent requests are committed together, and every
+/// request answers only once its own record is on the trail. While the audit table is locked
+/// the first commit waits and the other requests queue behind it (each answer held back);
+/// released, the queue is written in one more commit: 8 requests, 2 commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_are_committed_together_and_each_answers_after_its_record() {
+    let app = TestApp::spawn().await;
+    let her = a_participant_with_a_name(&app).await;
+    let token = app
+        .token("secretariat", &format!("{ALL_READ} audit:read tokens:read"))
+        .await;
+    let commits = metric(&app, "bydel_read_audit_commits_total").await;
+    let requests = metric(&app, "bydel_read_audit_requests_total").await;
+
+    let lock = AuditTableLock::take(&app).await;
+    let mut reads = read_concurrently(&app, &token, her, 8);
+    metric_reaches(&app, "bydel_read_audit_waiting", 8.0).await;
+    assert!(
+        reads.try_join_next().is_none(),
+        "no answer before its record is committed"
+    );
+    lock.release().await;
+
+    let mut answered = Vec::new();
+    while let Some(read) = reads.join_next().await {
+        let (request_id, body) = read.expect("the read task");
+        assert_eq!(body["data"]["participant"]["firstName"], "Amina", "{body}");
+        answered.push(request_id);
+    }
+    answered.sort();
+    assert_eq!(reads_on_her_trail(&app, &token, her).await, answered);
+    assert_eq!(
+        metric(&app, "bydel_read_audit_commits_total").await - commits,
+        2.0
+    );
+    assert_eq!(
+        metric(&app, "bydel_read_audit_requests_total").await - requests,
+        8.0
+    );
+    assert_eq!(metric(&app, "bydel_read_audit_waiting").await, 0.0);
+}
+
+/// `--read-audit-batch 0` commits each request's records on its own, as before group commit:
+/// every read is still on the trail before its answer, and no group commit is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_group_commit_each_request_commits_its_own_records() {
+    let app = TestApp::spawn_with(crate::harness::Options {
+        read_audit_batch: 0,
+        ..Default::default()
+    })
+    .await;
+    let her = a_participant_with_a_name(&app).await;
+    let token = app
+        .token("secretariat", &format!("{ALL_READ} audit:read tokens:read"))
+        .await;
+    let mut reads = read_concurrently(&app, &token, her, 8);
+    let mut answered = Vec::new();
+    while let Some(read) = reads.join_next().await {
+        let (request_id, body) = read.expect("the read task");
+        assert_eq!(body["data"]["participant"]["firstName"], "Amina", "{body}");
+        answered.push(request_id);
+    }
+    answered.sort();
+    assert_eq!(reads_on_her_trail(&app, &token, her).await, answered);
+    assert_eq!(metric(&app, "bydel_read_audit_commits_total").await, 0.0);
 }

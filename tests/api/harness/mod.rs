@@ -49,6 +49,8 @@ pub struct Options {
     pub limits: LimitSettings,
     pub persisted: PersistedQueries,
     pub read_audit: bydel::audit::ReadAuditCommit,
+    /// `--read-audit-batch`: requests a read-audit group commit may hold (0: one each).
+    pub read_audit_batch: usize,
     /// `--token-cache-seconds`.
     pub token_cache: Duration,
     /// `--webhook-allow-http` and `--webhook-allow-loopback`.
@@ -74,6 +76,7 @@ impl Default for Options {
             },
             persisted: PersistedQueries::default(),
             read_audit: bydel::audit::ReadAuditCommit::default(),
+            read_audit_batch: bydel::audit::DEFAULT_BATCH_REQUESTS,
             token_cache: bydel::config::DEFAULT_TOKEN_CACHE,
             webhooks: bydel::webhooks::WebhookPolicy {
                 egress: bydel::webhooks::EgressPolicy {
@@ -200,7 +203,6 @@ impl TestApp {
             ..bydel::oauth::OAuthSettings::at(address)
         };
         let state = AppState {
-            read_audit: options.read_audit,
             cors: Arc::new(bydel::cors::CorsPolicy::new(&origins)),
             oauth: Arc::new(bydel::oauth::OAuth::new(oauth)),
             ..AppState::new(
@@ -213,7 +215,9 @@ impl TestApp {
                 Arc::new(options.persisted),
             )
             .expect("the metrics register")
-        };
+        }
+        .with_read_audit(options.read_audit, options.read_audit_batch)
+        .expect("the read audit metrics register");
         let (shutdown, stop) = oneshot::channel::<()>();
         let server = tokio::spawn(bydel::server::serve(listener, state, async move {
             let _ = stop.await;

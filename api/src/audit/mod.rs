@@ -25,6 +25,10 @@ use uuid::Uuid;
 
 use crate::error::ApiResult;
 
+mod writer;
+
+pub use writer::{DEFAULT_BATCH_REQUESTS, ReadAuditWriter};
+
 /// The width of `audit_event.request_id`; a longer `X-Request-Id` is cut, never refused,
 /// so a partner's long correlation id cannot make a change fail.
 const REQUEST_ID_CHARS: usize = 64;
@@ -272,22 +276,38 @@ impl ReadLog {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// One `read` event per record read so far, naming the categories read; the log is
+    /// empty afterwards.
+    fn events(&self) -> Vec<Event> {
+        self.take()
+            .into_iter()
+            .map(|(subject, categories)| {
+                let event = Event::new(AuditAction::Read, subject.entity_type, subject.entity_id)
+                    .detail(categories_detail(&categories));
+                match subject.participant_id {
+                    Some(participant) => event.about_participant(participant),
+                    None => event,
+                }
+            })
+            .collect()
+    }
+
+    /// Commits the request's `read` events through the group-commit writer and returns once
+    /// they are durable, together with those of the requests finishing beside it.
+    pub async fn commit_with(&self, writer: &ReadAuditWriter, actor: &Actor) -> ApiResult<()> {
+        writer.commit(actor, self.events()).await
+    }
+
     /// Writes one `read` event per record read during the request, naming the categories
-    /// read, in one INSERT committed as `commit` says.
+    /// read, in one INSERT committed as `commit` says (on `db`: the pool, or the transaction
+    /// of a keyed mutation).
     pub async fn flush(
         &self,
         db: &impl ConnectionTrait,
         actor: &Actor,
         commit: ReadAuditCommit,
     ) -> ApiResult<()> {
-        let events = self.take().into_iter().map(|(subject, categories)| {
-            let event = Event::new(AuditAction::Read, subject.entity_type, subject.entity_id)
-                .detail(categories_detail(&categories));
-            match subject.participant_id {
-                Some(participant) => event.about_participant(participant),
-                None => event,
-            }
-        });
+        let events = self.events();
         let Some(mut insert) = insert(actor, events) else {
             return Ok(());
         };
