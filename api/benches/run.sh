@@ -349,7 +349,8 @@ pgbench_op() {
 run_postgres() {
   start_bydel "$SERVE_URL" "$BYDEL_PORT"
   local pid=$BYDEL_PID
-  local auth="Bearer $(token "$DB_URL" kommune-$MUNICIPALITY)"
+  local auth
+  auth="Bearer $(token "$DB_URL" kommune-$MUNICIPALITY)"
   ORG_UUID=$(psql_db -c "select id from organisation where short_name = 'kommune-$MUNICIPALITY'")
   local referral_uuid project_uuid
   referral_uuid=$(psql_db -c "select id from referral where receiver_organisation_id = '$ORG_UUID'
@@ -451,21 +452,19 @@ post() {
 # What the comparison looks at, the same shape for Bydel and PostGraphile: the fields that do
 # not change during the run (the transitions move the node referral's status and version).
 # Sorted where the two order ties differently.
-NORM_BYDEL_INBOX='[.data.referrals.edges[].node | {p: .participant.pseudonym, f: .participant.firstName, b: .participant.birthYear, d: .participant.district, l: .participant.preferredLanguage, n: .note, v: .version, m: .mother.firstName, pr: .project.name, e: (.events | length)}] | sort_by(.p, .v, .e)'
-NORM_PGL_INBOX='[.data.allReferralsList[] | {p: .participantByParticipantId.pseudonym, f: .participantByParticipantId.firstName, b: .participantByParticipantId.birthYear, d: .participantByParticipantId.district, l: .participantByParticipantId.preferredLanguage, n: .note, v: .version, m: .motherByMotherId.firstName, pr: .projectByProjectId.name, e: (.referralEventsByReferralIdList | length)}] | sort_by(.p, .v, .e)'
-NORM_BYDEL_NODE='.data.node | {p: .participant.pseudonym, f: .participant.firstName, b: .participant.birthYear, d: .participant.district, l: .participant.preferredLanguage, n: .note, m: .mother.firstName, pr: .project.name}'
-NORM_PGL_NODE='.data.referral | {p: .participantByParticipantId.pseudonym, f: .participantByParticipantId.firstName, b: .participantByParticipantId.birthYear, d: .participantByParticipantId.district, l: .participantByParticipantId.preferredLanguage, n: .note, m: .motherByMotherId.firstName, pr: .projectByProjectId.name}'
-NORM_BYDEL_PROJECT='{n: .data.project.name, s: .data.project.startedOn, m: ([.data.project.mothers[] | [.firstName, .lastName, .joinedOn]] | sort), v: [.data.visits.edges[].node.visitedOn]}'
-NORM_PGL_PROJECT='{n: .data.projectById.name, s: .data.projectById.startedOn, m: ([.data.projectById.mothersByProjectIdList[] | [.firstName, .lastName, .joinedOn]] | sort), v: [.data.projectById.visitsByProjectIdList[].visitedOn]}'
+declare -A NORM
+NORM[bydel-inbox]='[.data.referrals.edges[].node | {p: .participant.pseudonym, f: .participant.firstName, b: .participant.birthYear, d: .participant.district, l: .participant.preferredLanguage, n: .note, v: .version, m: .mother.firstName, pr: .project.name, e: (.events | length)}] | sort_by(.p, .v, .e)'
+NORM[pgl-inbox]='[.data.allReferralsList[] | {p: .participantByParticipantId.pseudonym, f: .participantByParticipantId.firstName, b: .participantByParticipantId.birthYear, d: .participantByParticipantId.district, l: .participantByParticipantId.preferredLanguage, n: .note, v: .version, m: .motherByMotherId.firstName, pr: .projectByProjectId.name, e: (.referralEventsByReferralIdList | length)}] | sort_by(.p, .v, .e)'
+NORM[bydel-node]='.data.node | {p: .participant.pseudonym, f: .participant.firstName, b: .participant.birthYear, d: .participant.district, l: .participant.preferredLanguage, n: .note, m: .mother.firstName, pr: .project.name}'
+NORM[pgl-node]='.data.referral | {p: .participantByParticipantId.pseudonym, f: .participantByParticipantId.firstName, b: .participantByParticipantId.birthYear, d: .participantByParticipantId.district, l: .participantByParticipantId.preferredLanguage, n: .note, m: .motherByMotherId.firstName, pr: .projectByProjectId.name}'
+NORM[bydel-project]='{n: .data.project.name, s: .data.project.startedOn, m: ([.data.project.mothers[] | [.firstName, .lastName, .joinedOn]] | sort), v: [.data.visits.edges[].node.visitedOn]}'
+NORM[pgl-project]='{n: .data.projectById.name, s: .data.projectById.startedOn, m: ([.data.projectById.mothersByProjectIdList[] | [.firstName, .lastName, .joinedOn]] | sort), v: [.data.projectById.visitsByProjectIdList[].visitedOn]}'
 
 # same_as_bydel SYSTEM OP PEER_RESPONSE: the peer returned what Bydel returned for kommune-101
 same_as_bydel() {
-  local upper bydel_norm pgl_norm a b
-  upper=$(tr '[:lower:]' '[:upper:]' <<<"$2")
-  bydel_norm="NORM_BYDEL_$upper"
-  pgl_norm="NORM_PGL_$upper"
-  a=$(jq -S "${!bydel_norm}" "$OUT/$2.response.json")
-  b=$(jq -S "${!pgl_norm}" "$3")
+  local a b
+  a=$(jq -S "${NORM[bydel-$2]}" "$OUT/$2.response.json")
+  b=$(jq -S "${NORM[pgl-$2]}" "$3")
   if [[ "$a" != "$b" ]]; then
     log "$1 $2: not what Bydel returned for kommune-$MUNICIPALITY:"
     diff <(echo "$a") <(echo "$b") | head -20 >&2
@@ -594,9 +593,10 @@ kill_tree() {
 # number of requests of each operation one after another (after a warm-up), the counters
 # zeroed before and dumped after each operation.
 run_callgrind() {
-  local dir="$OUT/callgrind" op i
+  local dir="$OUT/callgrind" op
   rm -rf "$dir" && mkdir -p "$dir"
-  local auth="Bearer $(token "$DB_URL" kommune-$MUNICIPALITY)"
+  local auth
+  auth="Bearer $(token "$DB_URL" kommune-$MUNICIPALITY)"
   log "callgrind: starting the server under valgrind (slow)"
   BYDEL_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.out" \
     "$BIN" serve --listen "127.0.0.1:$CALLGRIND_PORT" --database-url "$SERVE_URL" \
@@ -610,15 +610,16 @@ run_callgrind() {
   done
   curl -fs -o /dev/null "$url/readyz" || { log "callgrind: server not ready after 10 minutes"; exit 1; }
   for op in inbox node project; do
-    for i in $(seq 1 10); do post "$url/graphql" "$auth" "$OUT/$op.json" >/dev/null; done
+    for _ in $(seq 1 10); do post "$url/graphql" "$auth" "$OUT/$op.json" >/dev/null; done
   done
   local n=0
   for op in inbox node project; do
     callgrind_ctl -z "$pid" "$url"
-    for i in $(seq 1 "$CALLGRIND_N"); do post "$url/graphql" "$auth" "$OUT/$op.json" >/dev/null; done
+    for _ in $(seq 1 "$CALLGRIND_N"); do post "$url/graphql" "$auth" "$OUT/$op.json" >/dev/null; done
     callgrind_ctl -d "$pid" "$url"
     n=$((n + 1))
     local dump ir
+    # shellcheck disable=SC2012
     dump=$(ls -t "$dir"/callgrind.out.* 2>/dev/null | head -1)
     ir=$(awk '/^(summary|totals):/ {print $2; exit}' "$dump")
     CALLGRIND+=("$op|$CALLGRIND_N|$ir|$(awk -v i="$ir" -v n="$CALLGRIND_N" 'BEGIN {printf "%.0f", i / n}')")
