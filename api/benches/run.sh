@@ -473,10 +473,13 @@ same_as_bydel() {
   log "$1 $2: same rows and personal fields as Bydel ($(jq 'if type == "array" then length else 1 end' <<<"$b") items; $(jq -c '.m | length' <<<"$b" 2>/dev/null || echo -) mothers)"
 }
 
-# pgl_node_id URL AUTH UUID -> the referral's nodeId as this PostGraphile spells it
+# shellcheck disable=SC2016 # GraphQL variables, not shell ones
+# pgl_node_id URL AUTH UUID TAG -> the referral's nodeId as this PostGraphile spells it
 pgl_node_id() {
-  jq -n --arg id "$3" '{query: "query($id: UUID!) { allReferralsList(condition: {id: $id}) { nodeId } }", variables: {id: $id}}' \
-    >"$OUT/node-id.json"
+  local query='query($id: UUID!) { allReferralsList(condition: {id: $id}) { nodeId } }'
+  # v5 names the column `rowId` and the node id `id`.
+  [[ $4 == pg5* ]] && query='query($id: UUID!) { allReferralsList(condition: {rowId: $id}) { nodeId: id } }'
+  jq -n --arg q "$query" --arg id "$3" '{query: $q, variables: {id: $id}}' >"$OUT/node-id.json"
   post "$1" "$2" "$OUT/node-id.json" | jq -er '.data.allReferralsList[0].nodeId'
 }
 
@@ -517,7 +520,7 @@ rls_checks() {
 pgl_peer() {
   local system=$1 port=$2 pid=$3 dir=$4 auth=$5 referral_uuid=$6 project_uuid=$7 tag=$8
   local url="http://127.0.0.1:$port/graphql" node_id
-  node_id=$(pgl_node_id "$url" "$auth" "$referral_uuid") ||
+  node_id=$(pgl_node_id "$url" "$auth" "$referral_uuid" "$tag") ||
     { log "$system: no nodeId for referral $referral_uuid"; exit 1; }
   body "$OUT/$tag-inbox.json" "$dir/inbox.graphql" "{\"receiver\": \"$ORG_UUID\"}"
   body "$OUT/$tag-node.json" "$dir/node.graphql" "{\"id\": \"$node_id\"}"
@@ -562,7 +565,7 @@ run_pg4() {
 start_pg5() {
   local port=$1 logfile=$2
   shift 2
-  (cd "$OUT/postgraphile5" && env PG5_PORT="$port" PG5_WORKERS=2 NODE_ENV=production "$@" \
+  (cd "$OUT/postgraphile5" && env PG5_PORT="$port" PG5_WORKERS=2 NODE_ENV=production GRAPHILE_ENV=production "$@" \
     "$NODE22" serve.mjs >"$logfile" 2>&1) &
   PG5_PID=$!
   PIDS+=("$PG5_PID")

@@ -62,6 +62,8 @@
 --   and visit notes (the views do not expose them; the benchmark reads neither), the
 --   municipality's case reference.
 
+SET client_min_messages = warning;
+
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_municipality') THEN
