@@ -484,7 +484,8 @@ pgl_node_id() {
 }
 
 # rls_checks SYSTEM URL QUERY_DIR TAG OWN_NODE_ID: nothing of another municipality, and each
-# request that reads personal data leaves as many audit rows as Bydel's
+# request that reads personal data leaves at least as many audit rows as Bydel's (Bydel writes one
+# per participant read, the view one per row: two referrals about one woman are two rows there)
 rls_checks() {
   local system=$1 url=$2 dir=$3 tag=$4 out node_id before after
   # The foreign referral's nodeId: the peer's own spelling (base64 of a JSON array naming
@@ -509,7 +510,7 @@ rls_checks() {
   before=$(psql_db -c "select count(*) from bench_rls.read_audit")
   post "$url" "$RLS_AUTH" "$OUT/$tag-inbox.json" >/dev/null
   after=$(psql_db -c "select count(*) from bench_rls.read_audit")
-  if [[ -n "${BYDEL_INBOX_AUDIT:-}" && $((after - before)) != "$BYDEL_INBOX_AUDIT" ]]; then
+  if [[ -n "${BYDEL_INBOX_AUDIT:-}" && $((after - before)) -lt "$BYDEL_INBOX_AUDIT" ]]; then
     log "$system: an inbox request wrote $((after - before)) audit rows, Bydel $BYDEL_INBOX_AUDIT"
     exit 1
   fi
