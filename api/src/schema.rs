@@ -37,6 +37,7 @@ use crate::{
     referrals::{Referral, ReferralMutation, ReferralPolicy, ReferralQuery, ReferralSubscription},
     server::RequestIdValue,
     stats::{StatsPolicy, StatsQuery},
+    surveys::{SurveyMutation, SurveyQuery},
     tokens::{
         ApiClient, IssuerMutation, IssuerQuery, StaffMutation, StaffQuery, TokenMutation,
         TokenQuery,
@@ -72,6 +73,7 @@ pub struct QueryFields<Federation: ObjectType = FederationQuery>(
     WebhookQuery,
     VocabularyQuery,
     DirectoryQuery,
+    SurveyQuery,
     Federation,
 );
 
@@ -97,6 +99,7 @@ pub struct Mutation(
     ReferralMutation,
     WebhookMutation,
     DirectoryMutation,
+    SurveyMutation,
 );
 
 /// The subscription root (over graphql-ws, see `websocket`).

@@ -33,6 +33,7 @@
 //! Values are `Float` throughout so hours and counts share one cell type; counts are whole.
 
 pub mod disclosure;
+pub mod evaluation;
 pub mod perturbation;
 mod sql;
 
@@ -397,6 +398,20 @@ impl Stats {
         Ok(Some(
             self.table(ctx, Figure::VolunteerHours, group_by).await?,
         ))
+    }
+
+    /// What the survey answers say about the programme's four goals: respondents, mean,
+    /// score, distribution and the paired change since COURSE_START, under the same
+    /// disclosure control as every figure (see `stats::evaluation`).
+    async fn evaluation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice is `BAD_USER_INPUT`."
+        )]
+        group_by: Option<Vec<evaluation::EvaluationDimension>>,
+    ) -> async_graphql::Result<Option<evaluation::EvaluationTable>> {
+        Ok(Some(self.evaluation_table(ctx, group_by).await?))
     }
 
     /// Requested referrals waiting for the caller's answer longer than the agreed response

@@ -672,7 +672,7 @@ pub fn referral_filter(scope: Option<Condition>, filter: &Filter) -> Condition {
 }
 
 /// The project-owned figures' filter, on the joined `project` row.
-fn project_filter(filter: &Filter) -> Condition {
+pub(super) fn project_filter(filter: &Filter) -> Condition {
     let mut condition = Condition::all();
     if let Some(projects) = &filter.projects {
         condition = condition.add(project::Column::Id.is_in(projects.iter().copied()));
