@@ -29,7 +29,7 @@ use bydel::{
 
 const ADMIN: &str = "surveys:admin stats:read";
 const OPERATOR: &str = "surveys:write mothers:write mothers:read courses:read projects:read";
-const MUNICIPALITY: &str = "surveys:read stats:read";
+const MUNICIPALITY: &str = "surveys:read stats:read projects:read";
 
 /// Item codes of the questionnaire, in order.
 const KNOWS: &str = "knows-health";
