@@ -409,8 +409,10 @@ pub struct EvaluationCell {
     values: EvaluationValues,
 }
 
+/// One cell of `stats.evaluation`: where it sits (the requested dimensions) and its figures.
 #[Object]
 impl EvaluationCell {
+    /// The goal (GOAL).
     async fn goal(&self) -> Option<SurveyGoal> {
         self.at.goal.map(Into::into)
     }
@@ -418,21 +420,26 @@ impl EvaluationCell {
     async fn item_code(&self) -> Option<&str> {
         self.at.item.as_deref()
     }
+    /// The year the round opened (YEAR).
     async fn year(&self) -> Option<i32> {
         self.at.year
     }
+    /// The project's id (PROJECT).
     async fn project_id(&self) -> Option<ID> {
         self.at.project.map(|id| Kind::Project.id(id))
     }
+    /// The project (PROJECT).
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         let Some(id) = self.at.project else {
             return Ok(None);
         };
         Ok(load_by_id::<project::Entity>(ctx, id).await?.map(Project))
     }
+    /// The project's municipality code (MUNICIPALITY).
     async fn municipality_code(&self) -> Option<i32> {
         self.at.municipality
     }
+    /// The project's municipality (MUNICIPALITY).
     async fn municipality(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Municipality>> {
         Ok(municipality_by_code(ctx, self.at.municipality).await?)
     }
@@ -440,9 +447,11 @@ impl EvaluationCell {
     async fn round(&self) -> Option<SurveyMoment> {
         self.at.round.map(Into::into)
     }
+    /// The respondents' corps (CORPS).
     async fn corps(&self) -> Option<Corps> {
         self.at.corps.map(Into::into)
     }
+    /// The cell's figures.
     async fn values(&self) -> &EvaluationValues {
         &self.values
     }
@@ -455,6 +464,7 @@ pub struct EvaluationTable {
     suppressed_cells: i32,
 }
 
+/// A table of `stats.evaluation`: cells, total and how many cells are hidden.
 #[Object]
 impl EvaluationTable {
     /// One cell per combination of the dimensions that occurs, in a stable order.
@@ -595,6 +605,7 @@ impl EvaluationValues {
     }
 }
 
+/// The figures of a cell; every measure `null` when the cell is suppressed.
 #[Object]
 impl EvaluationValues {
     /// Whether the cell is hidden by disclosure control (every measure is then `null`).
@@ -636,6 +647,7 @@ pub struct EvaluationBucket {
     suppressed: bool,
 }
 
+/// How many answers of a cell gave one raw value.
 #[Object]
 impl EvaluationBucket {
     /// The raw value (LIKERT_5 1-5, YES_NO 0/1, CHOICE the index).
@@ -646,6 +658,7 @@ impl EvaluationBucket {
     async fn count(&self) -> Option<i32> {
         self.count
     }
+    /// Whether the count is hidden by disclosure control.
     async fn suppressed(&self) -> bool {
         self.suppressed
     }
@@ -661,6 +674,7 @@ pub struct EvaluationChange {
     score_change: Option<f64>,
 }
 
+/// The change since COURSE_START for the same respondents and items.
 #[Object]
 impl EvaluationChange {
     /// Whether the change is hidden by disclosure control.

@@ -57,6 +57,7 @@ pub const MAX_LIST: u64 = 500;
 pub struct LocalizedText {
     /// ISO 639 code, e.g. `da`, `en`, `ar`.
     pub language: String,
+    /// The text.
     pub text: String,
 }
 
@@ -91,6 +92,7 @@ pub struct Questionnaire(pub questionnaire::Model);
 /// One version of a questionnaire (`surveys:read`); a published version never changes.
 #[Object]
 impl Questionnaire {
+    /// The version's global id.
     pub async fn id(&self) -> ID {
         Kind::Questionnaire.id(self.0.id)
     }
@@ -102,9 +104,11 @@ impl Questionnaire {
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// DRAFT (changes in place) or PUBLISHED (never changes).
     async fn status(&self) -> QuestionnaireStatus {
         self.0.status.into()
     }
+    /// When it was published; `null` for a draft.
     async fn published_at(&self) -> Option<DateTime<Utc>> {
         self.0.published_at
     }
@@ -147,9 +151,11 @@ impl QuestionnaireItem {
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// The goal the item measures.
     async fn goal(&self) -> SurveyGoal {
         self.0.goal.into()
     }
+    /// How it is answered.
     async fn scale(&self) -> ItemScale {
         self.0.scale.into()
     }
@@ -183,18 +189,22 @@ pub struct SurveyRound(pub survey_round::Model);
 pub struct SurveyFreeTextAnswer {
     /// The item's code.
     pub item_code: String,
+    /// The respondent's words.
     pub text: String,
 }
 
 /// A questionnaire given to a project's cohort at a moment (`surveys:read`).
 #[Object]
 impl SurveyRound {
+    /// The round's global id.
     pub async fn id(&self) -> ID {
         Kind::SurveyRound.id(self.0.id)
     }
+    /// When in the volunteers' path it is given.
     async fn moment(&self) -> SurveyMoment {
         self.0.moment.into()
     }
+    /// When it opened.
     async fn opened_at(&self) -> DateTime<Utc> {
         self.0.opened_at
     }
@@ -202,6 +212,7 @@ impl SurveyRound {
     async fn closed_at(&self) -> Option<DateTime<Utc>> {
         self.0.closed_at
     }
+    /// The questionnaire version it gives.
     async fn questionnaire(
         &self,
         ctx: &Context<'_>,
@@ -212,6 +223,7 @@ impl SurveyRound {
                 .map(Questionnaire),
         )
     }
+    /// The project whose cohort answers.
     async fn project(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Project>> {
         Ok(load_by_id::<project::Entity>(ctx, self.0.project_id)
             .await?
@@ -279,17 +291,20 @@ impl SurveyRound {
     }
 }
 
-/// A recorded response: the round and when; never the respondent.
 pub struct SurveyResponse(pub survey_response::Model);
 
+/// A recorded response: the round and when; never the respondent.
 #[Object]
 impl SurveyResponse {
+    /// The response's global id.
     pub async fn id(&self) -> ID {
         Kind::SurveyResponse.id(self.0.id)
     }
+    /// The round it answers.
     async fn round_id(&self) -> ID {
         Kind::SurveyRound.id(self.0.round_id)
     }
+    /// When it was recorded.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }

@@ -36,6 +36,7 @@ pub struct QuestionnaireItemInput {
     pub code: String,
     /// The goal the item measures.
     pub goal: SurveyGoal,
+    /// How it is answered.
     pub scale: ItemScale,
     /// A CHOICE item's 2 to 20 choice codes; none for other scales.
     #[graphql(default)]
@@ -61,7 +62,9 @@ pub struct CreateQuestionnaireInput {
 pub struct UpdateQuestionnaireInput {
     /// The draft version to change; a published one is `CONFLICT`.
     pub id: ID,
+    /// The title, in Danish and English at least.
     pub texts: Vec<LocalizedTextInput>,
+    /// 1 to 100 items, in order.
     pub items: Vec<QuestionnaireItemInput>,
 }
 
@@ -74,6 +77,7 @@ pub struct OpenSurveyRoundInput {
     pub project_id: ID,
     /// One course of the project whose cohort answers; left out, the whole project.
     pub course_id: Option<ID>,
+    /// When in the volunteers' path the round is given.
     pub moment: SurveyMoment,
 }
 
@@ -83,6 +87,7 @@ pub struct OpenSurveyRoundInput {
 pub struct SurveyAnswerInput {
     /// An item of the round's questionnaire.
     pub item_id: ID,
+    /// The answer to a LIKERT_5, YES_NO or CHOICE item.
     pub value: Option<i32>,
     /// At most 2000 characters: personal data, read under the rules of notes.
     pub text: Option<String>,
