@@ -845,3 +845,53 @@ async fn a_project_runs_a_corps_of_fathers_and_figures_group_by_corps() {
     );
     near(&seen["total"]["respondents"], 7);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_surveys_tell_the_evaluations_story() {
+    let app = TestApp::spawn().await;
+    app.load_demo().await;
+    let admin = app.token("secretariat", ADMIN).await;
+    let response = app
+        .graphql(
+            Some(&admin),
+            queries::STATS_EVALUATION,
+            json!({ "groupBy": ["GOAL", "ROUND"] }),
+        )
+        .await;
+    let table = response.data()["stats"]["evaluation"].clone();
+    let change = |goal: &str| {
+        let end = &cell(&table, &[("goal", goal), ("round", "COURSE_END")])["values"];
+        let start = &cell(&table, &[("goal", goal), ("round", "COURSE_START")])["values"];
+        // Those who left the course answered only the start.
+        let paired = end["change"]["pairedRespondents"].as_i64().unwrap();
+        assert!(paired >= 20, "{goal}: {paired} pairs");
+        assert!(paired < start["respondents"].as_i64().unwrap(), "{goal}");
+        end["change"]["scoreChange"].as_f64().unwrap()
+    };
+    let (knowledge, network, work, passing) = (
+        change("KNOWLEDGE"),
+        change("NETWORK"),
+        change("EDUCATION_WORK"),
+        change("PASSING_ON"),
+    );
+    // Every goal moved; network (pride, self-confidence) the most, education and work least.
+    for moved in [knowledge, network, work, passing] {
+        assert!(moved > 0.0, "{knowledge} {network} {work} {passing}");
+    }
+    assert!(
+        network > knowledge && network > passing && work < knowledge,
+        "{table:#}"
+    );
+    // A municipality reads its own area's figures under disclosure control.
+    let kommune = app.token("kommune-101", MUNICIPALITY).await;
+    let seen = app
+        .graphql(
+            Some(&kommune),
+            queries::STATS_EVALUATION,
+            json!({ "groupBy": ["YEAR", "ROUND"] }),
+        )
+        .await;
+    let seen = &seen.data()["stats"];
+    assert_eq!(seen["perturbed"], true);
+    assert!(!seen["evaluation"]["cells"].as_array().unwrap().is_empty());
+}
