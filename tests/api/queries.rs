@@ -190,3 +190,5 @@ pub const QUESTIONNAIRES: &str = include_str!("queries/questionnaires.graphql");
 pub const STATS_EVALUATION: &str = include_str!("queries/stats_evaluation.graphql");
 /// `registerMother` with the corps of the volunteer and of her project.
 pub const REGISTER_VOLUNTEER: &str = include_str!("queries/register_volunteer.graphql");
+/// Every figure grouped by corps (mothers and fathers).
+pub const STATS_BY_CORPS: &str = include_str!("queries/stats_by_corps.graphql");

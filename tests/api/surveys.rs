@@ -9,7 +9,7 @@
 
 use entity::{
     audit_event, enrolment,
-    enums::{AuditAction, PartnerRole, ProjectCorps},
+    enums::{AuditAction, PartnerRole, ProjectCorps, VisitChannel, VisitTopic},
     mother, project, survey_answer, survey_response,
 };
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -844,6 +844,52 @@ async fn a_project_runs_a_corps_of_fathers_and_figures_group_by_corps() {
         "one father, and the cell that would reveal him"
     );
     near(&seen["total"]["respondents"], 7);
+
+    // Every other figure groups by corps too: two visits by Yusuf, six by the mothers; a
+    // certified mother; visits count as activity hours of their mother's corps.
+    let f = app.fixtures();
+    for m in w.cohort.iter().chain([&father, &father]) {
+        f.visit(
+            m,
+            date(2024, 3, 4),
+            VisitChannel::HomeVisit,
+            &[VisitTopic::School],
+            |_| {},
+        )
+        .await;
+    }
+    f.enrolment(&w.course, &w.noor, Some(date(2024, 5, 1)))
+        .await;
+    let admin = app.token("secretariat", "stats:read").await;
+    let figures = app
+        .graphql(Some(&admin), queries::STATS_BY_CORPS, json!({}))
+        .await;
+    let stats = &figures.data()["stats"];
+    let value = |figure: &str, corps: &str| {
+        stats[figure]["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["corps"] == corps)
+            .map(|c| c["value"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(value("visits", "FATHER"), 2.0);
+    assert_eq!(value("visits", "MOTHER"), 6.0);
+    assert_eq!(stats["visits"]["total"]["value"], 8.0);
+    assert_eq!(
+        value("volunteerHours", "FATHER"),
+        2.0,
+        "two visits of an hour"
+    );
+    assert_eq!(value("mothersTrained", "MOTHER"), 1.0);
+    // The municipality: two visits by one father are suppressed, with their partner.
+    let kommune_stats = w.app.token("kommune-101", "stats:read").await;
+    let seen = app
+        .graphql(Some(&kommune_stats), queries::STATS_BY_CORPS, json!({}))
+        .await;
+    let visits = &seen.data()["stats"]["visits"];
+    assert_eq!(visits["suppressedCells"], 2, "{visits:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

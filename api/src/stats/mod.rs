@@ -119,6 +119,10 @@ pub enum Dimension {
     Language,
     /// What volunteer time was given to (`volunteerHours` only); visits are ACTIVITY.
     Kind,
+    /// The corps of the volunteer a row names: the mother trained, the visit's or the hours'
+    /// mother, the referral's mother (every figure; `null` for rows naming none: the group's
+    /// own hours, a referral without a mother).
+    Corps,
 }
 
 /// The figures, each one SQL statement.
@@ -190,6 +194,7 @@ fn dimension_name(dimension: Dimension) -> &'static str {
         Dimension::Outcome => "OUTCOME",
         Dimension::Language => "LANGUAGE",
         Dimension::Kind => "KIND",
+        Dimension::Corps => "CORPS",
     }
 }
 
@@ -654,6 +659,7 @@ struct Coordinates {
     outcome: Option<ReferralOutcome>,
     language: Option<String>,
     kind: Option<HoursKind>,
+    corps: Option<crate::vocabulary::Corps>,
 }
 
 impl Coordinates {
@@ -693,6 +699,7 @@ impl Coordinates {
                     enum_key::<entity::enums::ReferralOutcome, _>(&mut at.outcome, text()?)?
                 }
                 Dimension::Kind => enum_key::<entity::enums::HoursKind, _>(&mut at.kind, text()?)?,
+                Dimension::Corps => enum_key::<entity::enums::Corps, _>(&mut at.corps, text()?)?,
             };
             at.key.push(key);
         }
@@ -844,6 +851,11 @@ macro_rules! cell_object {
             /// What the volunteer time was given to; visits are ACTIVITY.
             async fn kind(&self) -> Option<HoursKind> {
                 self.at.kind
+            }
+            /// The volunteers' corps; `null` unless grouped by CORPS (and for rows naming no
+            /// volunteer).
+            async fn corps(&self) -> Option<crate::vocabulary::Corps> {
+                self.at.corps
             }
             $($own)*
         }
