@@ -34,10 +34,14 @@ pub enum Kind {
     TrustedIssuer,
     StaffMember,
     ClientCredential,
+    Questionnaire,
+    QuestionnaireItem,
+    SurveyRound,
+    SurveyResponse,
 }
 
 impl Kind {
-    const ALL: [Kind; 22] = [
+    const ALL: [Kind; 26] = [
         Kind::Organisation,
         Kind::Project,
         Kind::Mother,
@@ -60,6 +64,10 @@ impl Kind {
         Kind::TrustedIssuer,
         Kind::StaffMember,
         Kind::ClientCredential,
+        Kind::Questionnaire,
+        Kind::QuestionnaireItem,
+        Kind::SurveyRound,
+        Kind::SurveyResponse,
     ];
 
     pub fn name(self) -> &'static str {
@@ -86,6 +94,10 @@ impl Kind {
             Kind::TrustedIssuer => "TrustedIssuer",
             Kind::StaffMember => "StaffMember",
             Kind::ClientCredential => "ClientCredential",
+            Kind::Questionnaire => "Questionnaire",
+            Kind::QuestionnaireItem => "QuestionnaireItem",
+            Kind::SurveyRound => "SurveyRound",
+            Kind::SurveyResponse => "SurveyResponse",
         }
     }
 

@@ -121,7 +121,14 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             .await
         }
         // Identity configuration, listed by `trustedIssuers`; not a `Node`.
-        Kind::TrustedIssuer | Kind::StaffMember | Kind::ClientCredential => Ok(None),
+        // Survey rows are read through `questionnaires`, `surveyRounds` and `stats`.
+        Kind::TrustedIssuer
+        | Kind::StaffMember
+        | Kind::ClientCredential
+        | Kind::Questionnaire
+        | Kind::QuestionnaireItem
+        | Kind::SurveyRound
+        | Kind::SurveyResponse => Ok(None),
     }
 }
 

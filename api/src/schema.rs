@@ -32,6 +32,7 @@ use crate::{
     projects::{Project, ProjectMutation, ProjectQuery},
     referrals::{Referral, ReferralMutation, ReferralPolicy, ReferralQuery, ReferralSubscription},
     stats::{StatsPolicy, StatsQuery},
+    surveys::{SurveyMutation, SurveyQuery},
     tokens::{
         ApiClient, IssuerMutation, IssuerQuery, StaffMutation, StaffQuery, TokenMutation,
         TokenQuery,
@@ -67,6 +68,7 @@ pub struct QueryFields<Federation: ObjectType = FederationQuery>(
     WebhookQuery,
     VocabularyQuery,
     DirectoryQuery,
+    SurveyQuery,
     Federation,
 );
 
@@ -92,6 +94,7 @@ pub struct Mutation(
     ReferralMutation,
     WebhookMutation,
     DirectoryMutation,
+    SurveyMutation,
 );
 
 /// The subscription root (over graphql-ws, see `websocket`).

@@ -348,3 +348,63 @@ vocabulary! {
         Revoke,
     }
 }
+
+vocabulary! {
+    /// Which corps a volunteer belongs to. The API keeps the name `Mother` for every
+    /// volunteer (partners' clients depend on it); a neighbourhood father is a `Mother` with
+    /// `corps: FATHER`.
+    Corps {
+        /// A neighbourhood mother.
+        Mother,
+        /// A neighbourhood father (the 2012 evaluation's recommendation).
+        Father,
+    }
+    /// Which corps a project runs.
+    ProjectCorps {
+        /// Neighbourhood mothers only (every project before issue 17).
+        Mothers,
+        /// Neighbourhood fathers only.
+        Fathers,
+        /// Both corps, with the same training, visits and referrals.
+        Both,
+    }
+    /// The programme's four measurable goals (the evaluations of 2010 and 2012).
+    SurveyGoal {
+        /// More knowledge of children's well-being, health, schools and society.
+        Knowledge,
+        /// Feeling more attached to a network.
+        Network,
+        /// Becoming clearer on education and work.
+        EducationWork,
+        /// Passing knowledge on to other women.
+        PassingOn,
+    }
+    /// How a questionnaire item is answered.
+    ItemScale {
+        /// 1 (not at all) to 5 (very much).
+        #[graphql(name = "LIKERT_5")]
+        Likert5,
+        /// 0 no, 1 yes.
+        YesNo,
+        /// One of the item's choices, by index from 0.
+        Choice,
+        /// Free text: personal data, read under the rules of notes.
+        FreeText,
+    }
+    /// Whether a questionnaire version may still change.
+    QuestionnaireStatus {
+        /// Being written; changes in place.
+        Draft,
+        /// Given to respondents; never changes (a change is a new version).
+        Published,
+    }
+    /// When in a volunteer's path a survey round is given.
+    SurveyMoment {
+        /// At the start of the basic course.
+        CourseStart,
+        /// At the end of the basic course.
+        CourseEnd,
+        /// One year after certification.
+        OneYearAfter,
+    }
+}

@@ -695,3 +695,101 @@ pub enum CredentialKind {
     /// A registered public key for signed client assertions (`private_key_jwt`).
     PublicKey,
 }
+
+/// The programme's four measurable goals (the evaluations of 2010 and 2012), each
+/// questionnaire item measuring one.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(32))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SurveyGoal {
+    Knowledge,
+    Network,
+    EducationWork,
+    PassingOn,
+}
+
+/// How a questionnaire item is answered.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(32))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemScale {
+    #[sea_orm(string_value = "likert_5")]
+    Likert5,
+    YesNo,
+    Choice,
+    FreeText,
+}
+
+/// Whether a questionnaire version may still change.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(32))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionnaireStatus {
+    Draft,
+    Published,
+}
+
+/// When in a mother's path a survey round is given.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(32))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SurveyMoment {
+    CourseStart,
+    CourseEnd,
+    OneYearAfter,
+}
+
+/// Which corps a volunteer belongs to: neighbourhood mothers or neighbourhood fathers.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(32))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Corps {
+    Mother,
+    Father,
+}
+
+/// Which corps a project runs.
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(StringLen::N(32))",
+    rename_all = "snake_case"
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectCorps {
+    Mothers,
+    Fathers,
+    Both,
+}

@@ -1,7 +1,7 @@
 //! A volunteer neighbourhood mother, belonging to one project.
 //! `left_on`, when set, is not before `joined_on`.
 
-use crate::enums::MotherStatus;
+use crate::enums::{Corps, MotherStatus};
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -18,6 +18,8 @@ pub struct Model {
     pub status: MotherStatus,
     pub joined_on: Date,
     pub left_on: Option<Date>,
+    /// Which corps (issue 17); the API keeps the name `Mother` for fathers too.
+    pub corps: Corps,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -2,7 +2,7 @@
 //! organisation; most personal data is scoped to a project. `ended_on`, when set, is not
 //! before `started_on`.
 
-use crate::enums::ProjectStatus;
+use crate::enums::{ProjectCorps, ProjectStatus};
 use sea_orm::entity::prelude::*;
 
 #[sea_orm::model]
@@ -17,6 +17,8 @@ pub struct Model {
     pub status: ProjectStatus,
     pub started_on: Date,
     pub ended_on: Option<Date>,
+    /// Which corps (issue 17); the API keeps the name `Mother` for fathers too.
+    pub corps: ProjectCorps,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

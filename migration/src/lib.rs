@@ -27,6 +27,7 @@ mod m20261203_000019_referral_message_webhooks;
 mod m20261203_000020_trusted_issuers;
 mod m20261203_000021_oauth_client_credentials;
 mod m20261203_000022_people;
+mod m20261204_000023_surveys;
 
 /// Applies the migrations in order; `Migrator::up(db, None)` brings a database current.
 pub struct Migrator;
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000020_trusted_issuers::Migration),
             Box::new(m20261203_000021_oauth_client_credentials::Migration),
             Box::new(m20261203_000022_people::Migration),
+            Box::new(m20261204_000023_surveys::Migration),
         ]
     }
 }

@@ -163,7 +163,7 @@ fn migrate_then_status_lists_every_migration_as_applied() {
     // The status is machine-readable on stdout: `applied<TAB>name` or `pending<TAB>name`.
     let report = status.stdout();
     let migrations = Migrator::migrations();
-    assert_eq!(migrations.len(), 22);
+    assert_eq!(migrations.len(), 23);
     for migration in &migrations {
         let line = report
             .lines()

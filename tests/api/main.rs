@@ -50,6 +50,7 @@ mod schema;
 mod stale;
 mod stats;
 mod subscriptions;
+mod surveys;
 mod sync;
 mod tallies;
 mod token_cache;

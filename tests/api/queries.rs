@@ -176,3 +176,19 @@ pub const REGISTER_STAFF_MEMBER: &str = include_str!("queries/register_staff_mem
 pub const DEACTIVATE_STAFF_MEMBER: &str = include_str!("queries/deactivate_staff_member.graphql");
 pub const STAFF_MEMBERS: &str = include_str!("queries/staff_members.graphql");
 pub const AUDIT_PEOPLE: &str = include_str!("queries/audit_people.graphql");
+
+/// Surveys (issue 17): questionnaires, rounds, responses and `stats.evaluation`.
+pub const CREATE_QUESTIONNAIRE: &str = include_str!("queries/create_questionnaire.graphql");
+pub const UPDATE_QUESTIONNAIRE: &str = include_str!("queries/update_questionnaire.graphql");
+pub const PUBLISH_QUESTIONNAIRE: &str = include_str!("queries/publish_questionnaire.graphql");
+pub const OPEN_SURVEY_ROUND: &str = include_str!("queries/open_survey_round.graphql");
+pub const CLOSE_SURVEY_ROUND: &str = include_str!("queries/close_survey_round.graphql");
+pub const RECORD_SURVEY_RESPONSE: &str = include_str!("queries/record_survey_response.graphql");
+pub const SURVEY_ROUNDS: &str = include_str!("queries/survey_rounds.graphql");
+pub const SURVEY_FREE_TEXT: &str = include_str!("queries/survey_free_text.graphql");
+pub const QUESTIONNAIRES: &str = include_str!("queries/questionnaires.graphql");
+pub const STATS_EVALUATION: &str = include_str!("queries/stats_evaluation.graphql");
+/// `registerMother` with the corps of the volunteer and of her project.
+pub const REGISTER_VOLUNTEER: &str = include_str!("queries/register_volunteer.graphql");
+/// Every figure grouped by corps (mothers and fathers).
+pub const STATS_BY_CORPS: &str = include_str!("queries/stats_by_corps.graphql");

@@ -178,7 +178,7 @@ CREATE POLICY bench_municipality_read ON public.referral FOR SELECT TO bench_mun
 
 DROP POLICY IF EXISTS bench_municipality_read ON public.referral_event;
 CREATE POLICY bench_municipality_read ON public.referral_event FOR SELECT TO bench_municipality USING (
-  referral_id IN (SELECT r.id FROM public.referral r));
+  EXISTS (SELECT 1 FROM public.referral r WHERE r.id = referral_event.referral_id));
 
 DROP POLICY IF EXISTS bench_municipality_read ON public.participant;
 CREATE POLICY bench_municipality_read ON public.participant FOR SELECT TO bench_municipality USING (
@@ -208,7 +208,7 @@ CREATE POLICY bench_municipality_read ON public.visit FOR SELECT TO bench_munici
 
 DROP POLICY IF EXISTS bench_municipality_read ON public.visit_topic;
 CREATE POLICY bench_municipality_read ON public.visit_topic FOR SELECT TO bench_municipality USING (
-  visit_id IN (SELECT v.id FROM public.visit v));
+  EXISTS (SELECT 1 FROM public.visit v WHERE v.id = visit_topic.visit_id));
 
 GRANT SELECT ON public.referral, public.referral_event, public.participant, public.project,
   public.mother, public.visit, public.visit_topic, public.project_partner, public.consent

@@ -263,6 +263,18 @@ impl ReadLog {
         );
     }
 
+    /// A free-text survey answer (issue 17): about a pseudonymous respondent, no participant.
+    pub fn survey_answer(&self, answer_id: Uuid) {
+        self.read(
+            Subject {
+                entity_type: "survey_answer",
+                entity_id: answer_id,
+                participant_id: None,
+            },
+            Category::Notes,
+        );
+    }
+
     fn read(&self, subject: Subject, category: Category) {
         self.0
             .lock()

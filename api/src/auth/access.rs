@@ -91,6 +91,17 @@
 //!    nothing in another mother's name. A token bound to a staff member reads and writes as
 //!    its organisation. Either way the audit trail names the person beside the client, and a
 //!    person's token ends with their role (a mother who left, a deactivated staff member).
+//! 8. **Surveys** (issue 17). Questionnaires are the programme's shared forms: any caller
+//!    with `surveys:read` reads every version (a mother-bound token too, to answer them);
+//!    the secretariat alone writes and publishes them (`surveys:admin`,
+//!    [`Principal::may_write_questionnaires`]). Survey rounds are rows under their project
+//!    (rule 2, not through a funder); the project's operator (or the secretariat) opens and
+//!    closes them with `surveys:write`. A response is recorded by the operator for a mother
+//!    of its project, or by the mother herself with a token bound to her (rule 7), never in
+//!    another's name ([`Principal::may_record_response`]). Responses name a pseudonym, never
+//!    the mother; their free-text answers are personal data under the rule of visit notes
+//!    (the secretariat or the project's operator, `surveys:read`, audited as `notes`:
+//!    [`survey_free_text`]); numbers leave only as figures (rule 6).
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -99,9 +110,10 @@ use entity::{
     api_client, api_token, audit_event, client_credential, consent, course, enrolment,
     enums::{ConsentPurpose, OrganisationKind, PartnerRole, ReferralStatus},
     module_attendance, mother, mother_language, municipality, opening_hours, organisation,
-    participant, participant_language, project, project_partner, referral, referral_event,
-    scope_ceiling, service, service_area, service_contact, service_language, service_location,
-    staff_member, trusted_issuer, visit, visit_topic, volunteer_hours, webhook, webhook_attempt,
+    participant, participant_language, project, project_partner, questionnaire, questionnaire_item,
+    questionnaire_text, referral, referral_event, scope_ceiling, service, service_area,
+    service_contact, service_language, service_location, staff_member, survey_round,
+    trusted_issuer, visit, visit_topic, volunteer_hours, webhook, webhook_attempt,
     webhook_delivery,
 };
 use sea_orm::{
@@ -1015,6 +1027,14 @@ scoped! {
     trusted_issuer: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
     scope_ceiling: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
     staff_member: Some(Area::Tokens) => |viewer| secretariat_only(viewer);
+    questionnaire: Some(Area::Surveys) => |_viewer| None,
+        own |_work| questionnaire::Column::Id.is_not_null();
+    questionnaire_item: Some(Area::Surveys) => |_viewer| None,
+        own |_work| questionnaire_item::Column::Id.is_not_null();
+    questionnaire_text: Some(Area::Surveys) => |_viewer| None,
+        own |_work| questionnaire_text::Column::Id.is_not_null();
+    survey_round: Some(Area::Surveys) => |viewer| under_run(survey_round::Column::ProjectId, viewer),
+        own |work| survey_round::Column::ProjectId.eq(work.project);
 }
 
 /// Webhooks, their deliveries and attempts: configuration of the referral area's
@@ -1455,6 +1475,70 @@ pub async fn mother_contact(ctx: &Context<'_>, mother: &mother::Model) -> ApiRes
         None => Err(ApiError::forbidden(
             "a mother's contact details are shared only with the organisations running her project",
         )),
+    }
+}
+
+/// Rule 8: a round's free-text answers: `surveys:read`, and the secretariat or the operator of
+/// the round's project; each answer read is recorded (category `notes`).
+pub async fn survey_free_text(
+    ctx: &Context<'_>,
+    round: &survey_round::Model,
+    answers: &[Uuid],
+) -> ApiResult<()> {
+    let log = audited_reads(ctx)?;
+    ctx.principal()?.require(Scope::read(Area::Surveys))?;
+    match role_in(ctx, round.project_id).await? {
+        Some(ProjectRole::Operator) => {
+            for answer in answers {
+                log.survey_answer(*answer);
+            }
+            Ok(())
+        }
+        _ => Err(ApiError::forbidden(
+            "free-text survey answers are shared only with the organisation operating the \
+             project (and the national secretariat)",
+        )),
+    }
+}
+
+impl Principal {
+    /// Rule 8: only the secretariat, with `surveys:admin`, writes and publishes questionnaires.
+    pub fn may_write_questionnaires(&self) -> ApiResult<()> {
+        self.require(Scope {
+            area: Area::Surveys,
+            access: Access::Admin,
+        })?;
+        if self.is_secretariat() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "only the national secretariat writes and publishes questionnaires",
+            ))
+        }
+    }
+
+    /// Rule 8: opening and closing a project's rounds is the operator's (or the
+    /// secretariat's), with `surveys:write`; a mother-bound token answers, it does not run
+    /// rounds. `NOT_FOUND` for a project the caller cannot see.
+    pub async fn may_run_rounds(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        project_id: Uuid,
+    ) -> ApiResult<project::Model> {
+        self.may_write_in_project(db, Area::Surveys, project_id)
+            .await
+    }
+
+    /// Rule 8: a response in a round of `project_id` for `mother_id`: the operator (or the
+    /// secretariat) for any mother, a token bound to a mother for herself only.
+    pub async fn may_record_response(
+        &self,
+        db: &impl sea_orm::ConnectionTrait,
+        project_id: Uuid,
+        mother_id: Uuid,
+    ) -> ApiResult<project::Model> {
+        self.may_record_work(db, Area::Surveys, project_id, Some(mother_id))
+            .await
     }
 }
 

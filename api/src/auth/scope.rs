@@ -24,6 +24,10 @@ pub enum Area {
     /// The service directory: reading needs no scope (reference data), `directory:write`
     /// changes the own organisation's entries (the secretariat's: everyone's).
     Directory,
+    /// The evaluation surveys (issue 17): `surveys:read` questionnaires and rounds,
+    /// `surveys:write` rounds and responses in the projects the organisation operates,
+    /// `surveys:admin` writing questionnaires (the secretariat's).
+    Surveys,
 }
 
 /// How much of an area: `read` < `write` < `admin`.
@@ -41,7 +45,7 @@ pub struct Scope {
 }
 
 impl Area {
-    pub const ALL: [Area; 10] = [
+    pub const ALL: [Area; 11] = [
         Area::Projects,
         Area::Mothers,
         Area::Courses,
@@ -52,6 +56,7 @@ impl Area {
         Area::Audit,
         Area::Tokens,
         Area::Directory,
+        Area::Surveys,
     ];
 
     fn as_str(self) -> &'static str {
@@ -66,6 +71,7 @@ impl Area {
             Area::Audit => "audit",
             Area::Tokens => "tokens",
             Area::Directory => "directory",
+            Area::Surveys => "surveys",
         }
     }
 }
@@ -118,6 +124,9 @@ impl Scope {
             (Area::Audit, _) => Err("only the national secretariat reads the audit trail"),
             (Area::Projects, Access::Write | Access::Admin) => {
                 Err("only the national secretariat creates and changes projects")
+            }
+            (Area::Surveys, Access::Admin) => {
+                Err("only the national secretariat writes the questionnaires")
             }
             _ => Ok(()),
         }
@@ -339,6 +348,7 @@ mod tests {
         let secretariat_only = |area: Area, access: Access| match area {
             Area::Tokens | Area::Audit => true,
             Area::Projects => access != Access::Read,
+            Area::Surveys => access == Access::Admin,
             _ => false,
         };
         for kind in [Secretariat, Municipality, Ngo] {

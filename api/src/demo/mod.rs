@@ -33,6 +33,7 @@ mod places;
 mod referrals;
 mod rng;
 pub mod scale;
+mod surveys;
 mod training;
 mod visits;
 
@@ -144,6 +145,7 @@ pub async fn load(db: &DatabaseConnection) -> ApiResult<DemoSummary> {
     let mut summary = data.summary();
     data.write(&txn).await?;
     let live = live::write(&txn).await?;
+    surveys::write(&txn, secretariat.id).await?;
     summary.participants += live.participants;
     summary.consents += live.consents;
     summary.referrals += live.referrals;

@@ -338,6 +338,7 @@ fn project_row(rng: &mut Rng, p: &ProjectInfo) -> project::Model {
         ended_on: (p.spec.status == ProjectStatus::Closed)
             .then_some(p.spec.stopped_on)
             .flatten(),
+        corps: entity::enums::ProjectCorps::Mothers,
         created_at,
         updated_at,
     }

@@ -499,6 +499,7 @@ fn project_row(p: &ProjectPlan) -> project::Model {
         status: p.status,
         started_on: p.started_on,
         ended_on: p.ended_on,
+        corps: entity::enums::ProjectCorps::Mothers,
         created_at: p.created_at,
         updated_at: p.created_at,
     }
@@ -698,6 +699,7 @@ impl<'a> ProjectBuilder<'a> {
                 status,
                 joined_on,
                 left_on,
+                corps: entity::enums::Corps::Mother,
                 created_at,
                 updated_at,
             });

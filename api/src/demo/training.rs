@@ -570,6 +570,7 @@ impl Builder<'_> {
             status,
             joined_on: draft.joined_on,
             left_on,
+            corps: entity::enums::Corps::Mother,
             created_at: draft.created_at,
             updated_at,
         });

@@ -386,6 +386,7 @@ mod tests {
             status: entity::enums::MotherStatus::Left,
             joined_on: day(2020, 1, 1),
             left_on: Some(day(2021, 1, 1)),
+            corps: entity::enums::Corps::Mother,
             created_at: now,
             updated_at: now,
         };

@@ -38,6 +38,9 @@ pub struct RegisterMotherInput {
     pub languages: Vec<String>,
     /// Not in the future.
     pub joined_on: NaiveDate,
+    /// MOTHER when left out; FATHER registers a neighbourhood father (the project must run
+    /// that corps).
+    pub corps: Option<crate::vocabulary::Corps>,
 }
 
 /// Only the fields given change; `null` clears `phone` or `email`; `languages` replaces all.
@@ -101,6 +104,10 @@ impl MotherMutation {
             email: write::optional_email(input.email.as_deref(), "input.email")?,
             languages: write::languages(&input.languages, "input.languages")?,
             joined_on: past_date(input.joined_on, "input.joinedOn")?,
+            corps: input
+                .corps
+                .unwrap_or(crate::vocabulary::Corps::Mother)
+                .into(),
         };
         let mother = in_transaction(ctx, async |txn| {
             write::register(txn, principal, &actor, project, new).await

@@ -59,6 +59,11 @@ impl Mother {
     async fn left_on(&self) -> Option<NaiveDate> {
         self.0.left_on
     }
+    /// Her corps: MOTHER, or FATHER for a neighbourhood father (who is a `Mother` in the
+    /// API, a name partners depend on).
+    async fn corps(&self) -> crate::vocabulary::Corps {
+        self.0.corps.into()
+    }
     /// Languages she speaks, as ISO 639 codes (e.g. `ar`, `so`, `da`).
     async fn languages(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<String>>> {
         let rows = load_children::<LanguagesOfMother>(ctx, self.0.id).await?;

@@ -81,6 +81,8 @@ pub struct NewMother {
     pub email: Option<String>,
     pub languages: Vec<String>,
     pub joined_on: NaiveDate,
+    /// Her corps (a father's is FATHER).
+    pub corps: entity::enums::Corps,
 }
 
 /// A change to a mother: `None` leaves the field; `Some(None)` clears an optional one.
@@ -124,9 +126,10 @@ pub async fn register(
     project_id: Uuid,
     new: NewMother,
 ) -> ApiResult<mother::Model> {
-    principal
+    let project = principal
         .may_write_in_project(db, Area::Mothers, project_id)
         .await?;
+    crate::corps::check_runs(project.corps, new.corps, "input.corps")?;
     let now = crate::db::now();
     let row = mother::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -138,6 +141,7 @@ pub async fn register(
         status: Set(MotherStatus::InTraining),
         joined_on: Set(new.joined_on),
         left_on: Set(None),
+        corps: Set(new.corps),
         created_at: Set(now),
         updated_at: Set(now),
     };

@@ -33,6 +33,8 @@ pub struct CreateProjectInput {
     pub started_on: NaiveDate,
     /// Not before `startedOn`.
     pub ended_on: Option<NaiveDate>,
+    /// Which corps it runs: MOTHERS when left out.
+    pub corps: Option<crate::vocabulary::ProjectCorps>,
 }
 
 /// Only the fields given change.
@@ -95,6 +97,10 @@ impl ProjectMutation {
             status: input.status.unwrap_or(ProjectStatus::Planned).into(),
             started_on: input.started_on,
             ended_on: input.ended_on,
+            corps: input
+                .corps
+                .unwrap_or(crate::vocabulary::ProjectCorps::Mothers)
+                .into(),
         };
         let project = in_transaction(ctx, async |txn| {
             write::create_project(txn, principal, &actor, values).await

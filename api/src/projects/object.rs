@@ -40,6 +40,10 @@ impl Project {
     async fn ended_on(&self) -> Option<NaiveDate> {
         self.0.ended_on
     }
+    /// Which corps the project runs: neighbourhood mothers, fathers or both.
+    async fn corps(&self) -> crate::vocabulary::ProjectCorps {
+        self.0.corps.into()
+    }
     /// The municipality the project works in.
     async fn municipality(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Municipality>> {
         Ok(municipality_by_code(ctx, Some(self.0.municipality_code)).await?)

@@ -42,6 +42,8 @@ pub struct NewProject {
     pub status: ProjectStatus,
     pub started_on: NaiveDate,
     pub ended_on: Option<NaiveDate>,
+    /// Which corps it runs (issue 17).
+    pub corps: entity::enums::ProjectCorps,
 }
 
 /// A change to a project: only the fields given change.
@@ -130,6 +132,7 @@ pub async fn create_project(
         status: Set(values.status),
         started_on: Set(values.started_on),
         ended_on: Set(values.ended_on),
+        corps: Set(values.corps),
         created_at: Set(now),
         updated_at: Set(now),
     }

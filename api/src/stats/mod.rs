@@ -33,6 +33,7 @@
 //! Values are `Float` throughout so hours and counts share one cell type; counts are whole.
 
 pub mod disclosure;
+pub mod evaluation;
 pub mod perturbation;
 mod sql;
 
@@ -118,6 +119,10 @@ pub enum Dimension {
     Language,
     /// What volunteer time was given to (`volunteerHours` only); visits are ACTIVITY.
     Kind,
+    /// The corps of the volunteer a row names: the mother trained, the visit's or the hours'
+    /// mother, the referral's mother (every figure; `null` for rows naming none: the group's
+    /// own hours, a referral without a mother).
+    Corps,
 }
 
 /// The figures, each one SQL statement.
@@ -189,6 +194,7 @@ fn dimension_name(dimension: Dimension) -> &'static str {
         Dimension::Outcome => "OUTCOME",
         Dimension::Language => "LANGUAGE",
         Dimension::Kind => "KIND",
+        Dimension::Corps => "CORPS",
     }
 }
 
@@ -397,6 +403,20 @@ impl Stats {
         Ok(Some(
             self.table(ctx, Figure::VolunteerHours, group_by).await?,
         ))
+    }
+
+    /// What the survey answers say about the programme's four goals: respondents, mean,
+    /// score, distribution and the paired change since COURSE_START, under the same
+    /// disclosure control as every figure (see `stats::evaluation`).
+    async fn evaluation(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "The dimensions to split the figure by, one cell per combination that occurs; left out, one cell with the total. A dimension given twice is `BAD_USER_INPUT`."
+        )]
+        group_by: Option<Vec<evaluation::EvaluationDimension>>,
+    ) -> async_graphql::Result<Option<evaluation::EvaluationTable>> {
+        Ok(Some(self.evaluation_table(ctx, group_by).await?))
     }
 
     /// Requested referrals waiting for the caller's answer longer than the agreed response
@@ -639,6 +659,7 @@ struct Coordinates {
     outcome: Option<ReferralOutcome>,
     language: Option<String>,
     kind: Option<HoursKind>,
+    corps: Option<crate::vocabulary::Corps>,
 }
 
 impl Coordinates {
@@ -678,6 +699,7 @@ impl Coordinates {
                     enum_key::<entity::enums::ReferralOutcome, _>(&mut at.outcome, text()?)?
                 }
                 Dimension::Kind => enum_key::<entity::enums::HoursKind, _>(&mut at.kind, text()?)?,
+                Dimension::Corps => enum_key::<entity::enums::Corps, _>(&mut at.corps, text()?)?,
             };
             at.key.push(key);
         }
@@ -829,6 +851,11 @@ macro_rules! cell_object {
             /// What the volunteer time was given to; visits are ACTIVITY.
             async fn kind(&self) -> Option<HoursKind> {
                 self.at.kind
+            }
+            /// The volunteers' corps; `null` unless grouped by CORPS (and for rows naming no
+            /// volunteer).
+            async fn corps(&self) -> Option<crate::vocabulary::Corps> {
+                self.at.corps
             }
             $($own)*
         }

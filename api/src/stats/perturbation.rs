@@ -107,6 +107,21 @@ impl CellKeys {
         noise_of(count, slot as usize)
     }
 
+    /// A pseudonym for `id` within `purpose` (64 hex digits): the same every time, different
+    /// per purpose, and not computable without the installation's secret. Survey responses
+    /// name their respondent by it (`purpose` is the questionnaire key), so a mother's rounds
+    /// pair without her id being stored with her answers.
+    pub fn pseudonym(&self, purpose: &str, id: uuid::Uuid) -> String {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else {
+            return String::new();
+        };
+        mac.update(b"pseudonym\0");
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(id.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+
     /// `count` as published: exact plus its noise.
     pub fn perturb(&self, figure: &str, count: u64, key_sum: i64) -> u64 {
         count.saturating_add_signed(self.noise(figure, count, key_sum))

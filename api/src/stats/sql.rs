@@ -13,7 +13,7 @@ use chrono::{Datelike, NaiveDate, NaiveTime};
 use entity::{
     course, enrolment,
     enums::{CourseKind, EnrolmentStatus, HoursKind, ReferralStatus},
-    mother_language, participant, project, referral, visit, visit_month, visit_topic,
+    mother, mother_language, participant, project, referral, visit, visit_month, visit_topic,
     visit_topic_month, volunteer_hours,
 };
 use sea_orm::{
@@ -303,6 +303,10 @@ impl Figure {
                 _ => None,
             };
         }
+        // The corps of the mother (or father) a row names, joined by `rows` (issue 17).
+        if dimension == Dimension::Corps {
+            return Some(col(mother::Entity, mother::Column::Corps));
+        }
         match (self, dimension) {
             (Figure::MothersTrained, Dimension::Project) => {
                 Some(col(course::Entity, course::Column::ProjectId))
@@ -371,6 +375,9 @@ impl Figure {
                 return referral_rows(scope, filter, dimensions, self.date(Source::Rows));
             }
         };
+        if dimensions.contains(&Dimension::Corps) {
+            join_corps(&mut query, self.mother_column());
+        }
         if let Some(visible) = scope.projects() {
             query.cond_where(visible);
         }
@@ -600,6 +607,29 @@ fn visits(dimensions: &[Dimension]) -> SelectStatement {
     query
 }
 
+/// Joins the mother `mother_id` names, for CORPS: a left join, so rows naming no mother (the
+/// group's own hours, a referral without one) count under a `null` corps.
+fn join_corps(query: &mut SelectStatement, mother_id: Expr) {
+    query.left_join(
+        mother::Entity,
+        col(mother::Entity, mother::Column::Id).eq(mother_id),
+    );
+}
+
+impl Figure {
+    /// The column naming the mother of a figure's row (CORPS).
+    fn mother_column(self) -> Expr {
+        match self {
+            Figure::MothersTrained => col(enrolment::Entity, enrolment::Column::MotherId),
+            Figure::Visits | Figure::WomenReached => col(visit::Entity, visit::Column::MotherId),
+            Figure::VolunteerHours => time_col("mother_id"),
+            Figure::Referrals | Figure::ResponseTimes => {
+                col(referral::Entity, referral::Column::MotherId)
+            }
+        }
+    }
+}
+
 /// Requested referrals (a draft never sent is no referral yet), scoped and filtered; the
 /// project and participant are joined only for the dimensions that need them.
 fn referral_rows(
@@ -621,6 +651,12 @@ fn referral_rows(
             participant::Entity,
             col(participant::Entity, participant::Column::Id)
                 .equals((referral::Entity, referral::Column::ParticipantId)),
+        );
+    }
+    if dimensions.contains(&Dimension::Corps) {
+        join_corps(
+            &mut query,
+            col(referral::Entity, referral::Column::MotherId),
         );
     }
     query.and_where(col(referral::Entity, referral::Column::RequestedAt).is_not_null());
@@ -672,7 +708,7 @@ pub fn referral_filter(scope: Option<Condition>, filter: &Filter) -> Condition {
 }
 
 /// The project-owned figures' filter, on the joined `project` row.
-fn project_filter(filter: &Filter) -> Condition {
+pub(super) fn project_filter(filter: &Filter) -> Condition {
     let mut condition = Condition::all();
     if let Some(projects) = &filter.projects {
         condition = condition.add(project::Column::Id.is_in(projects.iter().copied()));

@@ -63,7 +63,7 @@ const TOKEN_ENTITY: &str = "api_token";
 /// visits and hours and register a woman she meets. Never referrals, statistics, webhooks,
 /// the audit trail or administration: those are the organisation's, not hers.
 pub const MOTHER_SCOPES: &str = "courses:read mothers:read mothers:write participants:read \
-     participants:write projects:read visits:read visits:write";
+     participants:write projects:read surveys:read surveys:write visits:read visits:write";
 
 /// The person a token is to act for, as the issuer names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -135,6 +135,7 @@ impl<'a> Fixtures<'a> {
             status: Set(ProjectStatus::Active),
             started_on: Set(date(2010, 1, 1)),
             ended_on: Set(None),
+            corps: Set(entity::enums::ProjectCorps::Mothers),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -176,6 +177,7 @@ impl<'a> Fixtures<'a> {
             status: Set(MotherStatus::Active),
             joined_on: Set(date(2011, 3, 1)),
             left_on: Set(None),
+            corps: Set(entity::enums::Corps::Mother),
             created_at: Set(now),
             updated_at: Set(now),
         };
