@@ -160,7 +160,8 @@ COMMENT ON FUNCTION bench_rls.disclosure(uuid) IS E'@omit';
 REVOKE ALL ON FUNCTION bench_rls.disclosure(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION bench_rls.disclosure(uuid) TO bench_municipality;
 
--- Row policies (rule 2, municipality). Only for bench_municipality; the owner and
+-- Row policies (rule 2, municipality). The claims are read in scalar subqueries, so each is
+-- evaluated once per statement as an init plan, not per row (the usual advice for RLS speed). Only for bench_municipality; the owner and
 -- superusers bypass them.
 ALTER TABLE public.referral ENABLE ROW LEVEL SECURITY;
 ALTER TABLE public.referral_event ENABLE ROW LEVEL SECURITY;
@@ -172,9 +173,9 @@ ALTER TABLE public.visit_topic ENABLE ROW LEVEL SECURITY;
 
 DROP POLICY IF EXISTS bench_municipality_read ON public.referral;
 CREATE POLICY bench_municipality_read ON public.referral FOR SELECT TO bench_municipality USING (
-  requester_organisation_id = bench_rls.org()
+  requester_organisation_id = (SELECT bench_rls.org())
   OR (requested_at IS NOT NULL
-      AND (receiver_organisation_id = bench_rls.org() OR pool_municipality_code = bench_rls.code())));
+      AND (receiver_organisation_id = (SELECT bench_rls.org()) OR pool_municipality_code = (SELECT bench_rls.code()))));
 
 DROP POLICY IF EXISTS bench_municipality_read ON public.referral_event;
 CREATE POLICY bench_municipality_read ON public.referral_event FOR SELECT TO bench_municipality USING (
@@ -182,29 +183,29 @@ CREATE POLICY bench_municipality_read ON public.referral_event FOR SELECT TO ben
 
 DROP POLICY IF EXISTS bench_municipality_read ON public.participant;
 CREATE POLICY bench_municipality_read ON public.participant FOR SELECT TO bench_municipality USING (
-  registered_by_organisation_id = bench_rls.org()
+  registered_by_organisation_id = (SELECT bench_rls.org())
   OR EXISTS (SELECT 1 FROM public.referral r WHERE r.participant_id = participant.id));
 
 DROP POLICY IF EXISTS bench_municipality_read ON public.project;
 CREATE POLICY bench_municipality_read ON public.project FOR SELECT TO bench_municipality USING (
-  municipality_code = bench_rls.code()
+  municipality_code = (SELECT bench_rls.code())
   OR id IN (SELECT pp.project_id FROM public.project_partner pp
-             WHERE pp.organisation_id = bench_rls.org()));
+             WHERE pp.organisation_id = (SELECT bench_rls.org())));
 
 -- "Run" projects: in its municipality, or partnered in as `partner` (a funder sees no people).
 DROP POLICY IF EXISTS bench_municipality_read ON public.mother;
 CREATE POLICY bench_municipality_read ON public.mother FOR SELECT TO bench_municipality USING (
   project_id IN (SELECT p.id FROM public.project p
-                  WHERE p.municipality_code = bench_rls.code()
+                  WHERE p.municipality_code = (SELECT bench_rls.code())
                      OR p.id IN (SELECT pp.project_id FROM public.project_partner pp
-                                  WHERE pp.organisation_id = bench_rls.org() AND pp.role = 'partner')));
+                                  WHERE pp.organisation_id = (SELECT bench_rls.org()) AND pp.role = 'partner')));
 
 DROP POLICY IF EXISTS bench_municipality_read ON public.visit;
 CREATE POLICY bench_municipality_read ON public.visit FOR SELECT TO bench_municipality USING (
   project_id IN (SELECT p.id FROM public.project p
-                  WHERE p.municipality_code = bench_rls.code()
+                  WHERE p.municipality_code = (SELECT bench_rls.code())
                      OR p.id IN (SELECT pp.project_id FROM public.project_partner pp
-                                  WHERE pp.organisation_id = bench_rls.org() AND pp.role = 'partner')));
+                                  WHERE pp.organisation_id = (SELECT bench_rls.org()) AND pp.role = 'partner')));
 
 DROP POLICY IF EXISTS bench_municipality_read ON public.visit_topic;
 CREATE POLICY bench_municipality_read ON public.visit_topic FOR SELECT TO bench_municipality USING (
