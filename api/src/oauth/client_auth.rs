@@ -21,7 +21,7 @@ use sea_orm::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{RegisteredKey, endpoint::Params, error::OAuthError};
+use super::{RegisteredKey, error::OAuthError, form::Params};
 use crate::{
     auth::keys::claim_error,
     error::ApiError,

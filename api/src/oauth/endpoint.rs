@@ -13,7 +13,7 @@
 //! authenticate is refused like at `/graphql` (`limits::auth_failures`), besides the
 //! per-client rate limit of [`OAuthSettings::rate_per_minute`]. Token answers are never cached.
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     Json, Router,
@@ -29,6 +29,7 @@ use serde_json::{Value, json};
 use super::{
     client_auth::{self, Authenticated, Checker, Method},
     error::{OAuthError, no_store},
+    form::Params,
 };
 use crate::{
     auth::{
@@ -137,36 +138,6 @@ where
         .route(REVOKE_PATH, post(revoke))
         .route(INTROSPECT_PATH, post(introspect))
         .route(METADATA_PATH, get(metadata))
-}
-
-/// The parameters of a form body, each named once.
-#[derive(Debug, Default)]
-pub struct Params(HashMap<String, String>);
-
-impl Params {
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-
-    /// Reads a form body (RFC 6749 §3.2: no parameter twice; an empty value counts as absent).
-    fn parse(body: &[u8]) -> Result<Params, OAuthError> {
-        let mut params = HashMap::new();
-        for (name, value) in form_urlencoded::parse(body) {
-            if params.insert(name.to_string(), value.to_string()).is_some() {
-                return Err(OAuthError::InvalidRequest(format!(
-                    "the parameter {name} is given more than once"
-                )));
-            }
-        }
-        params.retain(|_, value: &mut String| !value.is_empty());
-        Ok(Params(params))
-    }
-
-    /// A parameter the request needs.
-    fn require(&self, name: &str) -> Result<&str, OAuthError> {
-        self.get(name)
-            .ok_or_else(|| OAuthError::InvalidRequest(format!("the parameter {name} is missing")))
-    }
 }
 
 /// One POST to an OAuth endpoint, read.

@@ -13,6 +13,7 @@
 pub mod client_auth;
 pub mod endpoint;
 pub mod error;
+mod form;
 mod graphql;
 
 pub use endpoint::{OAuth, OAuthSettings};
