@@ -146,3 +146,23 @@ fn the_cli_generates_and_then_refuses() {
     let reason = workspace.run_db(&["generate", "--scale", TINY]).refused();
     assert!(reason.contains("already holds"), "{reason}");
 }
+
+/// The evaluations' surveys are in the generated data set too, written through the same path
+/// as real responses: every basic course since 2011 has its rounds, and the responses counted
+/// in the summary are the rows stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_generated_data_set_holds_survey_rounds_and_responses() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let (app, summary) = generated(1).await;
+    let rounds = entity::survey_round::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("rounds count");
+    let responses = entity::survey_response::Entity::find()
+        .count(&app.db)
+        .await
+        .expect("responses count");
+    assert!(responses > 0, "no survey responses generated");
+    assert_eq!(summary.rows("survey_round") as u64, rounds);
+    assert_eq!(summary.rows("survey_response") as u64, responses);
+}

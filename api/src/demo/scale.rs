@@ -34,6 +34,7 @@ use entity::{
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -185,6 +186,8 @@ pub enum GenerateError {
     NoSecretariat,
     #[error("database error: {0}")]
     Db(#[from] DbErr),
+    #[error("survey responses: {0}")]
+    Surveys(#[from] crate::error::ApiError),
 }
 
 /// Generates the data set at `scale` from `seed` into an empty (migrated) database, one project
@@ -244,6 +247,21 @@ pub async fn generate(
             ));
         }
     }
+    // The evaluations' surveys for every basic course, through the same write path as real
+    // responses (and as `bydel demo`), in one transaction.
+    let txn = db.begin().await?;
+    let surveys = super::surveys::write(&txn, secretariat.id).await?;
+    txn.commit().await?;
+    summary.add(vec![
+        ("survey_round", surveys.rounds),
+        ("survey_response", surveys.responses),
+    ]);
+    progress(&format!(
+        "  surveys: {} rounds, {} responses ({:.0} s)",
+        surveys.rounds,
+        surveys.responses,
+        started.elapsed().as_secs_f64()
+    ));
     Ok(summary)
 }
 
