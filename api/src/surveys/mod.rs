@@ -13,20 +13,24 @@ pub mod write;
 
 pub use mutation::SurveyMutation;
 
+use std::{collections::HashMap, sync::Arc};
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{
     course, project, questionnaire, questionnaire_item, survey_answer, survey_response,
     survey_round,
 };
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::{
+    auth::Principal,
     auth::access,
     child_of,
-    context::RequestContext,
+    context::{BatchLoad, RequestContext},
     courses::Course,
+    db::Db,
     error::{ApiError, ApiResult},
     ids::{self, Kind},
     loaders::{Keyed, load_by_id, load_children},
@@ -238,11 +242,11 @@ impl SurveyRound {
     }
     /// How many responses the round holds.
     async fn response_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
-        let count = survey_response::Entity::find()
-            .filter(survey_response::Column::RoundId.eq(self.0.id))
-            .count(ctx.db()?)
-            .await
-            .map_err(ApiError::from)?;
+        let count = ctx
+            .loader::<ResponseCounts>()?
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or(0);
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
     /// The round's free-text answers, without their respondents: personal data for the
@@ -358,6 +362,35 @@ impl SurveyQuery {
             .map_err(ApiError::from)?
             .into_iter()
             .map(SurveyRound)
+            .collect())
+    }
+}
+
+/// How many responses each round holds, for a page of rounds in one grouped query. The rounds
+/// asked for are already visible to the caller; a count names no one.
+pub struct ResponseCounts(Db);
+
+impl BatchLoad for ResponseCounts {
+    type Key = Uuid;
+    type Value = u64;
+
+    fn new(db: Db, _: Arc<Principal>) -> Self {
+        Self(db)
+    }
+
+    async fn load(&self, rounds: Vec<Uuid>) -> ApiResult<HashMap<Uuid, u64>> {
+        let rows: Vec<(Uuid, i64)> = survey_response::Entity::find()
+            .select_only()
+            .column(survey_response::Column::RoundId)
+            .column_as(survey_response::Column::Id.count(), "responses")
+            .filter(survey_response::Column::RoundId.is_in(rounds))
+            .group_by(survey_response::Column::RoundId)
+            .into_tuple()
+            .all(&self.0)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(round, n)| (round, u64::try_from(n).unwrap_or(0)))
             .collect())
     }
 }
