@@ -5,7 +5,7 @@
 //! payload (`{"Authorization": "Bearer <token>"}`, `{"authorization": ...}` or
 //! `{"token": "<token>"}`) and is verified exactly like a bearer header; a missing or refused
 //! token closes the connection with 4403 (graphql-ws's "Forbidden"). The token is checked again
-//! before every delivery (see [`recheck_token`]).
+//! before every delivery (see [`crate::context::recheck_token`]).
 //!
 //! The socket carries subscriptions only: queries and mutations go over HTTP, where
 //! idempotency keys and the personal-data audit apply. A subscription hears every event
@@ -15,7 +15,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Context, Data, Executor, Request, Response,
+    BatchRequest, BatchResponse, Data, Executor, Request, Response,
     futures_util::stream::BoxStream, http::ALL_WEBSOCKET_PROTOCOLS, parser::types::OperationType,
 };
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
@@ -30,11 +30,10 @@ use axum::{
 use futures::{SinkExt, StreamExt, future, stream};
 
 use crate::{
-    auth::{Principal, TokenCache, TokenKeys, authenticate},
-    context::Loaders,
-    context::RequestContext,
+    auth::authenticate,
+    context::{ConnectionToken, Loaders, PendingFeed},
     error::{ApiError, ApiResult},
-    events::{EventBus, Feed},
+    events::EventBus,
     graphql_http,
     graphql_http::with_codes,
     limits::Limits,
@@ -122,10 +121,6 @@ fn with_refusal_code(refused: &OnceLock<()>, message: Message) -> Message {
     }
 }
 
-/// The connection's bearer token, checked again before each delivery. Not `Debug`: it must
-/// never reach a log.
-struct ConnectionToken(String);
-
 /// Authenticates the connection from its `connection_init` payload and sets up what its
 /// subscriptions resolve with: the principal, loaders and caches, and no `ReadLog`, so
 /// personal data is refused (rule 3 of [`crate::auth::access`]).
@@ -194,44 +189,6 @@ fn token_of(payload: &serde_json::Value) -> ApiResult<&str> {
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::Unauthenticated("Authorization must be `Bearer <token>`".into()))
-}
-
-/// Checks the connection's token again (revoked, expired, client revoked, organisation or
-/// signing key gone): `UNAUTHENTICATED` when it no longer holds. Through the token cache: on
-/// PostgreSQL a revocation's notice arrives on the same listener, before any event committed
-/// after it, so the event that follows a revocation is never delivered on the old answer.
-pub async fn recheck_token(ctx: &Context<'_>) -> ApiResult<Principal> {
-    let token = ctx
-        .data_opt::<ConnectionToken>()
-        .ok_or_else(|| ApiError::Unauthenticated("subscriptions need a websocket".into()))?;
-    let keys = ctx
-        .data_opt::<Arc<TokenKeys>>()
-        .ok_or_else(|| ApiError::internal("schema built without token keys"))?;
-    let cache = ctx
-        .data_opt::<Arc<TokenCache>>()
-        .ok_or_else(|| ApiError::internal("schema built without the token cache"))?;
-    authenticate(ctx.db()?, keys, cache, &token.0).await
-}
-
-/// The feed a subscription was given when its `subscribe` message was read.
-struct PendingFeed(Mutex<Option<Feed>>);
-
-/// The event feed of the subscription resolving in `ctx`.
-pub fn feed(ctx: &Context<'_>) -> ApiResult<Feed> {
-    let pending = ctx.data_opt::<PendingFeed>().and_then(|pending| {
-        pending
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
-    });
-    match pending {
-        Some(feed) => Ok(feed),
-        None => ctx
-            .data_opt::<EventBus>()
-            .map(EventBus::subscribe)
-            .ok_or_else(|| ApiError::internal("schema built without an event bus")),
-    }
 }
 
 /// The schema as the websocket runs it: subscriptions only, each with its feed taken the

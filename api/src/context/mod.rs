@@ -6,12 +6,14 @@
 //! each request; a value missing is an internal error in the API's own terms, never a panic.
 
 mod batch;
+mod connection;
 
 use std::sync::Arc;
 
 use async_graphql::Context;
 
 pub use batch::{BatchLoad, Batcher, Loaders};
+pub use connection::{ConnectionToken, PendingFeed, feed, recheck_token};
 
 use crate::{
     audit::ReadLog,

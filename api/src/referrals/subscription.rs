@@ -22,12 +22,10 @@ use uuid::Uuid;
 use super::{Referral, ReferralEvent};
 use crate::{
     auth::{Principal, access},
-    context::Loaders,
-    context::RequestContext,
+    context::{self, Loaders, RequestContext},
     error::{ApiError, ApiResult},
     events::{Feed, Notice},
     ids::{self, Kind},
-    websocket,
 };
 
 /// Which side of a referral the subscriber's organisation plays.
@@ -203,7 +201,7 @@ impl Subscriber<'_> {
         let Some(notice) = self.interest.matching(self.ctx, principal, id).await? else {
             return Ok(None);
         };
-        websocket::recheck_token(self.ctx).await?;
+        context::recheck_token(self.ctx).await?;
         // Each notice is resolved from fresh rows, not from what an earlier one cached.
         if let Some(loaders) = self.ctx.data_opt::<Loaders>() {
             loaders.clear();
@@ -241,7 +239,7 @@ impl ReferralSubscription {
     {
         ctx.principal()?.read::<referral::Entity>()?;
         let interest = Interest::decode(filter.unwrap_or_default())?;
-        let feed = websocket::feed(ctx)?;
+        let feed = context::feed(ctx)?;
         let subscriber = Subscriber {
             ctx,
             feed,
