@@ -14,15 +14,12 @@
 use std::{
     borrow::Cow,
     collections::{HashMap, VecDeque},
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Mutex, PoisonError},
 };
 
 use async_graphql::{
     ContainerType, Context, ContextSelectionSet, ID, Object, ObjectType, OutputType, PathSegment,
-    Positioned, Request, ServerError, ServerResult, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
-    parser::types::Field,
-    registry::Registry,
+    Positioned, ServerError, ServerResult, Value, parser::types::Field, registry::Registry,
     resolver_utils::resolve_container,
 };
 use entity::{mother, organisation, participant, project, referral, service, visit};
@@ -147,30 +144,10 @@ fn index_of(ctx: &Context<'_>, representation: &Value) -> Option<usize> {
 }
 
 /// Per request: for each `_entities` field (by its response path), the indices of its
-/// representations by their text, handed out as they fail.
+/// representations by their text, handed out as they fail. The schema's extension
+/// ([`crate::execution`]) gives every request one.
 #[derive(Default)]
-struct Batches(Mutex<HashMap<String, HashMap<String, VecDeque<usize>>>>);
-
-/// The schema extension that gives every request its [`Batches`].
-pub struct EntityBatches;
-
-impl ExtensionFactory for EntityBatches {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(EntityBatches)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for EntityBatches {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        next.run(ctx, request.data(Batches::default())).await
-    }
-}
+pub(crate) struct Batches(Mutex<HashMap<String, HashMap<String, VecDeque<usize>>>>);
 
 /// Contributes no visible fields: async-graphql turns each `entity` resolver into a member of
 /// the `_Entity` union and a `@key(fields: "id")` on its type.

@@ -29,6 +29,7 @@ pub mod demo;
 pub mod directory;
 pub mod error;
 pub mod events;
+pub mod execution;
 pub mod federation;
 pub mod graphiql;
 pub mod graphql_http;

@@ -57,7 +57,7 @@ pub const DEFAULT_AUTH_FAILURE_RATE: f64 = 1.0;
 pub const DEFAULT_AUTH_FAILURE_BURST: u32 = 30;
 /// What a plain (unpaged) list field counts as: its selection times the number of items it
 /// usually holds at most, per field. A list that holds more still runs bounded, by the response
-/// size and the request's time (see [`ResponseBudget`]); a list not named here counts as a page.
+/// size and the request's time (see [`FieldBudget`]); a list not named here counts as a page.
 pub const LIST_ITEMS: [(&str, &str, u64); 14] = [
     // A referral's timeline: created, requested, answered, started, held, resumed, closed.
     ("Referral", "events", 20),
@@ -625,71 +625,68 @@ impl Budget {
     }
 }
 
-/// The schema extension that holds a request to its [`Budget`] while it runs: every field and
-/// list item first yields to the scheduler (so a request that only builds in-memory values
-/// still lets its timeout fire), then is refused once the budget is spent; each value adds its
-/// approximate JSON size. The cost limits estimate before execution; this bounds what actually
-/// runs, whatever the data holds.
-pub struct ResponseBudget;
+/// One position (a field or list item) held to the request's [`Budget`] by the schema's
+/// extension ([`crate::execution`]): before it resolves it yields to the scheduler (so a
+/// request that only builds in-memory values still lets its timeout fire) and is refused once
+/// the budget is spent; its value then adds its approximate JSON size. The cost limits estimate
+/// before execution; this bounds what actually runs, whatever the data holds.
+pub(crate) struct FieldBudget<'a> {
+    budget: &'a Budget,
+    key: u64,
+}
 
-impl async_graphql::extensions::ExtensionFactory for ResponseBudget {
-    fn create(&self) -> Arc<dyn async_graphql::extensions::Extension> {
-        Arc::new(ResponseBudget)
+impl<'a> FieldBudget<'a> {
+    /// `None` when the request carries no [`Budget`] (the websocket, tests of the schema).
+    pub(crate) async fn start(
+        ctx: &'a async_graphql::extensions::ExtensionContext<'_>,
+        info: &async_graphql::extensions::ResolveInfo<'_>,
+    ) -> async_graphql::ServerResult<Option<Self>> {
+        let Some(budget) = ctx.data_opt::<Budget>() else {
+            return Ok(None);
+        };
+        tokio::task::consume_budget().await;
+        let key = match info.path_node.segment {
+            async_graphql::QueryPathSegment::Index(_) => 1,
+            async_graphql::QueryPathSegment::Name(name) => name.len() as u64 + 4,
+        };
+        budget.check().map_err(|err| {
+            async_graphql::Error::from(err).into_server_error(info.field.name.pos)
+        })?;
+        Ok(Some(FieldBudget { budget, key }))
+    }
+
+    /// Adds the resolved value: a leaf's whole size, an object's or list's own brackets (its
+    /// fields and items were added as they resolved). Only a composite value asks the registry
+    /// whether its type is a scalar (`JSON`).
+    pub(crate) fn finish(
+        self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        return_type: &str,
+        value: &Option<async_graphql::Value>,
+    ) {
+        use async_graphql::Value;
+        let size = match value {
+            Some(Value::Object(_) | Value::List(_)) if !is_leaf(ctx, return_type) => 2,
+            Some(value) => json_size(value),
+            None => 2,
+        };
+        self.budget.add(self.key + size);
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl async_graphql::extensions::Extension for ResponseBudget {
-    async fn resolve(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        info: async_graphql::extensions::ResolveInfo<'_>,
-        next: async_graphql::extensions::NextResolve<'_>,
-    ) -> async_graphql::ServerResult<Option<async_graphql::Value>> {
-        let Some(budget) = ctx.data_opt::<Budget>() else {
-            return next.run(ctx, info).await;
-        };
-        tokio::task::consume_budget().await;
-        let in_list = matches!(
-            info.path_node.segment,
-            async_graphql::QueryPathSegment::Index(_)
-        );
-        let key = if in_list {
-            1
-        } else {
-            info.path_node.field_name().len() as u64 + 4
-        };
-        let leaf = is_leaf(ctx, info.return_type);
-        let pos = info.field.name.pos;
-        budget
-            .check()
-            .map_err(|err| async_graphql::Error::from(err).into_server_error(pos))?;
-        let value = next.run(ctx, info).await?;
-        let size = match &value {
-            Some(value) if leaf => json_size(value),
-            _ => 2,
-        };
-        budget.add(key + size);
-        Ok(value)
-    }
-
-    async fn execute(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: async_graphql::extensions::NextExecute<'_>,
-    ) -> async_graphql::Response {
-        let response = next.run(ctx, operation_name).await;
-        match ctx.data_opt::<Budget>().and_then(Budget::spent) {
-            // What was built is dropped: the caller gets the reason alone, as a request error.
-            Some(spent) => {
-                let mut error =
-                    async_graphql::Error::from(spent).into_server_error(Default::default());
-                error.locations.clear();
-                async_graphql::Response::from_errors(vec![error])
-            }
-            None => response,
+/// An operation that ran past its budget answers with the reason alone, as a request error:
+/// what was built is dropped.
+pub(crate) fn budget_spent(
+    ctx: &async_graphql::extensions::ExtensionContext<'_>,
+    response: async_graphql::Response,
+) -> async_graphql::Response {
+    match ctx.data_opt::<Budget>().and_then(Budget::spent) {
+        Some(spent) => {
+            let mut error = async_graphql::Error::from(spent).into_server_error(Default::default());
+            error.locations.clear();
+            async_graphql::Response::from_errors(vec![error])
         }
+        None => response,
     }
 }
 

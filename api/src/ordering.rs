@@ -3,7 +3,7 @@
 //! into the object as it *completes*, so a field that waits on a loader lands after the
 //! scalars selected behind it (`{ organisation { .. } id }` came back as `{ id, organisation }`).
 //!
-//! The extension keeps the request's parsed document and, once the operation has run, puts
+//! The schema's extension keeps the request's parsed document and, once the operation has run, puts
 //! every object of `data` back into the order in which its selection set (fragments expanded,
 //! first occurrence of a response key wins) names the keys. Keys the selection does not name
 //! stay behind the named ones. Type conditions are not evaluated: a key selected only in a
@@ -12,11 +12,10 @@
 //! The serialised body keeps this order because serde_json is built with `preserve_order`
 //! (see the workspace `Cargo.toml`).
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use async_graphql::{
-    Name, Positioned, Response, ServerResult, Value, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery},
+    Name, Positioned, Value,
     indexmap::IndexMap,
     parser::types::{
         DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
@@ -24,87 +23,115 @@ use async_graphql::{
 };
 use std::collections::HashMap;
 
-/// The schema extension; see the module documentation.
-pub struct SelectionOrder;
-
-impl ExtensionFactory for SelectionOrder {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Document::default())
-    }
-}
-
-/// The document of one request, kept from parsing until its operation has run.
+/// The document of one request, kept from parsing until its operation has run (by the
+/// schema's extension, [`crate::execution`]).
 #[derive(Default)]
-struct Document(Mutex<Option<ExecutableDocument>>);
+pub(crate) struct Document(Mutex<Option<ExecutableDocument>>);
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for Document {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
+impl Document {
+    pub(crate) fn keep(&self, document: &ExecutableDocument) {
         *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(document.clone());
-        Ok(document)
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
+    /// Puts every object of `data` in the order of the kept document's operation
+    /// `operation_name` (the only one when unnamed); without a document, leaves it.
+    pub(crate) fn order(&self, data: &mut Value, operation_name: Option<&str>) {
         let document = self.0.lock().unwrap_or_else(PoisonError::into_inner).take();
-        if let Some(document) = document {
-            let operation = match &document.operations {
-                DocumentOperations::Single(operation) => Some(operation),
-                DocumentOperations::Multiple(operations) => match operation_name {
-                    Some(name) => operations.get(name),
-                    None if operations.len() == 1 => operations.values().next(),
-                    None => None,
-                },
-            };
-            if let Some(operation) = operation {
-                let root = [&operation.node.selection_set.node];
-                order(&mut response.data, &root, &document.fragments);
-            }
+        let Some(document) = document else {
+            return;
+        };
+        let operation = match &document.operations {
+            DocumentOperations::Single(operation) => Some(operation),
+            DocumentOperations::Multiple(operations) => match operation_name {
+                Some(name) => operations.get(name),
+                None if operations.len() == 1 => operations.values().next(),
+                None => None,
+            },
+        };
+        if let Some(operation) = operation {
+            let mut root = Key::new("", vec![&operation.node.selection_set.node]);
+            order(data, &mut root, &document.fragments);
         }
-        response
     }
 }
 
 type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 
-/// Orders `value` (an object, a list of them, or a leaf) by the selection sets that selected
-/// it: a response key selected by several fields merges their sub-selections, as in execution.
-fn order(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
-    match value {
-        Value::List(items) => {
-            for item in items {
-                order(item, sets, fragments);
-            }
+/// A response key and the selection sets that select it (a key selected by several fields
+/// merges their sub-selections, as in execution), with the plan of its value's keys built the
+/// first time a value under it is an object: the items of a list share one plan, so the
+/// selection is walked once per position in the query, not once per object in the response.
+struct Key<'a> {
+    name: &'a str,
+    sets: Vec<&'a SelectionSet>,
+    plan: Option<Vec<Key<'a>>>,
+}
+
+impl<'a> Key<'a> {
+    fn new(name: &'a str, sets: Vec<&'a SelectionSet>) -> Self {
+        Key {
+            name,
+            sets,
+            plan: None,
         }
-        Value::Object(object) => {
+    }
+
+    /// The keys this key's selection sets select, in order.
+    fn plan(&mut self, fragments: &'a Fragments) -> &mut Vec<Key<'a>> {
+        let sets = &self.sets;
+        self.plan.get_or_insert_with(|| {
             let mut keys: IndexMap<&str, Vec<&SelectionSet>> = IndexMap::new();
             let mut visited = Vec::new();
             for set in sets {
                 collect(set, fragments, &mut visited, &mut keys);
             }
-            let mut unordered = std::mem::take(object);
-            for (key, selected) in keys {
-                if let Some((name, mut child)) = unordered.swap_remove_entry(key) {
-                    order(&mut child, &selected, fragments);
-                    object.insert(name, child);
-                }
+            keys.into_iter()
+                .map(|(name, sets)| Key::new(name, sets))
+                .collect()
+        })
+    }
+}
+
+/// Orders `value` (an object, a list of them, or a leaf) by the selection sets of `key`.
+fn order<'a>(value: &mut Value, key: &mut Key<'a>, fragments: &'a Fragments) {
+    match value {
+        Value::List(items) => {
+            for item in items {
+                order(item, key, fragments);
             }
-            object.extend(unordered);
         }
+        Value::Object(object) => order_object(object, key.plan(fragments), fragments),
         _ => {}
     }
+}
+
+/// Puts `object`'s keys in the order of `plan`. An object already in that order (most are:
+/// only fields that waited on a loader land out of place) is left as it is and only its
+/// values are visited.
+fn order_object<'a>(
+    object: &mut IndexMap<Name, Value>,
+    plan: &mut [Key<'a>],
+    fragments: &'a Fragments,
+) {
+    let in_order = object.len() == plan.len()
+        && object
+            .keys()
+            .zip(plan.iter())
+            .all(|(name, key)| name.as_str() == key.name);
+    if in_order {
+        for (child, key) in object.values_mut().zip(plan.iter_mut()) {
+            order(child, key, fragments);
+        }
+        return;
+    }
+    let mut unordered = std::mem::take(object);
+    for key in plan.iter_mut() {
+        if let Some((name, mut child)) = unordered.swap_remove_entry(key.name) {
+            order(&mut child, key, fragments);
+            object.insert(name, child);
+        }
+    }
+    object.extend(unordered);
 }
 
 /// The response keys `set` selects, in order, each with the sub-selections of its fields.
@@ -147,11 +174,8 @@ mod tests {
             panic!("one operation");
         };
         let mut value = Value::from_json(data).expect("a value");
-        order(
-            &mut value,
-            &[&operation.node.selection_set.node],
-            &document.fragments,
-        );
+        let mut root = Key::new("", vec![&operation.node.selection_set.node]);
+        order(&mut value, &mut root, &document.fragments);
         serde_json::to_string(&value)
             .expect("serialises")
             .split(['{', ',', '}'])
@@ -171,6 +195,15 @@ mod tests {
             }),
         );
         assert_eq!(keys, ["b", "z", "w", "v", "y", "a", "n"]);
+    }
+
+    #[test]
+    fn items_of_a_list_share_a_plan_but_each_is_put_in_order() {
+        let keys = ordered(
+            "{ xs { a b } }",
+            serde_json::json!({ "xs": [{ "a": 1, "b": 2 }, { "b": 3, "a": 4 }, { "a": 5 }] }),
+        );
+        assert_eq!(keys, ["xs", "a", "b", "a", "b", "a"]);
     }
 
     #[test]

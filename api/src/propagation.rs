@@ -10,34 +10,20 @@
 //!   nearest nullable position (the whole `data` when there is none);
 //! - nothing is added to `errors`: each failure is reported once, where it happened.
 //!
-//! The extension sees every position as it completes (a parent after its children) and keeps
+//! The schema's extension sees every position as it completes (a parent after its children) and keeps
 //! only the failures whose parent has not completed yet, so a response without errors costs one
 //! atomic load per position.
 
 use std::{
     collections::HashMap,
     sync::{
-        Arc, Mutex, PoisonError,
+        Mutex, PoisonError,
         atomic::{AtomicUsize, Ordering},
     },
 };
 
-use async_graphql::{
-    Name, Response, ServerResult, Value,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo,
-    },
-};
+use async_graphql::{Name, Response, ServerResult, Value};
 use async_graphql::{QueryPathNode, QueryPathSegment};
-
-/// The schema extension; see the module documentation.
-pub struct NullPropagation;
-
-impl ExtensionFactory for NullPropagation {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Failures::default())
-    }
-}
 
 /// A position that failed, waiting for its parent to complete.
 #[derive(Debug)]
@@ -47,9 +33,10 @@ struct Failed {
     nullable: bool,
 }
 
-/// The failures of one request, by the path of their parent (`""` for the root).
+/// The failures of one request, by the path of their parent (`""` for the root), kept by the
+/// schema's extension ([`crate::execution`]) for as long as the request runs.
 #[derive(Default)]
-struct Failures {
+pub(crate) struct Failures {
     waiting: AtomicUsize,
     by_parent: Mutex<HashMap<String, Vec<Failed>>>,
 }
@@ -106,17 +93,16 @@ fn settle(value: Value, children: &[Failed]) -> Option<Value> {
     Some(Value::Object(object))
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for Failures {
-    async fn resolve(
+impl Failures {
+    /// A position's outcome once it has resolved, given the failures of its children: a
+    /// failure is recorded for its parent and passed on; a value becomes `null` when a
+    /// non-null child failed, else keeps every failed child as `null`.
+    pub(crate) fn settle_field(
         &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
+        node: &QueryPathNode<'_>,
+        nullable: bool,
+        resolved: ServerResult<Option<Value>>,
     ) -> ServerResult<Option<Value>> {
-        let nullable = !info.return_type.ends_with('!');
-        let node = info.path_node;
-        let resolved = next.run(ctx, info).await;
         let children = self.children_of(|| node.to_string());
         let value = match resolved {
             Err(err) => {
@@ -139,19 +125,13 @@ impl Extension for Failures {
         }
     }
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
+    /// Settles the root fields' failures into `response.data` once the operation has run.
+    pub(crate) fn settle_root(&self, response: &mut Response) {
         if let Some(roots) = self.children_of(String::new)
             && response.data != Value::Null
         {
             response.data = settle(std::mem::take(&mut response.data), &roots).unwrap_or_default();
         }
-        response
     }
 }
 

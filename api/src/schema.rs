@@ -131,11 +131,7 @@ pub fn build(
     .data(webhooks)
     .data(events.tokens().clone())
     .data(events)
-    // Outermost, so it orders `data` after null propagation has settled every failure.
-    .extension(crate::ordering::SelectionOrder)
-    .extension(crate::limits::ResponseBudget)
-    .extension(crate::propagation::NullPropagation)
-    .extension(crate::federation::EntityBatches)
+    .extension(crate::execution::Execution)
     .enable_federation()
     .finish()
 }
