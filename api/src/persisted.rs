@@ -14,6 +14,7 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
+use async_graphql::parser::types::ExecutableDocument;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -23,6 +24,10 @@ use crate::error::ApiError;
 const CACHE_ENTRIES: usize = 2_000;
 /// Bytes of document text the APQ cache holds at most.
 const CACHE_BYTES: usize = 16 * 1024 * 1024;
+/// Parsed documents kept at most, and the bytes of their text: a parsed document takes
+/// several times its text, so this cache is kept much smaller than the APQ one.
+const PARSED_ENTRIES: usize = 500;
+const PARSED_BYTES: usize = 1024 * 1024;
 
 /// The lowercase hex sha256 of a document's exact text: its persisted id.
 pub fn sha256_hex(document: &str) -> String {
@@ -148,7 +153,11 @@ impl Manifest {
 pub struct PersistedQueries {
     registered: Manifest,
     only_registered: bool,
-    cache: Mutex<Cache>,
+    cache: Mutex<Cache<Arc<str>>>,
+    /// Documents parsed before, by their exact text: an integration sends the same few
+    /// operations again and again, and parsing one costs more than a `node` lookup's
+    /// authorization (half a million instructions for a 25-field query).
+    parsed: Mutex<Cache<ExecutableDocument>>,
 }
 
 impl Default for PersistedQueries {
@@ -165,7 +174,8 @@ impl PersistedQueries {
         Self {
             registered,
             only_registered,
-            cache: Mutex::new(Cache::default()),
+            cache: Mutex::new(Cache::new(CACHE_ENTRIES, CACHE_BYTES)),
+            parsed: Mutex::new(Cache::new(PARSED_ENTRIES, PARSED_BYTES)),
         }
     }
 
@@ -196,7 +206,9 @@ impl PersistedQueries {
         }
         self.admit(&hash)?;
         if self.registered.get(&hash).is_none() {
-            self.cache_mut().insert(hash, Arc::from(query.as_str()));
+            let size = query.len();
+            self.cache_mut()
+                .insert(hash, Arc::from(query.as_str()), size);
         }
         Ok(query)
     }
@@ -221,8 +233,29 @@ impl PersistedQueries {
         self.cache_mut().get(hash).map(|d| d.to_string())
     }
 
-    fn cache_mut(&self) -> std::sync::MutexGuard<'_, Cache> {
+    fn cache_mut(&self) -> std::sync::MutexGuard<'_, Cache<Arc<str>>> {
         self.cache.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Gives `request` the document parsed from the same text before, or parses it and keeps
+    /// it. A document that does not parse is not kept: its error comes from the parse that
+    /// follows (the limits').
+    pub fn parse(&self, request: &mut async_graphql::Request) {
+        let cached = self.parsed_mut().get(&request.query);
+        if let Some(document) = cached {
+            request.set_parsed_query(document);
+            return;
+        }
+        if let Ok(document) = request.parsed_query() {
+            let document = document.clone();
+            let size = request.query.len();
+            self.parsed_mut()
+                .insert(request.query.clone(), document, size);
+        }
+    }
+
+    fn parsed_mut(&self) -> std::sync::MutexGuard<'_, Cache<ExecutableDocument>> {
+        self.parsed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -246,43 +279,55 @@ fn persisted_query_hash(extensions: &Map<String, Value>) -> Result<Option<String
     Ok(Some(hash.to_ascii_lowercase()))
 }
 
-/// A small LRU: entries and text bytes bounded; eviction scans (it is rare and the map small).
-#[derive(Default)]
-struct Cache {
-    entries: HashMap<String, (Arc<str>, u64)>,
+/// A small LRU: entries and bytes bounded; eviction scans (it is rare and the map small).
+struct Cache<V> {
+    entries: HashMap<String, (V, usize, u64)>,
     bytes: usize,
     clock: u64,
+    max_entries: usize,
+    max_bytes: usize,
 }
 
-impl Cache {
-    fn get(&mut self, hash: &str) -> Option<Arc<str>> {
-        self.clock += 1;
-        let clock = self.clock;
-        let (document, used) = self.entries.get_mut(hash)?;
-        *used = clock;
-        Some(document.clone())
+impl<V: Clone> Cache<V> {
+    fn new(max_entries: usize, max_bytes: usize) -> Self {
+        Self {
+            entries: HashMap::new(),
+            bytes: 0,
+            clock: 0,
+            max_entries,
+            max_bytes,
+        }
     }
 
-    fn insert(&mut self, hash: String, document: Arc<str>) {
-        if document.len() > CACHE_BYTES || self.entries.contains_key(&hash) {
+    fn get(&mut self, key: &str) -> Option<V> {
+        self.clock += 1;
+        let clock = self.clock;
+        let (value, _, used) = self.entries.get_mut(key)?;
+        *used = clock;
+        Some(value.clone())
+    }
+
+    /// Keeps `value`, which counts as `size` bytes, evicting the least recently used first.
+    fn insert(&mut self, key: String, value: V, size: usize) {
+        if size > self.max_bytes || self.entries.contains_key(&key) {
             return;
         }
-        while self.entries.len() >= CACHE_ENTRIES || self.bytes + document.len() > CACHE_BYTES {
+        while self.entries.len() >= self.max_entries || self.bytes + size > self.max_bytes {
             let Some(oldest) = self
                 .entries
                 .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(hash, _)| hash.clone())
+                .min_by_key(|(_, (_, _, used))| *used)
+                .map(|(key, _)| key.clone())
             else {
                 break;
             };
-            if let Some((evicted, _)) = self.entries.remove(&oldest) {
-                self.bytes -= evicted.len();
+            if let Some((_, evicted, _)) = self.entries.remove(&oldest) {
+                self.bytes -= evicted;
             }
         }
         self.clock += 1;
-        self.bytes += document.len();
-        self.entries.insert(hash, (document, self.clock));
+        self.bytes += size;
+        self.entries.insert(key, (value, size, self.clock));
     }
 }
 
@@ -317,9 +362,9 @@ mod tests {
 
     #[test]
     fn the_cache_forgets_the_least_recently_used() {
-        let mut cache = Cache::default();
+        let mut cache = Cache::new(CACHE_ENTRIES, CACHE_BYTES);
         for i in 0..CACHE_ENTRIES + 1 {
-            cache.insert(format!("h{i}"), Arc::from("d"));
+            cache.insert(format!("h{i}"), Arc::<str>::from("d"), 1);
             if i == 10 {
                 assert!(cache.get("h0").is_some());
             }
@@ -327,6 +372,22 @@ mod tests {
         assert_eq!(cache.entries.len(), CACHE_ENTRIES);
         assert!(cache.get("h0").is_some(), "recently used survives");
         assert!(cache.get("h1").is_none(), "the oldest unused went");
+    }
+
+    #[test]
+    fn parsed_documents_are_kept_by_their_text_and_failures_are_not() {
+        let store = PersistedQueries::default();
+        for _ in 0..2 {
+            let mut request = async_graphql::Request::new("{ __typename }");
+            store.parse(&mut request);
+            assert!(request.parsed_query().is_ok());
+        }
+        assert_eq!(store.parsed_mut().entries.len(), 1);
+        assert_eq!(store.parsed_mut().clock, 3, "parsed once, then found");
+        let mut broken = async_graphql::Request::new("{ __typename");
+        store.parse(&mut broken);
+        assert_eq!(store.parsed_mut().entries.len(), 1);
+        assert!(broken.parsed_query().is_err());
     }
 
     #[test]

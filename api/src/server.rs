@@ -302,6 +302,7 @@ async fn handle(
         Err(err) => return request_error(media, &err),
     };
     let mut request = params.into_request(document);
+    state.persisted.parse(&mut request);
     if method == Method::GET && runs_mutation(&mut request) {
         let err = ApiError::validation("request", "send mutations with POST");
         let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, &err);
