@@ -823,7 +823,9 @@ async fn serve(url: &str, auth: &AuthArgs, args: ServeArgs) -> Result<(), CliErr
     .with_read_audit(args.read_audit, args.read_audit_batch)
     .map_err(fail)?;
     // Every replica runs the retention sweep; its lease lets one of them run each due sweep.
-    let sweeper = retention::Sweeper::new(db.clone(), args.retention.policy(), events).spawn();
+    let sweeper = retention::Sweeper::new(db.clone(), args.retention.policy(), events)
+        .start()
+        .await;
     // Every replica sends webhooks; claims keep them from sending one attempt twice.
     let dispatcher = Dispatcher::new(db, args.webhooks.settings())
         .map_err(fail)?

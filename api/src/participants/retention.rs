@@ -360,30 +360,39 @@ impl Sweeper {
         }
     }
 
-    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+    /// Looks once now, then every `poll` on its own task. The first look is awaited before
+    /// the replica serves: a replica restarted more often than `poll` still sweeps, and its
+    /// first requests do not share the database (or the statement counter) with that look.
+    pub async fn start(self) -> tokio::task::JoinHandle<()> {
+        self.look().await;
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(self.poll);
+            let first = tokio::time::Instant::now() + self.poll;
+            let mut tick = tokio::time::interval_at(first, self.poll);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                let ran = run_if_due(
-                    &self.db,
-                    &self.policy,
-                    crate::db::now(),
-                    false,
-                    Some(&self.bus),
-                )
-                .await;
-                match ran {
-                    Ok(Some(report)) => tracing::info!(
-                        erased = report.participants.len(),
-                        audit_events_deleted = report.audit_events,
-                        "retention sweep done"
-                    ),
-                    Ok(None) => {}
-                    Err(err) => tracing::error!(error = %err, "retention sweep failed"),
-                }
+                self.look().await;
             }
         })
+    }
+
+    async fn look(&self) {
+        let ran = run_if_due(
+            &self.db,
+            &self.policy,
+            crate::db::now(),
+            false,
+            Some(&self.bus),
+        )
+        .await;
+        match ran {
+            Ok(Some(report)) => tracing::info!(
+                erased = report.participants.len(),
+                audit_events_deleted = report.audit_events,
+                "retention sweep done"
+            ),
+            Ok(None) => {}
+            Err(err) => tracing::error!(error = %err, "retention sweep failed"),
+        }
     }
 }

@@ -303,7 +303,10 @@ impl Dispatcher {
     }
 
     /// Polls forever: while deliveries are due it keeps sending, otherwise it sleeps `poll`.
+    /// The first round comes one `poll` after start, so a replica's first requests do not
+    /// share the database (or the statement counter) with it.
     pub async fn run(self) {
+        tokio::time::sleep(self.settings.poll).await;
         loop {
             match self.run_once().await {
                 Ok(0) => tokio::time::sleep(self.settings.poll).await,
