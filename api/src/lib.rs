@@ -48,6 +48,7 @@ pub mod organisations;
 pub mod pagination;
 pub mod participants;
 pub mod persisted;
+pub mod planned;
 pub mod projects;
 pub mod propagation;
 pub mod referrals;

@@ -4,8 +4,8 @@
 use async_graphql::{Context, ID, Interface, Object};
 use entity::{
     api_client, api_token, audit_event, consent, course, enrolment, mother, organisation,
-    participant, project, referral, referral_event, service, service_contact, service_location,
-    visit, volunteer_hours, webhook, webhook_delivery,
+    participant, project, referral_event, service, service_contact, service_location, visit,
+    volunteer_hours, webhook, webhook_delivery,
 };
 
 use crate::{
@@ -74,9 +74,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> ApiResult<Option<Node>> {
             fetch::<consent::Entity, _>(ctx, uuid, |m| Node::Consent(Consent(m))).await
         }
         Kind::Visit => fetch::<visit::Entity, _>(ctx, uuid, |m| Node::Visit(Visit(m))).await,
-        Kind::Referral => {
-            fetch::<referral::Entity, _>(ctx, uuid, |m| Node::Referral(Referral(m))).await
-        }
+        Kind::Referral => Ok(crate::referrals::one(ctx, uuid).await?.map(Node::Referral)),
         Kind::ReferralEvent => {
             fetch::<referral_event::Entity, _>(ctx, uuid, |m| Node::ReferralEvent(ReferralEvent(m)))
                 .await

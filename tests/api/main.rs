@@ -40,6 +40,7 @@ mod pagination;
 mod participants;
 mod people;
 mod persisted;
+mod planned;
 mod process_metrics;
 mod projects_write;
 mod referrals;

@@ -166,13 +166,20 @@ pub struct OwnWork {
 impl Principal {
     /// The rows of `E` this principal may read: scope check, then row filter.
     pub fn read<E: Scoped>(&self) -> ApiResult<Select<E>> {
+        Ok(E::find().filter(self.joined::<E>()?))
+    }
+
+    /// What [`Self::read`] filters `E` with, for a statement that joins `E` onto the rows of
+    /// another table (`crate::planned`): the same scope check, the same rows, so a joined row
+    /// is exactly the row the loader of `E` would return.
+    pub fn joined<E: Scoped>(&self) -> ApiResult<Condition> {
         if let Some(area) = E::AREA {
             self.require(Scope {
                 area,
                 access: E::ACCESS,
             })?;
         }
-        Ok(E::find().filter(self.row_filter::<E>()))
+        Ok(self.row_filter::<E>())
     }
 
     /// Rule 7's bounds, when this token acts for a mother.

@@ -127,6 +127,17 @@ impl<L: BatchLoad> Batcher<L> {
         self.state().settled.get(key).cloned().flatten()
     }
 
+    /// Settles `key` as `value` unless it is settled or in a batch already: for rows a planned
+    /// statement read under the same conditions as this loader's query (`crate::planned`).
+    /// `None` settles it as "no such visible row".
+    pub fn seed(&self, key: L::Key, value: Option<L::Value>) {
+        let mut state = self.state();
+        if state.settled.contains_key(&key) || state.batch_of(&key).is_some() {
+            return;
+        }
+        state.settled.insert(key, value);
+    }
+
     /// The value of `key`: settled already, from the batch (open or running) that has it, or
     /// from a new batch this call leads. Every key is queried at most once per batcher.
     pub async fn load_one(&self, key: L::Key) -> ApiResult<Option<L::Value>> {

@@ -21,8 +21,9 @@ pub use subscription::ReferralSubscription;
 use crate::pagination::{RangeEnd, SortDirection, within};
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Duration, Utc};
-use entity::{referral, referral_event};
+use entity::{mother, participant, project, referral, referral_event};
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Select};
+use uuid::Uuid;
 
 use crate::{
     auth::{Principal, access},
@@ -31,8 +32,8 @@ use crate::{
     error::{ApiError, ApiResult},
     ids::{self, Kind},
     loaders::load_by_id,
-    loaders::lookup,
-    pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
+    pagination::{ListConnection, Ordering, PageArgs, connection_of, updated_since},
+    planned::{self, Planned, Pointers, PointsAt},
     vocabulary::{
         ReferralDirection, ReferralPriority, ReferralReason, ReferralStatus, ServiceCategory,
     },
@@ -41,6 +42,40 @@ use crate::{
 child_of!(EventsOfReferral: referral_event by ReferralId ordered by Sequence);
 
 pub struct Referral(pub referral::Model);
+
+/// What a referral points at and a page of them reads in its own statement when asked for
+/// (`crate::planned`): the caseworker's inbox and a webhook consumer's `node` show all three.
+type Pointed = (participant::Entity, mother::Entity, project::Entity);
+type PlannedReferral = Planned<referral::Entity, Pointed>;
+
+impl PointsAt<participant::Entity> for referral::Entity {
+    const FIELD: &'static str = "participant";
+    fn pointer() -> referral::Column {
+        referral::Column::ParticipantId
+    }
+}
+
+impl PointsAt<mother::Entity> for referral::Entity {
+    const FIELD: &'static str = "mother";
+    fn pointer() -> referral::Column {
+        referral::Column::MotherId
+    }
+}
+
+impl PointsAt<project::Entity> for referral::Entity {
+    const FIELD: &'static str = "project";
+    fn pointer() -> referral::Column {
+        referral::Column::ProjectId
+    }
+}
+
+/// One referral by id (`referral`, `node`), with what its selection asks for read alongside.
+pub async fn one(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Referral>> {
+    let query = ctx.principal()?.read::<referral::Entity>()?;
+    Ok(planned::one::<_, Pointed>(ctx, query, id)
+        .await?
+        .map(Referral))
+}
 
 /// How long a receiver has to answer a requested referral (`--referral-response-days`).
 /// Schema data, so the `isStale`/`respondBy` fields and the `stale` filter share one rule.
@@ -257,7 +292,21 @@ pub async fn list(
     let cutoff = policy(ctx)?.cutoff(crate::db::now());
     let query = filtered(ctx.principal()?, filter, cutoff)?;
     let ordering = order_by.unwrap_or_default().ordering();
-    connection(ctx.db()?, query, ordering, args, Referral).await
+    let principal = ctx.principal()?;
+    let wanted = planned::wanted_on_page::<referral::Entity, Pointed>(ctx);
+    let joined = <Pointed as Pointers<referral::Entity>>::joinable(principal, wanted);
+    let plan = |query| Pointed::join(query, principal, joined);
+    let to_node = |row: PlannedReferral| Referral(row.seeded(ctx, joined));
+    connection_of(
+        ctx.db()?,
+        query,
+        plan,
+        ordering,
+        args,
+        PlannedReferral::model,
+        to_node,
+    )
+    .await
 }
 
 /// One action of the referral lifecycle and the reasons it takes, so a client can build its
@@ -333,7 +382,8 @@ impl ReferralQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The referral's id (`Referral.id`).")] id: ID,
     ) -> async_graphql::Result<Option<Referral>> {
-        Ok(lookup::<referral::Entity, _>(ctx, &id, Kind::Referral, Referral).await?)
+        let id = ids::decode_as(&id, Kind::Referral, "id")?;
+        Ok(one(ctx, id).await?)
     }
 
     /// The lifecycle's actions in table order, each with the reasons it takes: reference

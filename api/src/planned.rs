@@ -1,0 +1,264 @@
+//! Planned loading: rows with the rows they point at, in one statement.
+//!
+//! A page (or a node) whose selection asks for what its rows point at — a referral's
+//! participant, mother and project — reads those rows in its own statement, each as a `LEFT
+//! JOIN` on its id under `principal.joined::<T>()`: the scope check and row condition the
+//! loader of `T` filters with, so a joined row is exactly the row the loader would return,
+//! and a row the caller may not see is absent in both. The joined rows settle the request's
+//! loaders ([`crate::context::Batcher::seed`]); the nested fields then find them there and
+//! run no statement. What the selection does not ask for is not joined; a pointed table whose
+//! scope the token lacks is not joined either, so its field fails through its loader exactly
+//! as before. Everything not planned here is loaded by the loaders.
+
+use std::marker::PhantomData;
+
+use async_graphql::{Context, Lookahead};
+use sea_orm::{
+    ColumnTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, JoinType, ModelTrait,
+    QueryFilter, QueryResult, QuerySelect, QueryTrait, Select, Value,
+    sea_query::{Expr, ExprTrait, IntoIden, SelectExpr},
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::Principal,
+    context::RequestContext,
+    error::ApiResult,
+    loaders::{ById, Keyed},
+};
+
+/// `Self` points at a row of `T` through [`Self::pointer`], shown as the GraphQL field
+/// [`Self::FIELD`] of `Self`'s type.
+pub trait PointsAt<T: Keyed>: EntityTrait {
+    const FIELD: &'static str;
+    fn pointer() -> Self::Column;
+}
+
+/// Which of a plan's pointed tables a statement joins: bit `i` for slot `i`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wanted(u8);
+
+impl Wanted {
+    fn has(self, slot: usize) -> bool {
+        self.0 & (1 << slot) != 0
+    }
+
+    fn with(self, slot: usize, on: bool) -> Self {
+        if on {
+            Wanted(self.0 | (1 << slot))
+        } else {
+            Wanted(self.0 & !(1 << slot))
+        }
+    }
+}
+
+/// The pointed tables a row of `E` may bring along, as a tuple of entities (`(A, B, C)`).
+pub trait Pointers<E: EntityTrait>: Send + Sync + 'static {
+    /// What the joined slots decode to: `Option<T::Model>` per slot.
+    type Rows: Send;
+
+    /// The slots whose field `selection` (the selection of one `E` object) asks for.
+    fn wanted(selection: &Lookahead<'_>) -> Wanted;
+
+    /// Of the `wanted` slots, those the principal may read: what [`Self::join`] joins.
+    fn joinable(principal: &Principal, wanted: Wanted) -> Wanted;
+
+    /// Joins the `joined` slots (from [`Self::joinable`]) onto `query`.
+    fn join(query: Select<E>, principal: &Principal, joined: Wanted) -> ApiResult<Select<E>>;
+
+    fn decode(row: &QueryResult) -> Result<Self::Rows, DbErr>;
+
+    /// Settles each joined slot's loader with its row (or with "none visible").
+    fn seed(ctx: &Context<'_>, row: &E::Model, rows: Self::Rows, joined: Wanted);
+}
+
+/// A row of `E` with the rows a plan `P` joined onto it.
+pub struct Planned<E: EntityTrait, P: Pointers<E>> {
+    pub row: E::Model,
+    rows: P::Rows,
+    plan: PhantomData<fn() -> P>,
+}
+
+impl<E, P> FromQueryResult for Planned<E, P>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult,
+    P: Pointers<E>,
+{
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            row: E::Model::from_query_result(row, pre)?,
+            rows: P::decode(row)?,
+            plan: PhantomData,
+        })
+    }
+}
+
+impl<E: EntityTrait, P: Pointers<E>> Planned<E, P> {
+    /// The row itself (for its page cursor).
+    pub fn model(&self) -> &E::Model {
+        &self.row
+    }
+
+    /// Settles the loaders with the joined rows and hands the row on.
+    pub fn seeded(self, ctx: &Context<'_>, joined: Wanted) -> E::Model {
+        P::seed(ctx, &self.row, self.rows, joined);
+        self.row
+    }
+}
+
+/// The slots a connection's selection asks for, through `edges { node }` or `nodes`.
+pub fn wanted_on_page<E: EntityTrait, P: Pointers<E>>(ctx: &Context<'_>) -> Wanted {
+    let page = ctx.look_ahead();
+    let edges = P::wanted(&page.field("edges").field("node"));
+    let nodes = P::wanted(&page.field("nodes"));
+    Wanted(edges.0 | nodes.0)
+}
+
+/// The slots the current field's own selection (one `E` object) asks for.
+pub fn wanted_here<E: EntityTrait, P: Pointers<E>>(ctx: &Context<'_>) -> Wanted {
+    P::wanted(&ctx.look_ahead())
+}
+
+/// One row of `E` by id under `query` (already scoped), with the slots its selection asks
+/// for joined and seeded, and the row itself settled in its own loader.
+pub async fn one<E, P>(ctx: &Context<'_>, query: Select<E>, id: Uuid) -> ApiResult<Option<E::Model>>
+where
+    E: Keyed,
+    E::Model: ModelTrait<Entity = E> + FromQueryResult + Sync,
+    P: Pointers<E>,
+{
+    let principal = ctx.principal()?;
+    let joined = P::joinable(principal, wanted_here::<E, P>(ctx));
+    let found = P::join(query.filter(E::id_column().eq(id)), principal, joined)?
+        .into_model::<Planned<E, P>>()
+        .one(ctx.db()?)
+        .await?
+        .map(|planned| planned.seeded(ctx, joined));
+    if let Ok(loader) = ctx.loader::<ById<E>>() {
+        loader.seed(id, found.clone());
+    }
+    Ok(found)
+}
+
+/// The column alias prefix of slot `slot`: not a column name of any table.
+fn prefix(slot: usize) -> String {
+    format!("planned{slot}_")
+}
+
+/// Joins `T` as slot `slot` when `joined`; otherwise selects a `NULL` id for the slot, so
+/// decoding finds it empty.
+fn join_slot<E, T>(
+    query: Select<E>,
+    principal: &Principal,
+    slot: usize,
+    joined: bool,
+) -> ApiResult<Select<E>>
+where
+    E: PointsAt<T>,
+    T: Keyed,
+{
+    let pre = prefix(slot);
+    if !joined {
+        let id = format!("{pre}{}", T::id_column().as_str());
+        return Ok(query.expr_as(Expr::value(Value::Uuid(None)), id));
+    }
+    let mut query = query;
+    let on = sea_orm::Condition::all()
+        .add(
+            T::id_column()
+                .into_expr()
+                .equals(E::pointer().as_column_ref()),
+        )
+        .add(principal.joined::<T>()?);
+    let statement = QueryTrait::query(&mut query);
+    statement.join(JoinType::LeftJoin, T::default().table_ref(), on);
+    for column in <T::Column as Iterable>::iter() {
+        statement.expr(SelectExpr {
+            expr: column.select_as(column.into_expr()),
+            alias: Some(format!("{pre}{}", column.as_str()).into_iden()),
+            window: None,
+        });
+    }
+    Ok(query)
+}
+
+/// Slot `slot`'s row, `None` when the slot was not joined or no visible row matched.
+fn decode_slot<T: Keyed>(row: &QueryResult, slot: usize) -> Result<Option<T::Model>, DbErr>
+where
+    T::Model: FromQueryResult,
+{
+    let pre = prefix(slot);
+    let id: Option<Uuid> = row.try_get(&pre, T::id_column().as_str())?;
+    match id {
+        Some(_) => T::Model::from_query_result(row, &pre).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Settles `T`'s loader for the id `row` points at with what slot `slot` joined.
+fn seed_slot<E, T>(ctx: &Context<'_>, row: &E::Model, value: Option<T::Model>, joined: bool)
+where
+    E: PointsAt<T>,
+    E::Model: ModelTrait<Entity = E>,
+    T: Keyed,
+    T::Model: Sync,
+{
+    if !joined {
+        return;
+    }
+    let Value::Uuid(Some(id)) = row.get(E::pointer()) else {
+        return;
+    };
+    if let Ok(loader) = ctx.loader::<ById<T>>() {
+        loader.seed(id, value);
+    }
+}
+
+/// Implements [`Pointers`] for a tuple of pointed tables, slot `i` for the `i`-th.
+macro_rules! pointers {
+    ($($slot:tt: $target:ident),+) => {
+        impl<E, $($target),+> Pointers<E> for ($($target,)+)
+        where
+            E: EntityTrait $(+ PointsAt<$target>)+,
+            E::Model: ModelTrait<Entity = E>,
+            $($target: Keyed, $target::Model: FromQueryResult + Sync,)+
+        {
+            type Rows = ($(Option<$target::Model>,)+);
+
+            fn wanted(selection: &Lookahead<'_>) -> Wanted {
+                Wanted::default()
+                    $(.with($slot, selection.field(<E as PointsAt<$target>>::FIELD).exists()))+
+            }
+
+            fn joinable(principal: &Principal, wanted: Wanted) -> Wanted {
+                Wanted::default()
+                    $(.with($slot, wanted.has($slot) && principal.joined::<$target>().is_ok()))+
+            }
+
+            fn join(
+                query: Select<E>,
+                principal: &Principal,
+                joined: Wanted,
+            ) -> ApiResult<Select<E>> {
+                $(
+                    let query =
+                        join_slot::<E, $target>(query, principal, $slot, joined.has($slot))?;
+                )+
+                Ok(query)
+            }
+
+            fn decode(row: &QueryResult) -> Result<Self::Rows, DbErr> {
+                Ok(($(decode_slot::<$target>(row, $slot)?,)+))
+            }
+
+            fn seed(ctx: &Context<'_>, row: &E::Model, rows: Self::Rows, joined: Wanted) {
+                $(seed_slot::<E, $target>(ctx, row, rows.$slot, joined.has($slot));)+
+            }
+        }
+    };
+}
+
+pointers!(0: A);
+pointers!(0: A, 1: B);
+pointers!(0: A, 1: B, 2: C);
