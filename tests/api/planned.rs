@@ -13,23 +13,22 @@ use crate::harness::{GqlResponse, TestApp, nodes};
 
 const FULL: &str = "referrals:read participants:read mothers:read projects:read";
 
-/// What a referral points at, by `node(id:)` when `pointed`, else its own fields only.
+/// What a referral points at, as the selection of one referral.
+const POINTED: &str = "participant { pseudonym } mother { id } project { name }";
+
+fn pointed_or_not(pointed: bool) -> &'static str {
+    if pointed { POINTED } else { "" }
+}
+
+/// A referral by `node(id:)`, with what it points at when `pointed`.
 fn node_query(pointed: bool) -> String {
-    let nested = if pointed {
-        "participant { pseudonym } mother { id } project { name }"
-    } else {
-        ""
-    };
+    let nested = pointed_or_not(pointed);
     format!("query($id: ID!) {{ node(id: $id) {{ id ... on Referral {{ status {nested} }} }} }}")
 }
 
 /// The same through the `referrals` connection.
 fn page_query(pointed: bool) -> String {
-    let nested = if pointed {
-        "participant { pseudonym } mother { id } project { name }"
-    } else {
-        ""
-    };
+    let nested = pointed_or_not(pointed);
     format!("{{ referrals(first: 20) {{ edges {{ node {{ id status {nested} }} }} }} }}")
 }
 
