@@ -1,8 +1,9 @@
 //! Planned loading (`bydel::planned`): a referral's participant, mother and project come in the
-//! statement that reads the referral (node or page), each joined under the very rule its own
-//! loader applies. So asking for them costs no statement, a row the caller may not see is
-//! `null` exactly as before, a pointed table whose scope the token lacks fails that field
-//! alone with `FORBIDDEN`, and a party with no relationship to the referral gets nothing.
+//! statement that reads the referral by id, and a page's participant rows in the page's own
+//! statement, each joined under the very rule its own loader applies. So asking for them
+//! costs no statement, a row the caller may not see is `null` exactly as before, a pointed
+//! table whose scope the token lacks fails that field alone with `FORBIDDEN`, and a party
+//! with no relationship to the referral gets nothing.
 
 use bydel::ids::Kind;
 use entity::{enums::ReferralStatus, referral};
@@ -27,8 +28,7 @@ fn node_query(pointed: bool) -> String {
 }
 
 /// The same through the `referrals` connection.
-fn page_query(pointed: bool) -> String {
-    let nested = pointed_or_not(pointed);
+fn page_query(nested: &str) -> String {
     format!("{{ referrals(first: 20) {{ edges {{ node {{ id status {nested} }} }} }} }}")
 }
 
@@ -73,8 +73,12 @@ async fn node(w: &World, token: &str, pointed: bool) -> GqlResponse {
 }
 
 async fn page(w: &World, token: &str, pointed: bool) -> GqlResponse {
+    page_with(w, token, pointed_or_not(pointed)).await
+}
+
+async fn page_with(w: &World, token: &str, nested: &str) -> GqlResponse {
     w.app
-        .graphql(Some(token), &page_query(pointed), json!({}))
+        .graphql(Some(token), &page_query(nested), json!({}))
         .await
 }
 
@@ -108,10 +112,15 @@ async fn what_a_referral_points_at_costs_no_statement() {
             pointed, alone,
             "{org}: node with participant, mother, project"
         );
+        // A page joins her participant row only; its mothers and projects repeat from row to
+        // row and come through their loaders, one statement each.
         let alone = cost(&w, page(&w, &token, false)).await;
+        let hers = cost(&w, page_with(&w, &token, "participant { pseudonym }")).await;
+        assert_eq!(hers, alone, "{org}: a page with her participant row");
         let pointed = cost(&w, page(&w, &token, true)).await;
         assert_eq!(
-            pointed, alone,
+            pointed,
+            alone + 2,
             "{org}: a page with participant, mother, project"
         );
     }
