@@ -1,7 +1,8 @@
 //! Planned loading: rows with the rows they point at, in one statement.
 //!
-//! A page (or a node) whose selection asks for what its rows point at — a referral's
-//! participant, mother and project — reads those rows in its own statement, each as a `LEFT
+//! A row by id or a page whose selection asks for what its rows point at — a referral's
+//! participant, mother and project; which of them a page joins is its area's choice
+//! (`crate::referrals`) — reads those rows in its own statement, each as a `LEFT
 //! JOIN` on its id under `principal.joined::<T>()`: the scope check and row condition the
 //! loader of `T` filters with, so a joined row is exactly the row the loader would return,
 //! and a row the caller may not see is absent in both. The joined rows settle the request's
@@ -74,7 +75,7 @@ pub trait Pointers<E: EntityTrait>: Send + Sync + 'static {
 
 /// A row of `E` with the rows a plan `P` joined onto it.
 pub struct Planned<E: EntityTrait, P: Pointers<E>> {
-    pub row: E::Model,
+    row: E::Model,
     rows: P::Rows,
     plan: PhantomData<fn() -> P>,
 }
@@ -120,17 +121,19 @@ pub fn wanted_here<E: EntityTrait, P: Pointers<E>>(ctx: &Context<'_>) -> Wanted 
     P::wanted(&ctx.look_ahead())
 }
 
-/// One row of `E` by id under `query` (already scoped), with the slots its selection asks
-/// for joined and seeded, and the row itself settled in its own loader.
-pub async fn one<E, P>(ctx: &Context<'_>, query: Select<E>, id: Uuid) -> ApiResult<Option<E::Model>>
+/// One row of `E` by id as the principal may read it (`principal.read::<E>()`, the query of
+/// `E`'s own loader), with the slots its selection asks for joined and seeded, and the row
+/// itself settled in its own loader.
+pub async fn one<E, P>(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<E::Model>>
 where
     E: Keyed,
     E::Model: ModelTrait<Entity = E> + FromQueryResult + Sync,
     P: Pointers<E>,
 {
     let principal = ctx.principal()?;
+    let query = principal.read::<E>()?.filter(E::id_column().eq(id));
     let joined = P::joinable(principal, wanted_here::<E, P>(ctx));
-    let found = P::join(query.filter(E::id_column().eq(id)), principal, joined)?
+    let found = P::join(query, principal, joined)?
         .into_model::<Planned<E, P>>()
         .one(ctx.db()?)
         .await?
