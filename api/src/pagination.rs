@@ -13,8 +13,8 @@ use async_graphql::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ColumnTrait, ColumnType, DbErr, EntityTrait, FromQueryResult, IntoIdentity, ModelTrait,
-    PaginatorTrait, Select, Value,
+    ColumnTrait, ColumnType, DbErr, EntityTrait, IntoIdentity, ModelTrait, PaginatorTrait, Select,
+    Value,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -241,32 +241,7 @@ pub async fn connection<E, N>(
 ) -> ApiResult<ListConnection<N>>
 where
     E: EntityTrait,
-    E::Model: ModelTrait<Entity = E> + FromQueryResult + Sync,
-    N: OutputType,
-{
-    connection_of(db, query, Ok, ordering, args, itself, to_node).await
-}
-
-fn itself<M>(model: &M) -> &M {
-    model
-}
-
-/// [`connection`] whose page statement is `plan(query)` read as rows of `R` (a model with
-/// what the statement joined onto it, `crate::planned`), `model` being the row's own model;
-/// `totalCount` counts `query` itself.
-pub async fn connection_of<E, R, N>(
-    db: &Db,
-    query: Select<E>,
-    plan: impl FnOnce(Select<E>) -> ApiResult<Select<E>>,
-    ordering: Ordering<E>,
-    args: PageArgs,
-    model: impl Fn(&R) -> &E::Model,
-    to_node: impl Fn(R) -> N,
-) -> ApiResult<ListConnection<N>>
-where
-    E: EntityTrait,
     E::Model: ModelTrait<Entity = E> + Sync,
-    R: FromQueryResult,
     N: OutputType,
 {
     let ordering = ordering.directed(args.direction);
@@ -295,9 +270,7 @@ where
         Box::pin(async move { q.count(&db).await })
     });
 
-    let mut cursor = plan(query)?
-        .cursor_by((ordering.column, ordering.id).into_identity())
-        .into_model::<R>();
+    let mut cursor = query.cursor_by((ordering.column, ordering.id).into_identity());
     if ordering.descending {
         cursor.desc();
     }
@@ -333,7 +306,7 @@ where
         Connection::with_additional_fields(has_previous, has_next, ConnectionFields { count });
     conn.edges.reserve(rows.len());
     for row in rows {
-        let cursor = encode_cursor(&ordering, model(&row))?;
+        let cursor = encode_cursor(&ordering, &row)?;
         conn.edges.push(Edge::new(cursor, to_node(row)));
     }
     Ok(conn)

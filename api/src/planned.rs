@@ -1,15 +1,19 @@
-//! Planned loading: rows with the rows they point at, in one statement.
+//! Planned loading: a row with the rows it points at, in one statement.
 //!
-//! A row by id or a page whose selection asks for what its rows point at — a referral's
-//! participant, mother and project; which of them a page joins is its area's choice
-//! (`crate::referrals`) — reads those rows in its own statement, each as a `LEFT
-//! JOIN` on its id under `principal.joined::<T>()`: the scope check and row condition the
-//! loader of `T` filters with, so a joined row is exactly the row the loader would return,
-//! and a row the caller may not see is absent in both. The joined rows settle the request's
-//! loaders ([`crate::context::Batcher::seed`]); the nested fields then find them there and
-//! run no statement. What the selection does not ask for is not joined; a pointed table whose
-//! scope the token lacks is not joined either, so its field fails through its loader exactly
-//! as before. Everything not planned here is loaded by the loaders.
+//! A row read by id (a referral by `node` or `referral`) whose selection asks for what it
+//! points at — a referral's participant, mother and project — reads those rows in its own
+//! statement, each as a `LEFT JOIN` on its id under `principal.joined::<T>()`: the scope
+//! check and row condition the loader of `T` filters with, so a joined row is exactly the row
+//! the loader would return, and a row the caller may not see is absent in both. The joined
+//! rows settle the request's loaders ([`crate::context::Batcher::seed`]); the nested fields
+//! then find them there and run no statement. What the selection does not ask for is not
+//! joined; a pointed table whose scope the token lacks is not joined either, so its field
+//! fails through its loader exactly as before.
+//!
+//! Everything not planned here is loaded by the loaders, pages included: joined onto a page,
+//! rows that repeat from row to row (a page's mothers and projects) are decoded once per row,
+//! and the measured page cost more than the statements it saved (api/benches/RESULTS.md,
+//! 2026-12-06 evening).
 
 use std::marker::PhantomData;
 
@@ -96,24 +100,11 @@ where
 }
 
 impl<E: EntityTrait, P: Pointers<E>> Planned<E, P> {
-    /// The row itself (for its page cursor).
-    pub fn model(&self) -> &E::Model {
-        &self.row
-    }
-
     /// Settles the loaders with the joined rows and hands the row on.
     pub fn seeded(self, ctx: &Context<'_>, joined: Wanted) -> E::Model {
         P::seed(ctx, &self.row, self.rows, joined);
         self.row
     }
-}
-
-/// The slots a connection's selection asks for, through `edges { node }` or `nodes`.
-pub fn wanted_on_page<E: EntityTrait, P: Pointers<E>>(ctx: &Context<'_>) -> Wanted {
-    let page = ctx.look_ahead();
-    let edges = P::wanted(&page.field("edges").field("node"));
-    let nodes = P::wanted(&page.field("nodes"));
-    Wanted(edges.0 | nodes.0)
 }
 
 /// The slots the current field's own selection (one `E` object) asks for.
@@ -262,6 +253,4 @@ macro_rules! pointers {
     };
 }
 
-pointers!(0: A);
-pointers!(0: A, 1: B);
 pointers!(0: A, 1: B, 2: C);

@@ -32,8 +32,8 @@ use crate::{
     error::{ApiError, ApiResult},
     ids::{self, Kind},
     loaders::load_by_id,
-    pagination::{ListConnection, Ordering, PageArgs, connection_of, updated_since},
-    planned::{self, Planned, Pointers, PointsAt},
+    pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
+    planned::{self, PointsAt},
     vocabulary::{
         ReferralDirection, ReferralPriority, ReferralReason, ReferralStatus, ServiceCategory,
     },
@@ -44,16 +44,12 @@ child_of!(EventsOfReferral: referral_event by ReferralId ordered by Sequence);
 pub struct Referral(pub referral::Model);
 
 /// What one referral (`node`, `referral`) reads in its own statement when its selection asks
-/// for it (`crate::planned`): a webhook consumer's `node` shows all three.
+/// for it (`crate::planned`): a webhook consumer's `node` shows all three. A page of referrals
+/// keeps its loaders: its mothers and projects repeat from row to row, and under callgrind a
+/// joined inbox page took 6 % (participant only) to 10 % (all three) more instructions than
+/// the loaders for one to three statements fewer, and served 13 % fewer requests
+/// (api/benches/RESULTS.md, 2026-12-06 evening).
 type Pointed = (participant::Entity, mother::Entity, project::Entity);
-
-/// What a page of referrals reads in its own statement: her participant row only, one per
-/// referral. The page's mothers and projects repeat from row to row (a municipality's inbox
-/// holds a few projects), so a join would decode each once per referral; their loaders read
-/// each once. Measured under callgrind: joining all three made an inbox page 8 % more
-/// instructions than the loaders, for three statements fewer (api/benches/RESULTS.md).
-type PointedOnPage = (participant::Entity,);
-type PlannedReferral = Planned<referral::Entity, PointedOnPage>;
 
 impl PointsAt<participant::Entity> for referral::Entity {
     const FIELD: &'static str = "participant";
@@ -297,21 +293,7 @@ pub async fn list(
     let cutoff = policy(ctx)?.cutoff(crate::db::now());
     let query = filtered(ctx.principal()?, filter, cutoff)?;
     let ordering = order_by.unwrap_or_default().ordering();
-    let principal = ctx.principal()?;
-    let wanted = planned::wanted_on_page::<referral::Entity, PointedOnPage>(ctx);
-    let joined = <PointedOnPage as Pointers<referral::Entity>>::joinable(principal, wanted);
-    let plan = |query| PointedOnPage::join(query, principal, joined);
-    let to_node = |row: PlannedReferral| Referral(row.seeded(ctx, joined));
-    connection_of(
-        ctx.db()?,
-        query,
-        plan,
-        ordering,
-        args,
-        PlannedReferral::model,
-        to_node,
-    )
-    .await
+    connection(ctx.db()?, query, ordering, args, Referral).await
 }
 
 /// One action of the referral lifecycle and the reasons it takes, so a client can build its
