@@ -39,6 +39,20 @@ pub trait PointsAt<T: Keyed>: EntityTrait {
     fn pointer() -> Self::Column;
 }
 
+/// Declares which tables a table points at, for [`PointsAt`]:
+/// `points_at!(referral => "participant": participant by ParticipantId, ...)`.
+#[macro_export]
+macro_rules! points_at {
+    ($from:ident => $($field:literal: $to:ident by $column:ident),+ $(,)?) => {
+        $(impl $crate::planned::PointsAt<entity::$to::Entity> for entity::$from::Entity {
+            const FIELD: &'static str = $field;
+            fn pointer() -> entity::$from::Column {
+                entity::$from::Column::$column
+            }
+        })+
+    };
+}
+
 /// Which of a plan's pointed tables a statement joins: bit `i` for slot `i`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Wanted(u8);
@@ -49,11 +63,7 @@ impl Wanted {
     }
 
     fn with(self, slot: usize, on: bool) -> Self {
-        if on {
-            Wanted(self.0 | (1 << slot))
-        } else {
-            Wanted(self.0 & !(1 << slot))
-        }
+        Wanted(self.0 | (u8::from(on) << slot))
     }
 }
 
@@ -65,11 +75,8 @@ pub trait Pointers<E: EntityTrait>: Send + Sync + 'static {
     /// The slots whose field `selection` (the selection of one `E` object) asks for.
     fn wanted(selection: &Lookahead<'_>) -> Wanted;
 
-    /// Of the `wanted` slots, those the principal may read: what [`Self::join`] joins.
-    fn joinable(principal: &Principal, wanted: Wanted) -> Wanted;
-
-    /// Joins the `joined` slots (from [`Self::joinable`]) onto `query`.
-    fn join(query: Select<E>, principal: &Principal, joined: Wanted) -> ApiResult<Select<E>>;
+    /// Joins the `wanted` slots the principal may read onto `query`; returns what it joined.
+    fn join(query: Select<E>, principal: &Principal, wanted: Wanted) -> (Select<E>, Wanted);
 
     fn decode(row: &QueryResult) -> Result<Self::Rows, DbErr>;
 
@@ -78,7 +85,7 @@ pub trait Pointers<E: EntityTrait>: Send + Sync + 'static {
 }
 
 /// A row of `E` with the rows a plan `P` joined onto it.
-pub struct Planned<E: EntityTrait, P: Pointers<E>> {
+struct Planned<E: EntityTrait, P: Pointers<E>> {
     row: E::Model,
     rows: P::Rows,
     plan: PhantomData<fn() -> P>,
@@ -101,15 +108,10 @@ where
 
 impl<E: EntityTrait, P: Pointers<E>> Planned<E, P> {
     /// Settles the loaders with the joined rows and hands the row on.
-    pub fn seeded(self, ctx: &Context<'_>, joined: Wanted) -> E::Model {
+    fn seeded(self, ctx: &Context<'_>, joined: Wanted) -> E::Model {
         P::seed(ctx, &self.row, self.rows, joined);
         self.row
     }
-}
-
-/// The slots the current field's own selection (one `E` object) asks for.
-pub fn wanted_here<E: EntityTrait, P: Pointers<E>>(ctx: &Context<'_>) -> Wanted {
-    P::wanted(&ctx.look_ahead())
 }
 
 /// One row of `E` by id as the principal may read it (`principal.read::<E>()`, the query of
@@ -123,8 +125,8 @@ where
 {
     let principal = ctx.principal()?;
     let query = principal.read::<E>()?.filter(E::id_column().eq(id));
-    let joined = P::joinable(principal, wanted_here::<E, P>(ctx));
-    let found = P::join(query, principal, joined)?
+    let (query, joined) = P::join(query, principal, P::wanted(&ctx.look_ahead()));
+    let found = query
         .into_model::<Planned<E, P>>()
         .one(ctx.db()?)
         .await?
@@ -140,23 +142,29 @@ fn prefix(slot: usize) -> String {
     format!("planned{slot}_")
 }
 
-/// Joins `T` as slot `slot` when `joined`; otherwise selects a `NULL` id for the slot, so
-/// decoding finds it empty.
+/// Joins `T` as slot `slot` when wanted and the principal may read `T`; otherwise selects a
+/// `NULL` id for the slot, so decoding finds it empty (and the field's loader answers, or
+/// refuses, as without a plan). Returns whether it joined.
 fn join_slot<E, T>(
     query: Select<E>,
     principal: &Principal,
     slot: usize,
-    joined: bool,
-) -> ApiResult<Select<E>>
+    wanted: bool,
+) -> (Select<E>, bool)
 where
     E: PointsAt<T>,
     T: Keyed,
 {
     let pre = prefix(slot);
-    if !joined {
+    let rows = if wanted {
+        principal.joined::<T>().ok()
+    } else {
+        None
+    };
+    let Some(rows) = rows else {
         let id = format!("{pre}{}", T::id_column().as_str());
-        return Ok(query.expr_as(Expr::value(Value::Uuid(None)), id));
-    }
+        return (query.expr_as(Expr::value(Value::Uuid(None)), id), false);
+    };
     let mut query = query;
     let on = sea_orm::Condition::all()
         .add(
@@ -164,7 +172,7 @@ where
                 .into_expr()
                 .equals(E::pointer().as_column_ref()),
         )
-        .add(principal.joined::<T>()?);
+        .add(rows);
     let statement = QueryTrait::query(&mut query);
     statement.join(JoinType::LeftJoin, T::default().table_ref(), on);
     for column in <T::Column as Iterable>::iter() {
@@ -174,7 +182,7 @@ where
             window: None,
         });
     }
-    Ok(query)
+    (query, true)
 }
 
 /// Slot `slot`'s row, `None` when the slot was not joined or no visible row matched.
@@ -225,21 +233,18 @@ macro_rules! pointers {
                     $(.with($slot, selection.field(<E as PointsAt<$target>>::FIELD).exists()))+
             }
 
-            fn joinable(principal: &Principal, wanted: Wanted) -> Wanted {
-                Wanted::default()
-                    $(.with($slot, wanted.has($slot) && principal.joined::<$target>().is_ok()))+
-            }
-
             fn join(
                 query: Select<E>,
                 principal: &Principal,
-                joined: Wanted,
-            ) -> ApiResult<Select<E>> {
+                wanted: Wanted,
+            ) -> (Select<E>, Wanted) {
+                let joined = Wanted::default();
                 $(
-                    let query =
-                        join_slot::<E, $target>(query, principal, $slot, joined.has($slot))?;
+                    let (query, on) =
+                        join_slot::<E, $target>(query, principal, $slot, wanted.has($slot));
+                    let joined = joined.with($slot, on);
                 )+
-                Ok(query)
+                (query, joined)
             }
 
             fn decode(row: &QueryResult) -> Result<Self::Rows, DbErr> {

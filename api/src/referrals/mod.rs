@@ -33,7 +33,7 @@ use crate::{
     ids::{self, Kind},
     loaders::load_by_id,
     pagination::{ListConnection, Ordering, PageArgs, connection, updated_since},
-    planned::{self, PointsAt},
+    planned, points_at,
     vocabulary::{
         ReferralDirection, ReferralPriority, ReferralReason, ReferralStatus, ServiceCategory,
     },
@@ -51,26 +51,11 @@ pub struct Referral(pub referral::Model);
 /// (api/benches/RESULTS.md, 2026-12-06 evening).
 type Pointed = (participant::Entity, mother::Entity, project::Entity);
 
-impl PointsAt<participant::Entity> for referral::Entity {
-    const FIELD: &'static str = "participant";
-    fn pointer() -> referral::Column {
-        referral::Column::ParticipantId
-    }
-}
-
-impl PointsAt<mother::Entity> for referral::Entity {
-    const FIELD: &'static str = "mother";
-    fn pointer() -> referral::Column {
-        referral::Column::MotherId
-    }
-}
-
-impl PointsAt<project::Entity> for referral::Entity {
-    const FIELD: &'static str = "project";
-    fn pointer() -> referral::Column {
-        referral::Column::ProjectId
-    }
-}
+points_at!(referral =>
+    "participant": participant by ParticipantId,
+    "mother": mother by MotherId,
+    "project": project by ProjectId,
+);
 
 /// One referral by id (`referral`, `node`), with what its selection asks for read alongside.
 pub async fn one(ctx: &Context<'_>, id: Uuid) -> ApiResult<Option<Referral>> {
